@@ -1,0 +1,31 @@
+import { callAsync } from '../native/loader';
+import type { Tensor } from '../native/tensor';
+
+export type ActivationName = 'relu' | 'l0';
+
+export interface SparseHeadArgs {
+  /** [B,L,D] hidden states. */
+  hidden: Tensor;
+  /** [V,D] decoder weight. */
+  weight: Tensor;
+  /** [V] decoder bias. */
+  bias: Tensor;
+  /** [B,L] attention mask (nonzero = real token). */
+  mask: Tensor;
+  /** 'relu': log(1+relu(x)); 'l0': log1p applied k more times (METHOD.md §1). Default 'l0'. */
+  activation?: ActivationName;
+  /** Extra log count of the l0 activation, 1..3 (default 1). */
+  k?: number;
+}
+
+export interface SparseHeadResult {
+  weights: Tensor;
+  gradHidden?: Tensor;
+  gradWeight?: Tensor;
+  gradBias?: Tensor;
+}
+
+/** Composed-op reference sparse head; with gradOutput also returns dL/dH, dL/dW, dL/db. */
+export function sparseHeadReference(args: SparseHeadArgs & { gradOutput?: Tensor }): Promise<SparseHeadResult> {
+  return callAsync((native) => native.sparseHeadReference(args));
+}
