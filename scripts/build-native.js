@@ -52,10 +52,18 @@ function build({ variant, tests = false, sanitize = false, copyTo, buildDir } = 
     defs.push('CMAKE_CXX_COMPILER_LAUNCHER=ccache', 'CMAKE_CUDA_COMPILER_LAUNCHER=ccache');
   }
   const cmakeJs = require.resolve('cmake-js/bin/cmake-js');
-  const args = [cmakeJs, 'build', '--out', out, '--parallel', jobs, '--log-level', 'warn',
-    ...defs.map((d) => `--CD${d}`)];
+  const common = ['--out', out, '--parallel', jobs, '--log-level', 'warn', ...defs.map((d) => `--CD${d}`)];
   const t0 = Date.now();
-  const r = spawnSync(process.execPath, args, { cwd: ROOT, stdio: 'inherit' });
+  // cmake-js build configures only when no cache exists, so changed options need an explicit configure.
+  const stamp = path.join(out, 'l0sparse-options.json');
+  let previous = null;
+  try { previous = fs.readFileSync(stamp, 'utf8'); } catch { /* first build */ }
+  if (previous !== JSON.stringify(defs)) {
+    const c = spawnSync(process.execPath, [cmakeJs, 'configure', ...common], { cwd: ROOT, stdio: 'inherit' });
+    if (c.status !== 0) throw new Error(`cmake-js configure failed (exit ${c.status}); build folder ${out}`);
+    fs.writeFileSync(stamp, JSON.stringify(defs));
+  }
+  const r = spawnSync(process.execPath, [cmakeJs, 'build', ...common], { cwd: ROOT, stdio: 'inherit' });
   if (r.status !== 0) throw new Error(`cmake-js build failed (exit ${r.status}); build folder ${out}`);
   const built = path.join(out, 'Release', 'l0sparse.node');
   const dest = path.join(copyTo ? path.resolve(copyTo) : path.join(ROOT, 'build', 'Release'), 'l0sparse.node');
