@@ -1,0 +1,100 @@
+/**
+ * The official client (@opensearch-project/opensearch) behind our functions. Its own retries are
+ * turned off (maxRetries 0) so that every retry is ours and accounted for (bulk.ts).
+ */
+import { Client, errors } from '@opensearch-project/opensearch';
+
+import type { BulkHttpResponse, BulkTransport } from './bulk';
+
+export interface ClientOptions {
+  url: string;
+  username?: string;
+  password?: string;
+  /** Accept self-signed certificates (local test clusters); off by default. */
+  insecure?: boolean;
+  requestTimeoutMs?: number;
+}
+
+export function createClient(o: ClientOptions): Client {
+  return new Client({
+    node: o.url,
+    auth: o.username !== undefined ? { username: o.username, password: o.password ?? '' } : undefined,
+    ssl: o.insecure ? { rejectUnauthorized: false } : undefined,
+    maxRetries: 0,
+    requestTimeout: o.requestTimeoutMs ?? 120_000,
+    compression: 'gzip',
+  });
+}
+
+/**
+ * Turns a client error into an HTTP response when the server did answer (so status-based retry logic
+ * sees it), and rethrows when it did not (connection refused, timeout: retried as "no response").
+ */
+function asResponse(e: unknown): BulkHttpResponse {
+  if (e instanceof errors.ResponseError) return { status: e.meta.statusCode ?? 500, body: e.meta.body };
+  throw e;
+}
+
+/** Bulk transport on the client: POST /<index>/_bulk with the NDJSON body as is. */
+export function clientBulkTransport(client: Client, index: string): BulkTransport {
+  return async (ndjson) => {
+    try {
+      // The client passes a string bulk body through unserialised (Transport: shouldSerialize), which
+      // keeps our hand-built NDJSON byte for byte; its typings only list the array form.
+      const res = await client.bulk({ index, body: ndjson as unknown as Parameters<Client['bulk']>[0]['body'] });
+      return { status: res.statusCode ?? 200, body: res.body };
+    } catch (e) {
+      return asResponse(e);
+    }
+  };
+}
+
+/** Generic request-with-status, used for searches (same retry classification as bulk). */
+export type SearchTransport = (index: string, body: Record<string, unknown>) => Promise<BulkHttpResponse>;
+
+export function clientSearchTransport(client: Client): SearchTransport {
+  return async (index, body) => {
+    try {
+      const res = await client.search({ index, body });
+      return { status: res.statusCode ?? 200, body: res.body };
+    } catch (e) {
+      return asResponse(e);
+    }
+  };
+}
+
+export interface CreateIndexResult {
+  created: boolean;
+  existed: boolean;
+}
+
+/**
+ * PUT /<index> with `body`. An existing index is an error unless `ifExists` is 'skip' (then left as is)
+ * or 'recreate' (deleted first: explicit, since it destroys data).
+ */
+export async function createIndex(
+  client: Client, index: string, body: Record<string, unknown>, ifExists: 'error' | 'skip' | 'recreate' = 'error',
+): Promise<CreateIndexResult> {
+  const exists = (await client.indices.exists({ index })).body === true;
+  if (exists) {
+    if (ifExists === 'skip') return { created: false, existed: true };
+    if (ifExists === 'error') throw new Error(`index '${index}' already exists (use --if-exists skip or recreate)`);
+    await client.indices.delete({ index });
+  }
+  try {
+    await client.indices.create({ index, body });
+  } catch (e) {
+    if (e instanceof errors.ResponseError) {
+      const err = (e.meta.body as { error?: { type?: string; reason?: string } } | undefined)?.error;
+      throw new Error(`creating index '${index}' failed with HTTP ${e.meta.statusCode}: ${err?.type ?? ''} ${err?.reason ?? JSON.stringify(e.meta.body)}`);
+    }
+    throw e;
+  }
+  return { created: true, existed: exists };
+}
+
+/** Human message for "cannot reach the cluster", naming the URL and the underlying error. */
+export function describeConnectionError(url: string, e: unknown): string {
+  const msg = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
+  return `cannot reach OpenSearch at ${url} (${msg})`;
+}

@@ -1,0 +1,160 @@
+/**
+ * Runs inference-free queries against an index and writes a TREC run ("qid Q0 docid rank score tag"),
+ * the format `l0sparse eval` scores. Queries are token lists (tokenised without special tokens) weighted
+ * by the idf table, or explicit token -> weight maps.
+ */
+import * as fs from 'fs';
+import * as readline from 'readline';
+
+import { featureKey, type KeyPolicy } from '../export/token-keys';
+import { backoffDelay, type BulkHttpResponse, ClusterUnavailableError, DEFAULT_RETRY, isRetryableStatus, type RetryHooks, type RetryPolicy } from './bulk';
+import type { SearchTransport } from './client';
+import {
+  type IdfTable, neuralSparseSearchBody, type QueryTerm, queryTermsForIds, queryTermsFromTokens, type QueryWeightStats,
+  rankFeatureSearchBody, type SeismicMethodParameters,
+} from './queries';
+
+export interface QueryInput {
+  id: string;
+  /** Query tokens; weights come from the idf table. */
+  tokens?: string[];
+  /** Or explicit token -> weight (used as is; weights <= 0 are dropped). */
+  weights?: Record<string, number>;
+}
+
+export type QueryMode = 'rank_feature' | 'neural_sparse';
+
+export interface SearchOptions {
+  transport: SearchTransport;
+  index: string;
+  field: string;
+  /** rank_feature needs a rank_features field; neural_sparse works on both field types. */
+  mode: QueryMode;
+  fieldType: 'rank_features' | 'sparse_vector';
+  idf: IdfTable;
+  keyPolicy?: KeyPolicy;
+  /** token -> vocab id, required for sparse_vector fields. */
+  tokenToId?: Map<string, number>;
+  methodParameters?: SeismicMethodParameters;
+  k: number;
+  tag?: string;
+  concurrency?: number;
+  retry?: RetryPolicy;
+  retryHooks?: RetryHooks;
+  onProgress?: (queries: number) => void;
+}
+
+export interface QueryFailure { qid: string; status: number; reason: string }
+
+export interface SearchReport {
+  queries: number;
+  emptyQueries: number;
+  lines: number;
+  failures: QueryFailure[];
+  termStats: QueryWeightStats;
+}
+
+/** One TREC run line; ids with whitespace would shift the columns, so they are refused. */
+export function trecLine(qid: string, docid: string, rank: number, score: number, tag: string): string {
+  for (const [what, v] of [['query id', qid], ['doc id', docid], ['tag', tag]] as const)
+    if (/\s/.test(v) || v.length === 0) throw new RangeError(`${what} ${JSON.stringify(v)} is empty or has whitespace; a TREC run cannot hold it`);
+  return `${qid} Q0 ${docid} ${rank} ${score} ${tag}`;
+}
+
+/** Query terms of one input under the options (idf weighting, key policy, ids for sparse_vector). */
+export function termsOf(q: QueryInput, o: SearchOptions, stats: QueryWeightStats): QueryTerm[] {
+  if (q.weights) {
+    const out: QueryTerm[] = [];
+    for (const [token, w] of Object.entries(q.weights)) {
+      if (!(typeof w === 'number' && Number.isFinite(w) && w > 0)) { stats.zeroWeight++; continue; }
+      const key = o.fieldType === 'sparse_vector' ? (o.tokenToId?.has(token) ? String(o.tokenToId.get(token)) : null) : featureKey(token, o.keyPolicy ?? 'escape');
+      if (key === null) { stats.badKey++; continue; }
+      out.push({ key, weight: w });
+    }
+    return out;
+  }
+  const tokens = q.tokens ?? [];
+  if (o.fieldType === 'sparse_vector') {
+    if (!o.tokenToId) throw new TypeError('sparse_vector queries need a vocabulary (token -> id)');
+    return queryTermsForIds(tokens, o.idf, o.tokenToId, stats);
+  }
+  return queryTermsFromTokens(tokens, o.idf, o.keyPolicy ?? 'escape', stats);
+}
+
+export function searchBody(terms: QueryTerm[], o: SearchOptions): Record<string, unknown> {
+  if (o.mode === 'rank_feature') {
+    if (o.fieldType !== 'rank_features') throw new RangeError('rank_feature queries need a rank_features field; use neural_sparse for sparse_vector');
+    return rankFeatureSearchBody(o.field, terms, { size: o.k });
+  }
+  return neuralSparseSearchBody(o.field, terms, { size: o.k }, o.fieldType === 'sparse_vector' ? o.methodParameters : undefined);
+}
+
+async function searchWithRetry(o: SearchOptions, body: Record<string, unknown>): Promise<BulkHttpResponse> {
+  const policy = o.retry ?? DEFAULT_RETRY;
+  const sleep = o.retryHooks?.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
+  for (let attempt = 0; ; attempt++) {
+    let reason: string;
+    try {
+      const res = await o.transport(o.index, body);
+      if (!isRetryableStatus(res.status)) return res;
+      reason = `HTTP ${res.status}`;
+    } catch (e) {
+      reason = `no response: ${e instanceof Error ? e.message : String(e)}`;
+    }
+    if (attempt >= policy.maxRetries) throw new ClusterUnavailableError(`search giving up after ${attempt + 1} attempts: ${reason}`);
+    const delayMs = backoffDelay(attempt, policy, o.retryHooks?.random);
+    o.retryHooks?.onRetry?.({ attempt: attempt + 1, delayMs, reason, docs: 0 });
+    await sleep(delayMs);
+  }
+}
+
+/** Runs all queries, writing run lines in query order through `writeLine`. */
+export async function searchToTrec(
+  queries: AsyncIterable<QueryInput> | Iterable<QueryInput>, o: SearchOptions, writeLine: (line: string) => Promise<void>,
+): Promise<SearchReport> {
+  const tag = o.tag ?? 'l0sparse';
+  const report: SearchReport = { queries: 0, emptyQueries: 0, lines: 0, failures: [], termStats: { zeroWeight: 0, badKey: 0 } };
+  const run = async (q: QueryInput): Promise<string[]> => {
+    const terms = termsOf(q, o, report.termStats);
+    if (terms.length === 0) { report.emptyQueries++; return []; }
+    const res = await searchWithRetry(o, searchBody(terms, o));
+    if (res.status < 200 || res.status >= 300) {
+      const err = (res.body as { error?: { type?: string; reason?: string } } | null)?.error;
+      report.failures.push({ qid: q.id, status: res.status, reason: `${err?.type ?? ''} ${err?.reason ?? JSON.stringify(res.body)?.slice(0, 300)}`.trim() });
+      return [];
+    }
+    const hits = (res.body as { hits?: { hits?: { _id: string; _score: number }[] } }).hits?.hits ?? [];
+    return hits.map((h, i) => trecLine(q.id, h._id, i + 1, h._score, tag));
+  };
+  const width = o.concurrency ?? 4;
+  let chunk: QueryInput[] = [];
+  const drain = async () => {
+    const results = await Promise.all(chunk.map(run));
+    for (const lines of results) for (const l of lines) { await writeLine(l); report.lines++; }
+    report.queries += chunk.length;
+    o.onProgress?.(report.queries);
+    chunk = [];
+  };
+  for await (const q of queries) {
+    chunk.push(q);
+    if (chunk.length >= width) await drain();
+  }
+  if (chunk.length) await drain();
+  return report;
+}
+
+/** Reads queries JSONL: {"id"|"_id"|"qid", "tokens": [...]} or {"id", "vector": {token: weight}}. */
+export async function* readQueriesJsonl(file: string): AsyncGenerator<QueryInput> {
+  const lines = readline.createInterface({ input: fs.createReadStream(file, 'utf8'), crlfDelay: Infinity });
+  let n = 0;
+  for await (const line of lines) {
+    n++;
+    if (!line.trim()) continue;
+    const rec = JSON.parse(line) as { id?: unknown; _id?: unknown; qid?: unknown; tokens?: unknown; vector?: unknown };
+    const id = rec.id ?? rec._id ?? rec.qid;
+    if (typeof id !== 'string' && typeof id !== 'number') throw new Error(`${file}:${n}: missing query id`);
+    if (Array.isArray(rec.tokens)) yield { id: String(id), tokens: rec.tokens.map(String) };
+    else if (rec.vector && typeof rec.vector === 'object') yield { id: String(id), weights: rec.vector as Record<string, number> };
+    else throw new Error(`${file}:${n}: needs "tokens" (array) or "vector" (object)`);
+  }
+}
