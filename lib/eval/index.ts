@@ -1,0 +1,10 @@
+export { evaluate } from './evaluate';
+export type { Evaluation, EvaluateOptions } from './evaluate';
+export { MEASURES, parseMeasures } from './measure-specs';
+export type { MeasureDefinition, MeasureRequest } from './measure-specs';
+export { judgeRanking, sortTrecEval, compareStrcmp } from './ranking';
+export type { JudgedRanking, RankingOptions } from './ranking';
+export { formatTrecEval, formatSummaryTable, evaluationToJson } from './format';
+export { flops, meanNonZeros, activationRates, efficiency } from './efficiency';
+export type { EfficiencyReport } from './efficiency';
+export type { Qrels, Run, Hit } from './types';
