@@ -1,0 +1,88 @@
+import * as assert from 'assert';
+import { createHash } from 'crypto';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+
+import { exportOpenSearchModel, URL_PLACEHOLDER, validateSafetensors } from '../../lib/export/opensearch-model';
+import { buildZip, crc32, readZip } from '../../lib/export/zip';
+
+/** A tiny but well-formed safetensors file: one F32 tensor of 2 values. */
+function safetensors(): Buffer {
+  const header = Buffer.from(JSON.stringify({ w: { dtype: 'F32', shape: [2], data_offsets: [0, 8] } }));
+  const len = Buffer.alloc(8);
+  len.writeBigUInt64LE(BigInt(header.length));
+  return Buffer.concat([len, header, Buffer.from(new Float32Array([1, 2]).buffer)]);
+}
+
+function modelDir(extra: Record<string, string | Buffer> = {}): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'l0sparse-model-'));
+  const files: Record<string, string | Buffer> = {
+    'config.json': JSON.stringify({ model_type: 'distilbert', vocab_size: 4 }),
+    'model.safetensors': safetensors(),
+    'tokenizer.json': JSON.stringify({ model: { type: 'WordPiece', vocab: { '[PAD]': 0, hello: 1 } } }),
+    'idf.json': JSON.stringify({ hello: 2.5, '.': 0.5 }),
+    ...extra,
+  };
+  for (const [f, data] of Object.entries(files)) fs.writeFileSync(path.join(dir, f), data);
+  return dir;
+}
+
+describe('export: ZIP writer', () => {
+  it('computes the standard CRC-32 check value', () => {
+    assert.strictEqual(crc32(Buffer.from('123456789')), 0xcbf43926);
+  });
+  it('round-trips entries and is byte-for-byte reproducible', () => {
+    const entries = [{ name: 'a.json', data: Buffer.from('{"x":1}') }, { name: 'dir/b.bin', data: Buffer.alloc(10000, 7) }];
+    const zip = buildZip(entries);
+    assert.deepStrictEqual(readZip(zip).map((e) => [e.name, e.data.toString('hex')]), entries.map((e) => [e.name, e.data.toString('hex')]));
+    assert.ok(buildZip(entries).equals(zip));
+  });
+});
+
+describe('export: OpenSearch ML Commons model directory', () => {
+  it('writes the HF dir, a SPARSE_TOKENIZE zip and its register body with size and SHA-256', () => {
+    const src = modelDir();
+    const out = fs.mkdtempSync(path.join(os.tmpdir(), 'l0sparse-out-'));
+    const rep = exportOpenSearchModel(src, out, { name: 'my-l0', baseUrl: 'https://example.org/models/' });
+    assert.deepStrictEqual(fs.readdirSync(path.join(out, 'hf')).sort(), ['config.json', 'idf.json', 'model.safetensors', 'tokenizer.json']);
+    const zipBytes = fs.readFileSync(path.join(out, 'sparse-tokenizer.zip'));
+    assert.deepStrictEqual(readZip(zipBytes).map((e) => e.name), ['tokenizer.json', 'idf.json']);
+    assert.deepStrictEqual(JSON.parse(readZip(zipBytes)[1].data.toString()), { hello: 2.5, '.': 0.5 });
+    const body = JSON.parse(fs.readFileSync(path.join(out, 'register-sparse-tokenizer.json'), 'utf8'));
+    // Fields as in the ML Commons register API / opensearch-py-ml's config for SPARSE_TOKENIZE models.
+    assert.deepStrictEqual(body, {
+      name: 'my-l0-tokenizer', version: '1.0.0', description: 'l0sparse inference-free sparse model my-l0 (query tokenizer with idf weights)',
+      model_format: 'TORCH_SCRIPT', function_name: 'SPARSE_TOKENIZE',
+      model_content_size_in_bytes: zipBytes.length,
+      model_content_hash_value: createHash('sha256').update(zipBytes).digest('hex'),
+      url: 'https://example.org/models/sparse-tokenizer.zip',
+    });
+    assert.ok('skipped' in rep.encoder && /TorchScript/.test(rep.encoder.skipped));
+    assert.ok(!fs.existsSync(path.join(out, 'sparse-encoding.zip')));
+    assert.deepStrictEqual(JSON.parse(fs.readFileSync(path.join(out, 'manifest.json'), 'utf8')).hfFiles, rep.hfFiles);
+  });
+
+  it('packs a traced model.pt into a SPARSE_ENCODING zip when the source has one', () => {
+    const src = modelDir({ 'model.pt': Buffer.from('not really torchscript, only packed') });
+    const out = fs.mkdtempSync(path.join(os.tmpdir(), 'l0sparse-out-'));
+    exportOpenSearchModel(src, out);
+    const body = JSON.parse(fs.readFileSync(path.join(out, 'register-sparse-encoding.json'), 'utf8'));
+    assert.strictEqual(body.function_name, 'SPARSE_ENCODING');
+    assert.strictEqual(body.model_format, 'TORCH_SCRIPT');
+    assert.ok(body.url.startsWith(URL_PLACEHOLDER));
+    assert.deepStrictEqual(readZip(fs.readFileSync(path.join(out, 'sparse-encoding.zip'))).map((e) => e.name), ['model.pt', 'tokenizer.json']);
+  });
+
+  it('refuses incomplete or corrupt model directories, naming the problem', () => {
+    const out = fs.mkdtempSync(path.join(os.tmpdir(), 'l0sparse-out-'));
+    const noIdf = modelDir();
+    fs.rmSync(path.join(noIdf, 'idf.json'));
+    assert.throws(() => exportOpenSearchModel(noIdf, out), /missing idf\.json/);
+    assert.throws(() => exportOpenSearchModel(modelDir({ 'idf.json': '{"a": "x"}' }), out), /not a finite number/);
+    const truncated = modelDir({ 'model.safetensors': safetensors().subarray(0, 30) });
+    assert.throws(() => validateSafetensors(path.join(truncated, 'model.safetensors')), /safetensors|header|bytes/);
+    assert.throws(() => exportOpenSearchModel(truncated, out));
+    assert.throws(() => exportOpenSearchModel(modelDir({ 'config.json': '{}' }), out), /model_type/);
+  });
+});

@@ -1,0 +1,80 @@
+import * as assert from 'assert';
+
+import { pruneVector, validatePruneOptions } from '../../lib/export/pruning';
+import { escapeFeatureName, featureKey, TokenKeyError, unescapeFeatureName } from '../../lib/export/token-keys';
+import { formatFloat32, MIN_NORMAL_FLOAT32, weightProblem } from '../../lib/export/weights';
+
+describe('export: weights', () => {
+  it('writes the shortest decimal that reads back to the same float32', () => {
+    const f = new Float32Array([0.3, 1, 2.5, 1e-7, 123456.789, 3.4028234663852886e38]);
+    assert.strictEqual(formatFloat32(f[0]), '0.3');
+    assert.strictEqual(formatFloat32(f[1]), '1');
+    assert.strictEqual(formatFloat32(f[2]), '2.5');
+    for (const v of f) assert.strictEqual(Math.fround(Number(formatFloat32(v))), v);
+  });
+
+  it('classifies NaN / inf as non-finite and <= 0 or subnormal as non-positive', () => {
+    assert.strictEqual(weightProblem(NaN), 'nonFinite');
+    assert.strictEqual(weightProblem(Infinity), 'nonFinite');
+    assert.strictEqual(weightProblem(-Infinity), 'nonFinite');
+    assert.strictEqual(weightProblem(0), 'nonPositive');
+    assert.strictEqual(weightProblem(-1), 'nonPositive');
+    assert.strictEqual(weightProblem(MIN_NORMAL_FLOAT32 / 2), 'nonPositive');
+    assert.strictEqual(weightProblem(MIN_NORMAL_FLOAT32), null);
+    assert.strictEqual(weightProblem(0.5), null);
+  });
+});
+
+describe('export: token keys', () => {
+  it('escapes dots and percent signs reversibly and without collisions', () => {
+    assert.strictEqual(escapeFeatureName('a.m.'), 'a%2Em%2E');
+    assert.strictEqual(escapeFeatureName('100%'), '100%25');
+    assert.strictEqual(escapeFeatureName('%2E'), '%252E'); // a literal "%2E" token does not collide with "."
+    for (const t of ['.', '...', '##.', '%2E', 'a%b.c', 'plain']) {
+      assert.strictEqual(unescapeFeatureName(escapeFeatureName(t)), t);
+      assert.ok(!escapeFeatureName(t).includes('.'));
+    }
+  });
+
+  it('applies the four policies', () => {
+    assert.strictEqual(featureKey('a.b', 'escape'), 'a%2Eb');
+    assert.strictEqual(featureKey('a.b', 'keep'), 'a.b');
+    assert.strictEqual(featureKey('a.b', 'drop'), null);
+    assert.throws(() => featureKey('a.b', 'reject'), TokenKeyError);
+    assert.strictEqual(featureKey('plain', 'reject'), 'plain');
+    assert.strictEqual(featureKey('', 'escape'), null);
+    assert.throws(() => featureKey('', 'reject'), /empty/);
+  });
+});
+
+describe('export: pruning (OpenSearch prune types)', () => {
+  const idx = [1, 2, 3, 4, 5];
+  const val = [0.5, 4, 1, 2, 2.5]; // total 10, max 4
+  const kept = (type: 'top_k' | 'max_ratio' | 'alpha_mass' | 'abs_value', ratio: number) => pruneVector(idx, val, { type, ratio }).indices;
+
+  it('top_k keeps the k largest, in original order', () => {
+    assert.deepStrictEqual(kept('top_k', 2), [2, 5]);
+    assert.deepStrictEqual(kept('top_k', 10), idx);
+  });
+  it('max_ratio keeps w >= ratio * max', () => {
+    assert.deepStrictEqual(kept('max_ratio', 0.5), [2, 4, 5]); // >= 2
+    assert.deepStrictEqual(kept('max_ratio', 0), idx);
+  });
+  it('alpha_mass keeps the largest while the running sum <= ratio * total', () => {
+    assert.deepStrictEqual(kept('alpha_mass', 0.65), [2, 5]); // 4 + 2.5 = 6.5 <= 6.5; + 2 = 8.5 > 6.5
+    assert.deepStrictEqual(kept('alpha_mass', 0.3), []); // 4 > 3
+    assert.deepStrictEqual(kept('alpha_mass', 1), idx);
+  });
+  it('abs_value keeps w >= threshold', () => {
+    assert.deepStrictEqual(kept('abs_value', 2), [2, 4, 5]);
+  });
+  it('breaks top_k ties by lower token id', () => {
+    assert.deepStrictEqual(pruneVector([7, 3, 9], [1, 1, 1], { type: 'top_k', ratio: 2 }).indices, [7, 3]);
+  });
+  it('rejects parameters outside their range', () => {
+    assert.throws(() => validatePruneOptions({ type: 'top_k', ratio: 1.5 }), RangeError);
+    assert.throws(() => validatePruneOptions({ type: 'max_ratio', ratio: 1.5 }), RangeError);
+    assert.throws(() => validatePruneOptions({ type: 'abs_value', ratio: -1 }), RangeError);
+    assert.throws(() => validatePruneOptions({ type: 'bogus' as 'none', ratio: 0 }), RangeError);
+  });
+});
