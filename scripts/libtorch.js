@@ -65,6 +65,42 @@ function pip(python, args) {
   if (r.status !== 0) throw new Error(`pip ${args.join(' ')} failed (exit ${r.status})`);
 }
 
+/** Requires-Dist lines of an installed dist-info: [{name, spec, marker}]. */
+function requirementsOf(site, distName) {
+  const info = fs.readdirSync(site).find((d) => new RegExp(`^${distName}-[^-]+\\.dist-info$`, 'i').test(d));
+  if (!info) throw new Error(`no ${distName} metadata in ${site}`);
+  const meta = fs.readFileSync(path.join(site, info, 'METADATA'), 'utf8');
+  // Line by line: a pattern over the whole text would let one requirement's version run into the next line.
+  return meta.split('\n').map((line) => /^Requires-Dist: ([A-Za-z0-9_.-]+)(\[[^\]]*\])?\s*([^;]*)(?:;\s*(.*))?$/.exec(line))
+    .filter(Boolean)
+    .map((m) => ({ name: m[1], extras: m[2] ? m[2].slice(1, -1).split(',') : [], spec: m[3].replace(/\s+/g, ''),
+      marker: (m[4] || '').trim() }));
+}
+
+/**
+ * The CUDA libraries a CUDA torch wheel needs at run time, as pip requirement strings. Only shared-library
+ * wheels: cuda-bindings (Python bindings, not on the offline mirror) and triton are not needed by C++.
+ * torch 2.14 names cuda-toolkit[cublas,cudart,...]: its extras are expanded from cuda-toolkit's metadata.
+ */
+function cudaLibraryRequirements(site, python, common) {
+  const linux = (r) => !/extra ==/.test(r.marker) &&
+    (!r.marker || /platform_system == "Linux"|sys_platform == ['"]linux['"]/.test(r.marker));
+  const wanted = requirementsOf(site, 'torch').filter(linux).filter((r) => /^(nvidia|cuda)-/.test(r.name))
+    .filter((r) => r.name !== 'cuda-bindings');
+  const out = [];
+  for (const r of wanted) {
+    if (r.name !== 'cuda-toolkit' || !r.extras.length) { out.push(r.name + r.spec); continue; }
+    pip(python, [...common, `${r.name}${r.spec}`]);
+    for (const dep of requirementsOf(site, 'cuda_toolkit')) {
+      const extra = (dep.marker.match(/extra == '([^']+)'/) || [])[1];
+      if (extra && r.extras.includes(extra) && /platform_machine == 'x86_64'/.test(dep.marker)) {
+        out.push(dep.name + dep.spec);
+      }
+    }
+  }
+  return [...new Set(out)];
+}
+
 /** pip-installs the pinned torch (no dependencies: C++ needs only the wheel) into .deps/torch-<v>-<variant>. */
 function installPinned(variant, python) {
   const version = PINNED[variant];
@@ -78,13 +114,8 @@ function installPinned(variant, python) {
   pip(python, [...common, `torch==${version}`]);
   if (variant === 'cuda') {
     // The CUDA wheel needs its nvidia-* runtime wheels; a full resolve fails offline, so install by name
-    // exactly the ones torch's own metadata requires.
-    const info = fs.readdirSync(tmp).find((d) => /^torch-.*\.dist-info$/.test(d));
-    const meta = fs.readFileSync(path.join(tmp, info, 'METADATA'), 'utf8');
-    const reqs = [...meta.matchAll(/^Requires-Dist: ((?:nvidia|cuda)-[^\s;]+(?:\s*[=<>!~]=?\s*[^\s;]+)?)\s*(;.*)?$/gm)]
-      .filter((m) => !m[2] || /platform_system == "Linux"|sys_platform == "linux"/.test(m[2]))
-      .filter((m) => !m[2] || !/extra ==/.test(m[2]))
-      .map((m) => m[1].replace(/\s+/g, ''));
+    // exactly the native-library wheels torch's own metadata requires (cuda-toolkit[extras] expanded).
+    const reqs = cudaLibraryRequirements(tmp, python, common);
     if (reqs.length) pip(python, [...common, '--upgrade', ...reqs]);
   }
   fs.renameSync(tmp, target);
