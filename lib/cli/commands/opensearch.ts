@@ -1,0 +1,182 @@
+import * as fs from 'fs';
+
+import type { Command } from 'commander';
+
+import { AtomicLineWriter } from '../../export/atomic-writer';
+import { newReadStats, readDocVectorJsonl, readVocabulary } from '../../export/read-vectors';
+import { KEY_POLICIES, type KeyPolicy } from '../../export/token-keys';
+import { describeDrops } from '../../export/weights';
+import { PRUNE_TYPES, type PruneType } from '../../export/pruning';
+import { ClusterUnavailableError } from '../../opensearch/bulk';
+import { Checkpoint } from '../../opensearch/checkpoint';
+import { clientBulkTransport, clientSearchTransport, createClient, createIndex, describeConnectionError } from '../../opensearch/client';
+import { ingestBatches } from '../../opensearch/ingest';
+import { rankFeaturesIndexBody, type SeismicParameters, sparseVectorIndexBody } from '../../opensearch/mappings';
+import { createProgress } from '../../opensearch/progress';
+import { readQueriesJsonl, searchToTrec } from '../../opensearch/search';
+
+type FieldType = 'rank_features' | 'sparse_vector';
+
+const num = (name: string) => (v: string) => {
+  const n = Number(v);
+  if (!Number.isFinite(n)) throw new Error(`--${name} must be a number, got '${v}'`);
+  return n;
+};
+const oneOf = <T extends string>(name: string, allowed: readonly T[]) => (v: string) => {
+  if (!allowed.includes(v as T)) throw new Error(`--${name} must be one of ${allowed.join(', ')}, got '${v}'`);
+  return v as T;
+};
+
+/** Connection options shared by the subcommands; credentials come from the environment, not argv. */
+function connection(cmd: Command): Command {
+  return cmd
+    .requiredOption('--url <url>', 'cluster URL (e.g. https://localhost:9200)', process.env.OPENSEARCH_URL)
+    .option('--insecure', 'accept self-signed TLS certificates')
+    .addHelpText('after', '\nCredentials: set OPENSEARCH_USER and OPENSEARCH_PASSWORD.');
+}
+
+function clientFrom(opts: { url: string; insecure?: boolean }) {
+  return createClient({ url: opts.url, username: process.env.OPENSEARCH_USER, password: process.env.OPENSEARCH_PASSWORD, insecure: opts.insecure });
+}
+
+async function countLines(file: string): Promise<number> {
+  let n = 0;
+  for await (const chunk of fs.createReadStream(file)) for (const b of chunk as Buffer) if (b === 10) n++;
+  return n;
+}
+
+/** `l0sparse opensearch create-index|ingest|search`. */
+export function register(program: Command): void {
+  const os = program.command('opensearch').description('serve encoded documents from OpenSearch (see docs/OPENSEARCH.md)');
+
+  connection(os.command('create-index'))
+    .description('create an index with a rank_features (token strings) or sparse_vector (token ids, SEISMIC, OpenSearch >= 3.3) field')
+    .requiredOption('--index <name>', 'index name')
+    .option('--field <name>', 'vector field', 'embedding')
+    .option('--type <type>', 'rank_features | sparse_vector', oneOf('type', ['rank_features', 'sparse_vector'] as const), 'rank_features')
+    .option('--shards <n>', 'number_of_shards', num('shards'))
+    .option('--replicas <n>', 'number_of_replicas', num('replicas'))
+    .option('--n-postings <n>', 'SEISMIC n_postings', num('n-postings'))
+    .option('--cluster-ratio <r>', 'SEISMIC cluster_ratio', num('cluster-ratio'))
+    .option('--summary-prune-ratio <r>', 'SEISMIC summary_prune_ratio', num('summary-prune-ratio'))
+    .option('--approximate-threshold <n>', 'SEISMIC approximate_threshold', num('approximate-threshold'))
+    .option('--quantization-ceiling-search <x>', 'SEISMIC quantization_ceiling_search', num('quantization-ceiling-search'))
+    .option('--quantization-ceiling-ingest <x>', 'SEISMIC quantization_ceiling_ingest', num('quantization-ceiling-ingest'))
+    .option('--if-exists <what>', 'error | skip | recreate (deletes the index first)', oneOf('if-exists', ['error', 'skip', 'recreate'] as const), 'error')
+    .option('--print-body', 'print the request body and exit without contacting the cluster')
+    .action(async (o) => {
+      const seismic: SeismicParameters = {
+        n_postings: o.nPostings, cluster_ratio: o.clusterRatio, summary_prune_ratio: o.summaryPruneRatio,
+        approximate_threshold: o.approximateThreshold, quantization_ceiling_search: o.quantizationCeilingSearch,
+        quantization_ceiling_ingest: o.quantizationCeilingIngest,
+      };
+      const given = Object.values(seismic).some((v) => v !== undefined);
+      if (given && o.type !== 'sparse_vector') throw new Error('SEISMIC parameters apply to --type sparse_vector only');
+      const settings = { shards: o.shards, replicas: o.replicas };
+      const body = o.type === 'sparse_vector' ? sparseVectorIndexBody(o.field, seismic, settings) : rankFeaturesIndexBody(o.field, settings);
+      if (o.printBody) { process.stdout.write(JSON.stringify(body, null, 2) + '\n'); return; }
+      try {
+        const res = await createIndex(clientFrom(o), o.index, body, o.ifExists);
+        process.stdout.write(res.created ? `created index '${o.index}' (${o.type} field '${o.field}')\n` : `index '${o.index}' exists; left as is\n`);
+      } catch (e) {
+        if ((e as Error).name === 'ConnectionError' || (e as Error).name === 'TimeoutError') throw new Error(describeConnectionError(o.url, e));
+        throw e;
+      }
+    });
+
+  connection(os.command('ingest'))
+    .description('bulk-index doc vectors (JSONL {"id", "vector": {key: weight}}), resumable')
+    .requiredOption('--index <name>', 'index name (create it first)')
+    .requiredOption('--input <file>', 'doc-vector JSONL')
+    .requiredOption('--vocab <file>', 'vocab.txt or tokenizer.json (id <-> token)')
+    .option('--keys <kind>', 'keys of "vector" in the input: token | id', oneOf('keys', ['token', 'id'] as const), 'token')
+    .option('--field <name>', 'vector field', 'embedding')
+    .option('--type <type>', 'rank_features | sparse_vector', oneOf('type', ['rank_features', 'sparse_vector'] as const), 'rank_features')
+    .option('--key-policy <p>', `tokens a rank_features key cannot hold: ${KEY_POLICIES.join(' | ')}`, oneOf('key-policy', KEY_POLICIES), 'escape')
+    .option('--prune-type <t>', PRUNE_TYPES.join(' | '), oneOf('prune-type', PRUNE_TYPES), 'none')
+    .option('--prune-ratio <r>', 'k for top_k, ratio/threshold otherwise', num('prune-ratio'), 0)
+    .option('--batch-size <n>', 'documents per bulk request', num('batch-size'), 500)
+    .option('--concurrency <n>', 'bulk requests in flight', num('concurrency'), 2)
+    .option('--max-retries <n>', 'retries per request (429/5xx/connection errors)', num('max-retries'), 5)
+    .option('--checkpoint <file>', 'checkpoint file (default <input>.<index>.checkpoint.json)')
+    .option('--failures <file>', 'per-document failures JSONL (default <input>.<index>.failures.jsonl)')
+    .option('--no-progress', 'no progress bar')
+    .action(async (o) => {
+      const vocab = readVocabulary(o.vocab);
+      const checkpointFile = o.checkpoint ?? `${o.input}.${o.index}.checkpoint.json`;
+      const failuresFile = o.failures ?? `${o.input}.${o.index}.failures.jsonl`;
+      const checkpoint = Checkpoint.open(checkpointFile, { input: o.input, index: o.index, field: o.field, batchSize: o.batchSize });
+      const total = o.progress && process.stderr.isTTY ? await countLines(o.input) : undefined;
+      const bar = createProgress('ingest', total, o.progress && process.stderr.isTTY === true);
+      const stats = newReadStats();
+      try {
+        const rep = await ingestBatches(readDocVectorJsonl(o.input, { keys: o.keys, vocab, batchSize: 256 }, stats), {
+          transport: clientBulkTransport(clientFrom(o), o.index), field: o.field, fieldType: o.type as FieldType, vocab,
+          keyPolicy: o.keyPolicy as KeyPolicy, prune: { type: o.pruneType as PruneType, ratio: o.pruneRatio },
+          batchSize: o.batchSize, concurrency: o.concurrency, checkpoint, failuresFile,
+          retry: { maxRetries: o.maxRetries, baseDelayMs: 500, maxDelayMs: 30_000 },
+          retryHooks: { onRetry: (r) => { if (!process.stderr.isTTY) process.stderr.write(`retry ${r.attempt} in ${r.delayMs} ms: ${r.reason}\n`); } },
+          onProgress: (n) => bar.update(n),
+        });
+        bar.stop();
+        process.stdout.write(`indexed ${rep.docsIndexed}, failed ${rep.docsFailed}, skipped ${rep.docsSkipped} (already done) of ${rep.docsSeen} documents in ${rep.batchesSent} requests\n`);
+        process.stdout.write(describeDrops(rep.drops) + '\n');
+        if (stats.unknownKeys) process.stdout.write(`input keys not in the vocabulary: ${stats.unknownKeys} (e.g. ${stats.unknownExamples.map((k) => JSON.stringify(k)).join(', ')})\n`);
+        if (rep.docsFailed) {
+          process.stdout.write(`failures are listed in ${failuresFile}; first: ${rep.failureSample.slice(0, 3).map((f) => `${f.id}: ${f.status} ${f.type} ${f.reason}`).join(' | ')}\n`);
+          process.exitCode = 2;
+        }
+      } catch (e) {
+        bar.stop();
+        if (e instanceof ClusterUnavailableError) throw new Error(`OpenSearch at ${o.url}: ${(e as Error).message}`);
+        throw e;
+      }
+    });
+
+  connection(os.command('search'))
+    .description('run inference-free queries and write a TREC run (qid Q0 docid rank score tag)')
+    .requiredOption('--index <name>', 'index name')
+    .requiredOption('--queries <file>', 'JSONL {"id", "tokens": [...]} (tokenised without special tokens) or {"id", "vector": {token: weight}}')
+    .requiredOption('--out <file>', 'TREC run file')
+    .option('--idf <file>', 'idf.json (token -> weight; absent tokens weigh 1.0)')
+    .option('--vocab <file>', 'vocab.txt or tokenizer.json (needed for sparse_vector)')
+    .option('--field <name>', 'vector field', 'embedding')
+    .option('--type <type>', 'rank_features | sparse_vector', oneOf('type', ['rank_features', 'sparse_vector'] as const), 'rank_features')
+    .option('--mode <mode>', 'rank_feature | neural_sparse', oneOf('mode', ['rank_feature', 'neural_sparse'] as const), 'rank_feature')
+    .option('--key-policy <p>', 'must match the one used at ingest', oneOf('key-policy', KEY_POLICIES), 'escape')
+    .option('--k <n>', 'hits per query', num('k'), 1000)
+    .option('--tag <tag>', 'run tag', 'l0sparse-opensearch')
+    .option('--concurrency <n>', 'searches in flight', num('concurrency'), 4)
+    .option('--top-n <n>', 'SEISMIC method_parameters.top_n', num('top-n'))
+    .option('--heap-factor <x>', 'SEISMIC method_parameters.heap_factor', num('heap-factor'))
+    .option('--ann-k <n>', 'SEISMIC method_parameters.k', num('ann-k'))
+    .option('--no-progress', 'no progress bar')
+    .action(async (o) => {
+      const idf = o.idf ? JSON.parse(fs.readFileSync(o.idf, 'utf8')) as Record<string, number> : {};
+      let tokenToId: Map<string, number> | undefined;
+      if (o.vocab) { tokenToId = new Map(); readVocabulary(o.vocab).forEach((t, i) => { if (!tokenToId!.has(t)) tokenToId!.set(t, i); }); }
+      const methodParameters = Object.fromEntries(Object.entries({ top_n: o.topN, heap_factor: o.heapFactor, k: o.annK }).filter(([, v]) => v !== undefined));
+      const writer = new AtomicLineWriter(o.out);
+      const bar = createProgress('search', undefined, o.progress && process.stderr.isTTY === true);
+      try {
+        const rep = await searchToTrec(readQueriesJsonl(o.queries), {
+          transport: clientSearchTransport(clientFrom(o)), index: o.index, field: o.field, mode: o.mode, fieldType: o.type as FieldType,
+          idf, keyPolicy: o.keyPolicy, tokenToId, methodParameters, k: o.k, tag: o.tag, concurrency: o.concurrency,
+          onProgress: (n) => bar.update(n),
+        }, (l) => writer.writeLine(l));
+        await writer.commit();
+        bar.stop();
+        process.stdout.write(`${rep.queries} queries, ${rep.lines} run lines -> ${o.out}; ${rep.emptyQueries} queries had no usable token; ` +
+          `${rep.termStats.zeroWeight} tokens with weight <= 0 and ${rep.termStats.badKey} unrepresentable tokens left out\n`);
+        if (rep.failures.length) {
+          process.stdout.write(`${rep.failures.length} queries failed, first: ${rep.failures.slice(0, 3).map((f) => `${f.qid}: HTTP ${f.status} ${f.reason}`).join(' | ')}\n`);
+          process.exitCode = 2;
+        }
+      } catch (e) {
+        bar.stop();
+        await writer.abort();
+        if (e instanceof ClusterUnavailableError) throw new Error(`OpenSearch at ${o.url}: ${(e as Error).message}`);
+        throw e;
+      }
+    });
+}
