@@ -39,9 +39,10 @@ function asResponse(e: unknown): BulkHttpResponse {
 export function clientBulkTransport(client: Client, index: string): BulkTransport {
   return async (ndjson) => {
     try {
-      // The client passes a string bulk body through unserialised (Transport: shouldSerialize), which
-      // keeps our hand-built NDJSON byte for byte; its typings only list the array form.
-      const res = await client.bulk({ index, body: ndjson as unknown as Parameters<Client['bulk']>[0]['body'] });
+      // Through the client's transport rather than client.bulk(), which sends PUT: the Bulk API docs
+      // strongly recommend POST. A string bulkBody goes out unserialised (Transport: shouldSerialize),
+      // byte for byte as we built it, with the NDJSON content type.
+      const res = await client.transport.request({ method: 'POST', path: `/${encodeURIComponent(index)}/_bulk`, bulkBody: ndjson });
       return { status: res.statusCode ?? 200, body: res.body };
     } catch (e) {
       return asResponse(e);
