@@ -15,4 +15,11 @@ void check_sparse_head_inputs(const at::Tensor& hidden, const at::Tensor& weight
 at::Tensor sparse_head_reference(const at::Tensor& hidden, const at::Tensor& weight, const at::Tensor& bias,
                                  const at::Tensor& mask, int extra_logs);
 
+// The fused, differentiable sparse head (an autograd Function, sparse_head_autograd.cc): same value as
+// sparse_head_reference, in the dtype of hidden, without ever materialising [B,L,V]. Gradients flow to
+// hidden, weight and bias (none to mask) and touch only the argmax rows. Inputs may be non-contiguous.
+// CPU kernels always; CUDA kernels when built with L0SPARSE_WITH_CUDA.
+at::Tensor sparse_head(const at::Tensor& hidden, const at::Tensor& weight, const at::Tensor& bias,
+                       const at::Tensor& mask, int extra_logs);
+
 }  // namespace l0sparse::ops
