@@ -25,11 +25,31 @@ function copyAtomic(src, dest) {
   fs.renameSync(tmp, dest);
 }
 
-function build({ variant, tests = false, sanitize = false, copyTo, buildDir } = {}) {
+/**
+ * The LibTorch to build against. L0SPARSE_BUILD_LIBTORCH (a LibTorch root, as prebuild.js passes it) is used
+ * as given and never recorded: a CUDA prebuild must not switch the LibTorch of the local install, which
+ * other builds and the runtime loader read from .deps/libtorch.json.
+ */
+function chooseLibTorch(variant) {
+  const explicit = process.env.L0SPARSE_BUILD_LIBTORCH;
+  if (explicit) {
+    const root = libtorch.torchRootOf(explicit);
+    if (!root) throw new Error(`L0SPARSE_BUILD_LIBTORCH=${explicit} is not a LibTorch (no share/cmake/Torch)`);
+    const choice = libtorch.describeRoot(root);
+    if (variant && choice.variant !== variant) {
+      throw new Error(`L0SPARSE_BUILD_LIBTORCH names a ${choice.variant} LibTorch (${choice.version}), not ${variant}`);
+    }
+    return choice;
+  }
   let choice = libtorch.readRecord();
   if (!choice || (variant && choice.variant !== variant) || !fs.existsSync(choice.root)) {
     choice = libtorch.record(libtorch.resolve({ variant }));
   }
+  return choice;
+}
+
+function build({ variant, tests = false, sanitize = false, copyTo, buildDir } = {}) {
+  const choice = chooseLibTorch(variant);
   const out = path.resolve(ROOT, buildDir || process.env.L0SPARSE_BUILD_DIR ||
     (sanitize ? 'build-asan' : 'build-cmake'));
   const jobs = process.env.L0SPARSE_JOBS || String(os.cpus().length);
@@ -46,6 +66,11 @@ function build({ variant, tests = false, sanitize = false, copyTo, buildDir } = 
       `CUDA_TOOLKIT_ROOT_DIR=${cudaRoot}`,
       `L0SPARSE_RUNPATH=$ORIGIN/../../.deps/libtorch/lib:$ORIGIN/../../.deps/libtorch/../nvidia/cu13/lib`,
       `L0SPARSE_CUDA_EXTRA_INCLUDE=${path.join(wheel, 'nvidia', 'cu13', 'include')}`);
+    // torch links nvrtc; a toolkit without it (only nvcc installed) can use the wheel's copy.
+    const nvrtc = path.join(wheel, 'nvidia', 'cu13', 'lib', 'libnvrtc.so.13');
+    if (!fs.existsSync(path.join(cudaRoot, 'lib64', 'libnvrtc.so')) && fs.existsSync(nvrtc)) {
+      defs.push(`CUDA_nvrtc_LIBRARY=${nvrtc}`);
+    }
     process.env.TORCH_CUDA_ARCH_LIST = process.env.TORCH_CUDA_ARCH_LIST || '8.0;9.0';
   }
   if (spawnSync('ccache', ['--version'], { stdio: 'ignore' }).status === 0) {
