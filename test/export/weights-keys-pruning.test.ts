@@ -63,7 +63,7 @@ describe('export: pruning (OpenSearch prune types)', () => {
   it('alpha_mass keeps the largest while the running sum <= ratio * total', () => {
     assert.deepStrictEqual(kept('alpha_mass', 0.65), [2, 5]); // 4 + 2.5 = 6.5 <= 6.5; + 2 = 8.5 > 6.5
     assert.deepStrictEqual(kept('alpha_mass', 0.3), []); // 4 > 3
-    assert.deepStrictEqual(kept('alpha_mass', 1), idx);
+    assert.deepStrictEqual(kept('alpha_mass', 0.99), [2, 3, 4, 5]); // 9.5 <= 9.9; + 0.5 = 10 > 9.9
   });
   it('abs_value keeps w >= threshold', () => {
     assert.deepStrictEqual(kept('abs_value', 2), [2, 4, 5]);
@@ -73,7 +73,8 @@ describe('export: pruning (OpenSearch prune types)', () => {
   });
   it('rejects parameters outside their range', () => {
     assert.throws(() => validatePruneOptions({ type: 'top_k', ratio: 1.5 }), RangeError);
-    assert.throws(() => validatePruneOptions({ type: 'max_ratio', ratio: 1.5 }), RangeError);
+    assert.throws(() => validatePruneOptions({ type: 'max_ratio', ratio: 1 }), RangeError); // [0, 1) as in OpenSearch
+    assert.throws(() => validatePruneOptions({ type: 'alpha_mass', ratio: 1 }), RangeError);
     assert.throws(() => validatePruneOptions({ type: 'abs_value', ratio: -1 }), RangeError);
     assert.throws(() => validatePruneOptions({ type: 'bogus' as 'none', ratio: 0 }), RangeError);
   });
