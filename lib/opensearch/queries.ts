@@ -22,9 +22,9 @@ export interface QueryWeightStats {
   badKey: number;
 }
 
-export type IdfTable = Map<string, number> | Record<string, number>;
+export type IdfWeights = Map<string, number> | Record<string, number>;
 
-function idfOf(idf: IdfTable, token: string): number | undefined {
+function idfOf(idf: IdfWeights, token: string): number | undefined {
   if (idf instanceof Map) return idf.get(token);
   return Object.prototype.hasOwnProperty.call(idf, token) ? idf[token] : undefined;
 }
@@ -33,7 +33,7 @@ function idfOf(idf: IdfTable, token: string): number | undefined {
  * Query vector from a token list: distinct tokens (term frequency ignored), weight relu(idf), 1.0 for
  * tokens absent from the table; special tokens are the caller's to strip (tokenise without them).
  */
-export function queryTermsFromTokens(tokens: readonly string[], idf: IdfTable, policy: KeyPolicy, stats?: QueryWeightStats): QueryTerm[] {
+export function queryTermsFromTokens(tokens: readonly string[], idf: IdfWeights, policy: KeyPolicy, stats?: QueryWeightStats): QueryTerm[] {
   const out: QueryTerm[] = [];
   const seen = new Set<string>();
   for (const token of tokens) {
@@ -50,7 +50,7 @@ export function queryTermsFromTokens(tokens: readonly string[], idf: IdfTable, p
 }
 
 /** Query vector for a sparse_vector field: token -> vocab id via `tokenToId`; unknown tokens are bad keys. */
-export function queryTermsForIds(tokens: readonly string[], idf: IdfTable, tokenToId: Map<string, number>, stats?: QueryWeightStats): QueryTerm[] {
+export function queryTermsForIds(tokens: readonly string[], idf: IdfWeights, tokenToId: Map<string, number>, stats?: QueryWeightStats): QueryTerm[] {
   const terms = queryTermsFromTokens(tokens, idf, 'keep', stats);
   const out: QueryTerm[] = [];
   for (const t of terms) {

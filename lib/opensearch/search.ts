@@ -10,7 +10,7 @@ import { featureKey, type KeyPolicy } from '../export/token-keys';
 import { backoffDelay, type BulkHttpResponse, ClusterUnavailableError, DEFAULT_RETRY, isRetryableStatus, type RetryHooks, type RetryPolicy } from './bulk';
 import type { SearchTransport } from './client';
 import {
-  type IdfTable, neuralSparseSearchBody, type QueryTerm, queryTermsForIds, queryTermsFromTokens, type QueryWeightStats,
+  type IdfWeights, neuralSparseSearchBody, type QueryTerm, queryTermsForIds, queryTermsFromTokens, type QueryWeightStats,
   rankFeatureSearchBody, type SeismicMethodParameters,
 } from './queries';
 
@@ -31,7 +31,7 @@ export interface SearchOptions {
   /** rank_feature needs a rank_features field; neural_sparse works on both field types. */
   mode: QueryMode;
   fieldType: 'rank_features' | 'sparse_vector';
-  idf: IdfTable;
+  idf: IdfWeights;
   keyPolicy?: KeyPolicy;
   /** token -> vocab id, required for sparse_vector fields. */
   tokenToId?: Map<string, number>;
