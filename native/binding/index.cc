@@ -1,0 +1,250 @@
+// SparseIndexNative: the inverted index (native/index) as a JS class. add/stats/idsAt are synchronous
+// (cheap copies); build/search/save/load run on a worker thread and return Promises. Searches share the
+// index (shared lock); build takes it exclusively; add refuses to wait on the event loop and reports a
+// busy index instead.
+#include "binding/async.h"
+#include "binding/csr_args.h"
+#include "binding/errors.h"
+#include "binding/registry.h"
+#include "index/batch_search.h"
+#include "index/index_file.h"
+#include "index/inverted_index.h"
+
+#include <ATen/Parallel.h>
+
+#include <cmath>
+#include <memory>
+#include <mutex>
+#include <shared_mutex>
+#include <unordered_map>
+
+namespace l0sparse::binding {
+namespace {
+
+struct SharedIndex {
+  explicit SharedIndex(index::InvertedIndex i) : index(std::move(i)) {}
+  index::InvertedIndex index;
+  std::shared_mutex mutex;
+};
+using IndexPtr = std::shared_ptr<SharedIndex>;
+
+// The class constructor of each JS environment (main thread and worker_threads each load the addon).
+std::mutex constructors_mutex;
+std::unordered_map<napi_env, Napi::FunctionReference*> constructors;
+
+int64_t integer_arg(const Napi::Value& v, const std::string& what, int64_t lo, int64_t hi) {
+  const double d = v.IsNumber() ? v.As<Napi::Number>().DoubleValue() : std::nan("");
+  if (!(d >= static_cast<double>(lo) && d <= static_cast<double>(hi) && d == std::floor(d)))
+    throw Napi::RangeError::New(v.Env(), what + " must be an integer in [" + std::to_string(lo) + ", " + std::to_string(hi) + "]");
+  return static_cast<int64_t>(d);
+}
+
+std::string path_arg(const Napi::CallbackInfo& info, size_t i, const char* fn) {
+  if (info.Length() <= i || !info[i].IsString() || info[i].As<Napi::String>().Utf8Value().empty())
+    throw Napi::TypeError::New(info.Env(), std::string(fn) + "(path): path must be a non-empty string");
+  return info[i].As<Napi::String>().Utf8Value();
+}
+
+class SparseIndexWrap : public Napi::ObjectWrap<SparseIndexWrap> {
+ public:
+  static Napi::Function Define(Napi::Env env) {
+    return DefineClass(env, "SparseIndexNative",
+                       {InstanceMethod<&SparseIndexWrap::Add>("add"), InstanceMethod<&SparseIndexWrap::Build>("build"),
+                        InstanceMethod<&SparseIndexWrap::Search>("search"), InstanceMethod<&SparseIndexWrap::Save>("save"),
+                        InstanceMethod<&SparseIndexWrap::Stats>("stats"), InstanceMethod<&SparseIndexWrap::IdsAt>("idsAt"),
+                        StaticMethod<&SparseIndexWrap::Load>("load")});
+  }
+
+  // new SparseIndexNative(numCols), or (internally) new SparseIndexNative(External<IndexPtr>) from load().
+  explicit SparseIndexWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<SparseIndexWrap>(info) {
+    guarded(info, [&](const Napi::CallbackInfo& i) -> Napi::Value {
+      if (i.Length() == 1 && i[0].IsExternal()) {
+        state_ = *i[0].As<Napi::External<IndexPtr>>().Data();
+      } else {
+        if (i.Length() < 1) throw Napi::TypeError::New(i.Env(), "new SparseIndex(numCols): numCols is required");
+        const int64_t cols = integer_arg(i[0], "numCols", 1, INT32_MAX);
+        state_ = std::make_shared<SharedIndex>(index::InvertedIndex(cols));
+      }
+      return i.Env().Undefined();
+    });
+  }
+
+ private:
+  // add(csr, ids): copies the batch; documents become searchable after build().
+  Napi::Value Add(const Napi::CallbackInfo& info) {
+    return guarded(info, [&](const Napi::CallbackInfo& i) -> Napi::Value {
+      if (i.Length() < 2) throw Napi::TypeError::New(i.Env(), "add(csr, ids): both arguments are required");
+      CsrCopy csr = csr_from_js(i[0], "add: csr", index::ValueRule::kNonNegative);
+      std::vector<std::string> ids = strings_from_js(i[1], "add: ids");
+      std::unique_lock lock(state_->mutex, std::try_to_lock);
+      if (!lock.owns_lock())
+        throw Napi::Error::New(i.Env(), "add: the index is busy with a build/search/save; await it before adding");
+      try {
+        state_->index.add(csr.view(), std::move(ids));
+      } catch (const std::invalid_argument& e) {
+        throw Napi::RangeError::New(i.Env(), e.what());
+      }
+      return i.Env().Undefined();
+    });
+  }
+
+  Napi::Value Build(const Napi::CallbackInfo& info) {
+    return guarded(info, [&](const Napi::CallbackInfo& i) -> Napi::Value {
+      IndexPtr state = state_;
+      return run_async<bool>(
+          i.Env(), "l0sparse.index.build",
+          [state]() {
+            std::unique_lock lock(state->mutex);
+            state->index.build();
+            return true;
+          },
+          [](Napi::Env env, bool&&) -> Napi::Value { return env.Undefined(); });
+    });
+  }
+
+  // search(queries, k, threads?, outDocIndices?, outScores?) -> Promise<{ docIndices, scores }>.
+  // The outputs are written in place by the worker; the references keep them alive until it settles.
+  Napi::Value Search(const Napi::CallbackInfo& info) {
+    return guarded(info, [&](const Napi::CallbackInfo& i) -> Napi::Value {
+      Napi::Env env = i.Env();
+      if (i.Length() < 2) throw Napi::TypeError::New(env, "search(queries, k): both arguments are required");
+      auto queries = std::make_shared<CsrCopy>(csr_from_js(i[0], "search: queries", index::ValueRule::kNonNegative));
+      const int64_t k = integer_arg(i[1], "search: k", 1, 1 << 20);
+      int threads = at::get_num_threads();
+      if (i.Length() > 2 && !i[2].IsUndefined() && !i[2].IsNull()) threads = static_cast<int>(integer_arg(i[2], "search: threads", 1, 1024));
+      const int64_t rows = static_cast<int64_t>(queries->indptr.size()) - 1;
+      if (queries->num_cols != state_->index.num_cols())
+        throw Napi::RangeError::New(env, "search: queries have numCols " + std::to_string(queries->num_cols) + " but the index has " +
+                                             std::to_string(state_->index.num_cols()));
+      const size_t count = static_cast<size_t>(rows * k);
+      Napi::Int32Array docs = output_arg<Napi::Int32Array>(i, 3, napi_int32_array, count, "outDocIndices (Int32Array)");
+      Napi::Float32Array scores = output_arg<Napi::Float32Array>(i, 4, napi_float32_array, count, "outScores (Float32Array)");
+      auto refs = std::make_shared<std::pair<Napi::ObjectReference, Napi::ObjectReference>>(
+          Napi::Persistent(docs.As<Napi::Object>()), Napi::Persistent(scores.As<Napi::Object>()));
+      int32_t* docs_ptr = docs.Data();
+      float* scores_ptr = scores.Data();
+      IndexPtr state = state_;
+      return run_async<bool>(
+          env, "l0sparse.index.search",
+          [state, queries, k, threads, docs_ptr, scores_ptr]() {
+            std::shared_lock lock(state->mutex);
+            index::search_batch(state->index, queries->view(), k, threads, docs_ptr, scores_ptr);
+            return true;
+          },
+          [refs](Napi::Env env, bool&&) -> Napi::Value {
+            Napi::Object out = Napi::Object::New(env);
+            out.Set("docIndices", refs->first.Value());
+            out.Set("scores", refs->second.Value());
+            return out;
+          });
+    });
+  }
+
+  template <typename Array>
+  static Array output_arg(const Napi::CallbackInfo& i, size_t pos, napi_typedarray_type type, size_t count, const char* what) {
+    if (i.Length() <= pos || i[pos].IsUndefined() || i[pos].IsNull()) return Array::New(i.Env(), count);
+    if (!i[pos].IsTypedArray() || i[pos].As<Napi::TypedArray>().TypedArrayType() != type)
+      throw Napi::TypeError::New(i.Env(), std::string("search: ") + what + " has the wrong type");
+    Array a = i[pos].As<Array>();
+    if (a.ElementLength() != count)
+      throw Napi::RangeError::New(i.Env(), std::string("search: ") + what + " must hold queries x k = " + std::to_string(count) +
+                                               " entries, has " + std::to_string(a.ElementLength()));
+    return a;
+  }
+
+  Napi::Value Save(const Napi::CallbackInfo& info) {
+    return guarded(info, [&](const Napi::CallbackInfo& i) -> Napi::Value {
+      const std::string path = path_arg(i, 0, "save");
+      IndexPtr state = state_;
+      return run_async<bool>(
+          i.Env(), "l0sparse.index.save",
+          [state, path]() {
+            std::shared_lock lock(state->mutex);
+            index::save_index(state->index, path);
+            return true;
+          },
+          [](Napi::Env env, bool&&) -> Napi::Value { return env.Undefined(); });
+    });
+  }
+
+  static Napi::Value Load(const Napi::CallbackInfo& info) {
+    return guarded(info, [&](const Napi::CallbackInfo& i) -> Napi::Value {
+      const std::string path = path_arg(i, 0, "load");
+      return run_async<IndexPtr>(
+          i.Env(), "l0sparse.index.load", [path]() { return std::make_shared<SharedIndex>(index::load_index(path)); },
+          [](Napi::Env env, IndexPtr&& loaded) -> Napi::Value {
+            Napi::FunctionReference* ctor = nullptr;
+            {
+              std::lock_guard<std::mutex> lock(constructors_mutex);
+              ctor = constructors.at(env);
+            }
+            return ctor->New({Napi::External<IndexPtr>::New(env, &loaded)});
+          });
+    });
+  }
+
+  Napi::Value Stats(const Napi::CallbackInfo& info) {
+    return guarded(info, [&](const Napi::CallbackInfo& i) -> Napi::Value {
+      std::shared_lock lock(state_->mutex, std::try_to_lock);
+      if (!lock.owns_lock()) throw Napi::Error::New(i.Env(), "stats: the index is busy with a build; await it first");
+      const index::IndexStats s = state_->index.stats();
+      Napi::Object out = Napi::Object::New(i.Env());
+      out.Set("numCols", static_cast<double>(state_->index.num_cols()));
+      out.Set("docs", static_cast<double>(s.docs));
+      out.Set("pendingDocs", static_cast<double>(s.pending_docs));
+      out.Set("terms", static_cast<double>(s.terms));
+      out.Set("postings", static_cast<double>(s.postings));
+      out.Set("blocks", static_cast<double>(s.blocks));
+      out.Set("bytes", static_cast<double>(s.bytes));
+      return out;
+    });
+  }
+
+  // idsAt(docIndices: Int32Array) -> (string | null)[]: external ids of internal indices (null for -1).
+  Napi::Value IdsAt(const Napi::CallbackInfo& info) {
+    return guarded(info, [&](const Napi::CallbackInfo& i) -> Napi::Value {
+      Napi::Env env = i.Env();
+      if (i.Length() < 1 || !i[0].IsTypedArray() || i[0].As<Napi::TypedArray>().TypedArrayType() != napi_int32_array)
+        throw Napi::TypeError::New(env, "idsAt(docIndices): docIndices must be an Int32Array");
+      auto indices = i[0].As<Napi::Int32Array>();
+      std::shared_lock lock(state_->mutex, std::try_to_lock);
+      if (!lock.owns_lock()) throw Napi::Error::New(env, "idsAt: the index is busy with a build; await it first");
+      const auto& ids = state_->index.ids();
+      const int64_t built = state_->index.num_docs();
+      Napi::Array out = Napi::Array::New(env, indices.ElementLength());
+      for (size_t j = 0; j < indices.ElementLength(); ++j) {
+        const int32_t d = indices[j];
+        if (d == index::kNoDoc) {
+          out.Set(static_cast<uint32_t>(j), env.Null());
+          continue;
+        }
+        if (d < 0 || d >= built)
+          throw Napi::RangeError::New(env, "idsAt: document index " + std::to_string(d) + " outside [0, " + std::to_string(built) + ")");
+        out.Set(static_cast<uint32_t>(j), Napi::String::New(env, ids[static_cast<size_t>(d)]));
+      }
+      return out;
+    });
+  }
+
+  IndexPtr state_;
+};
+
+void Init(Napi::Env env, Napi::Object exports) {
+  Napi::Function ctor = SparseIndexWrap::Define(env);
+  auto* ref = new Napi::FunctionReference(Napi::Persistent(ctor));
+  {
+    std::lock_guard<std::mutex> lock(constructors_mutex);
+    constructors[env] = ref;
+  }
+  env.AddCleanupHook([env, ref]() {
+    std::lock_guard<std::mutex> lock(constructors_mutex);
+    constructors.erase(env);
+    delete ref;
+  });
+  exports.Set("SparseIndexNative", ctor);
+}
+
+Registrar registrar(Init);
+
+}  // namespace
+}  // namespace l0sparse::binding
