@@ -79,7 +79,10 @@ export interface MeasureRequest {
   rawParams: string | null;
 }
 
-/** Parses specs like ['ndcg_cut.10', 'P.5,10', 'mrr@10', 'official']; later specs of the same measure replace earlier ones. */
+/**
+ * Parses specs like ['ndcg_cut.10', 'P.5,10', 'mrr@10', 'official']. Cutoffs given for the same measure in
+ * several specs are merged; a spec without parameters (defaults) or with gains replaces earlier ones.
+ */
 export function parseMeasures(specs: readonly string[]): MeasureRequest[] {
   const requests = new Map<string, MeasureRequest>();
   for (const raw of specs.flatMap(splitSpecs)) {
@@ -94,7 +97,14 @@ export function parseMeasures(specs: readonly string[]): MeasureRequest[] {
     }
     const definition = MEASURES.find((d) => d.name === name);
     if (!definition) throw new Error(`unknown measure '${raw}' (known: ${MEASURES.map((d) => d.name).join(', ')}, official, all_trec, ndcg@k, mrr@k, recall@k, p@k, map@k)`);
-    requests.set(name, { definition, ...parseParams(definition, rawParams, raw) });
+    const parsed = parseParams(definition, rawParams, raw);
+    const earlier = requests.get(name);
+    // 'recall.100,recall.1000' asks for both cutoffs, so repeated cutoff measures merge.
+    if (earlier && rawParams !== null && earlier.rawParams !== null && definition.paramKind !== 'gains') {
+      parsed.params = [...new Set([...earlier.params, ...parsed.params])].sort((a, b) => a - b);
+      parsed.rawParams = `${earlier.rawParams},${parsed.rawParams}`;
+    }
+    requests.set(name, { definition, ...parsed });
   }
   return [...requests.values()].sort((a, b) => MEASURES.indexOf(a.definition) - MEASURES.indexOf(b.definition));
 }

@@ -58,6 +58,8 @@ describe('evaluation measures (hand-computed)', () => {
     assert.deepStrictEqual(parseMeasures(['ndcg_cut.20,10', 'recall.100']).map((r) => [r.definition.name, r.params]),
       [['recall', [100]], ['ndcg_cut', [10, 20]]]);
     assert.deepStrictEqual(parseMeasures(['ndcg_cut.10,recall.100,mrr@10']).map((r) => r.definition.name), ['recall', 'ndcg_cut', 'recip_rank_cut']);
+    assert.deepStrictEqual(parseMeasures(['recall.1000,ndcg@10,recall@100']).map((r) => [r.definition.name, r.params]),
+      [['recall', [100, 1000]], ['ndcg_cut', [10]]]);
     assert.throws(() => parseMeasures(['ndcgg.10']), /unknown measure 'ndcgg.10'/);
     assert.throws(() => parseMeasures(['P.0']), /cutoffs must be positive/);
     assert.throws(() => evaluate(qrels, new Map([['zz', new Map([['d', 1]])]])), /no query has both judgments and results/);
