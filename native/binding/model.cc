@@ -1,0 +1,227 @@
+// Masked-LM document encoder: mlmLoad, mlmCreate, mlmEncode (CSR), mlmEncodeDense, mlmSave, mlmDispose.
+#include "binding/async.h"
+#include "binding/model_handle.h"
+#include "binding/registry.h"
+#include "binding/tensors.h"
+
+#include <c10/core/GradMode.h>
+
+#include <cstring>
+
+namespace l0sparse::binding {
+namespace {
+
+struct ModelBox {
+  std::shared_ptr<model::MlmModel> model;
+};
+
+// Distinguishes our Externals from any other External a caller might pass.
+const napi_type_tag kModelTag = {0x6c30737061727365ull, 0x6d6c6d6d6f64656cull};
+
+Napi::Object config_to_js(Napi::Env env, const model::MlmConfig& c) {
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("architecture", model::architecture_name(c.architecture));
+  o.Set("vocabSize", Napi::Number::New(env, static_cast<double>(c.vocab_size)));
+  o.Set("hiddenSize", Napi::Number::New(env, static_cast<double>(c.hidden_size)));
+  o.Set("numLayers", Napi::Number::New(env, static_cast<double>(c.num_layers)));
+  o.Set("numHeads", Napi::Number::New(env, static_cast<double>(c.num_heads)));
+  o.Set("intermediateSize", Napi::Number::New(env, static_cast<double>(c.intermediate_size)));
+  o.Set("maxPositions", Napi::Number::New(env, static_cast<double>(c.max_positions)));
+  o.Set("typeVocabSize", Napi::Number::New(env, static_cast<double>(c.type_vocab_size)));
+  o.Set("layerNormEps", Napi::Number::New(env, c.layer_norm_eps));
+  o.Set("padTokenId", Napi::Number::New(env, static_cast<double>(c.pad_token_id)));
+  o.Set("rawJson", json::dump(model::config_to_json(c), 0));
+  return o;
+}
+
+Napi::Object loaded_to_js(Napi::Env env, std::shared_ptr<model::MlmModel>&& m) {
+  Napi::Object out = Napi::Object::New(env);
+  out.Set("config", config_to_js(env, m->config()));
+  out.Set("handle", make_model_handle(env, std::move(m)));
+  return out;
+}
+
+std::string path_arg(const Napi::CallbackInfo& info, size_t index, const char* what) {
+  if (info.Length() <= index || !info[index].IsString() || info[index].As<Napi::String>().Utf8Value().empty())
+    throw Napi::TypeError::New(info.Env(), std::string(what) + ": expected a directory path (non-empty string)");
+  return info[index].As<Napi::String>().Utf8Value();
+}
+
+struct EncodeRequest {
+  std::shared_ptr<model::MlmModel> model;
+  at::Tensor ids, mask, zero_ids;
+  int extra_logs = 0;
+  bool bfloat16 = false;
+};
+
+// Parses (model, {inputIds, attentionMask, batchSize, seqLen, activation, k, zeroTokenIds, dtype}).
+EncodeRequest encode_request(const Napi::CallbackInfo& info, const char* fn) {
+  EncodeRequest r;
+  r.model = model_from_handle(info[0], std::string(fn) + " model");
+  const model::MlmConfig& c = r.model->config();
+  Napi::Object o = object_arg(info, 1, fn);
+  int64_t batch = int_option(o, "batchSize", -1, 1, int64_t(1) << 31);
+  int64_t seq = int_option(o, "seqLen", -1, 1, int64_t(1) << 31);
+  if (batch < 1 || seq < 1) throw Napi::RangeError::New(info.Env(), std::string(fn) + ": batchSize and seqLen are required integers >= 1");
+  if (seq > c.max_positions)
+    throw Napi::RangeError::New(info.Env(), std::string(fn) + ": seqLen " + std::to_string(seq) +
+                                                " exceeds the model's max_position_embeddings " + std::to_string(c.max_positions));
+  auto flat = [&](const char* key) {
+    Napi::Value v = o.Get(key);
+    if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_int32_array)
+      throw Napi::TypeError::New(info.Env(), std::string(fn) + ": " + key + " must be an Int32Array");
+    auto a = v.As<Napi::Int32Array>();
+    if (static_cast<int64_t>(a.ElementLength()) != batch * seq)
+      throw Napi::RangeError::New(info.Env(), std::string(fn) + ": " + key + " has " + std::to_string(a.ElementLength()) +
+                                                  " entries, expected batchSize * seqLen = " + std::to_string(batch * seq));
+    at::Tensor t = at::empty({batch, seq}, at::kInt);
+    std::memcpy(t.data_ptr(), a.Data(), a.ElementLength() * sizeof(int32_t));
+    return t;
+  };
+  r.ids = flat("inputIds");
+  r.mask = flat("attentionMask");
+  model::check_encoder_inputs(c, r.ids, r.mask);  // ids within the vocabulary, named by position
+  r.extra_logs = activation_option(o);
+  std::string dtype = string_option(o, "dtype", "float32");
+  if (dtype != "float32" && dtype != "bfloat16")
+    throw Napi::RangeError::New(info.Env(), std::string(fn) + ": dtype must be 'float32' or 'bfloat16', got '" + dtype + "'");
+  r.bfloat16 = dtype == "bfloat16";
+  Napi::Value zero = o.Get("zeroTokenIds");
+  if (!zero.IsUndefined() && !zero.IsNull()) {
+    if (!zero.IsTypedArray() || zero.As<Napi::TypedArray>().TypedArrayType() != napi_int32_array)
+      throw Napi::TypeError::New(info.Env(), std::string(fn) + ": zeroTokenIds must be an Int32Array");
+    auto a = zero.As<Napi::Int32Array>();
+    r.zero_ids = at::empty({static_cast<int64_t>(a.ElementLength())}, at::kLong);
+    int64_t* out = r.zero_ids.data_ptr<int64_t>();
+    for (size_t i = 0; i < a.ElementLength(); ++i) {
+      if (a[i] < 0 || a[i] >= c.vocab_size)
+        throw Napi::RangeError::New(info.Env(), std::string(fn) + ": zeroTokenIds[" + std::to_string(i) + "] = " +
+                                                    std::to_string(a[i]) + " is outside the vocabulary");
+      out[i] = a[i];
+    }
+  }
+  return r;
+}
+
+at::Tensor run_encode(const EncodeRequest& r) {
+  at::NoGradGuard no_grad;
+  at::Tensor w = r.model->doc_vectors(r.ids, r.mask, r.extra_logs, r.bfloat16).contiguous();
+  if (r.zero_ids.defined() && r.zero_ids.numel()) w.index_fill_(1, r.zero_ids, 0.0);
+  return w;
+}
+
+struct CsrResult {
+  at::Tensor indptr, indices, values;
+  int64_t num_cols = 0;
+};
+
+// Row-major nonzeros: within a row, column indices come out increasing.
+CsrResult dense_to_csr(const at::Tensor& w) {
+  CsrResult r;
+  r.num_cols = w.size(1);
+  at::Tensor nz = w.ne(0);
+  at::Tensor coords = nz.nonzero();  // [nnz, 2] in row-major order
+  r.indices = coords.select(1, 1).to(at::kInt).contiguous();
+  r.values = w.masked_select(nz).to(at::kFloat).contiguous();
+  at::Tensor counts = nz.sum(1, /*keepdim=*/false, at::kLong);
+  r.indptr = at::cat({at::zeros({1}, at::kLong), counts.cumsum(0)}).to(at::kInt).contiguous();
+  return r;
+}
+
+template <typename Array, typename T>
+Array copy_out(Napi::Env env, const at::Tensor& t) {
+  Array a = Array::New(env, static_cast<size_t>(t.numel()));
+  if (t.numel()) std::memcpy(a.Data(), t.data_ptr(), t.numel() * sizeof(T));
+  return a;
+}
+
+Napi::Value MlmLoad(const Napi::CallbackInfo& info) {
+  std::string dir = path_arg(info, 0, "mlmLoad");
+  return run_async<std::shared_ptr<model::MlmModel>>(
+      info.Env(), "l0sparse.mlmLoad", [dir] { return model::load_mlm_model(dir); }, loaded_to_js);
+}
+
+// mlmCreate(configJson, seed): a freshly initialised model (tests, training from scratch).
+Napi::Value MlmCreate(const Napi::CallbackInfo& info) {
+  if (info.Length() < 1 || !info[0].IsString()) throw Napi::TypeError::New(info.Env(), "mlmCreate: expected config.json text");
+  std::string text = info[0].As<Napi::String>().Utf8Value();
+  Napi::Object o = info.Length() > 1 && info[1].IsObject() ? info[1].As<Napi::Object>() : Napi::Object::New(info.Env());
+  int64_t seed = int_option(o, "seed", 0, 0, int64_t(1) << 52);
+  return run_async<std::shared_ptr<model::MlmModel>>(
+      info.Env(), "l0sparse.mlmCreate",
+      [text, seed] {
+        model::MlmConfig c = model::parse_mlm_config(json::parse(text, "config"), "config");
+        at::manual_seed(static_cast<uint64_t>(seed));
+        auto m = std::make_shared<model::MlmModel>(std::move(c));
+        m->eval();
+        return m;
+      },
+      loaded_to_js);
+}
+
+Napi::Value MlmEncode(const Napi::CallbackInfo& info) {
+  EncodeRequest r = encode_request(info, "mlmEncode");
+  return run_async<CsrResult>(
+      info.Env(), "l0sparse.mlmEncode", [r] { return dense_to_csr(run_encode(r)); },
+      [](Napi::Env env, CsrResult&& c) -> Napi::Value {
+        Napi::Object out = Napi::Object::New(env);
+        out.Set("indptr", copy_out<Napi::Int32Array, int32_t>(env, c.indptr));
+        out.Set("indices", copy_out<Napi::Int32Array, int32_t>(env, c.indices));
+        out.Set("values", copy_out<Napi::Float32Array, float>(env, c.values));
+        out.Set("numCols", Napi::Number::New(env, static_cast<double>(c.num_cols)));
+        return out;
+      });
+}
+
+Napi::Value MlmEncodeDense(const Napi::CallbackInfo& info) {
+  EncodeRequest r = encode_request(info, "mlmEncodeDense");
+  return run_async<at::Tensor>(
+      info.Env(), "l0sparse.mlmEncodeDense", [r] { return run_encode(r); },
+      [](Napi::Env env, at::Tensor&& w) -> Napi::Value { return tensor_to_js(env, w); });
+}
+
+Napi::Value MlmSave(const Napi::CallbackInfo& info) {
+  auto m = model_from_handle(info[0], "mlmSave model");
+  std::string dir = path_arg(info, 1, "mlmSave");
+  return run_async<bool>(
+      info.Env(), "l0sparse.mlmSave", [m, dir] { model::save_mlm_model(*m, dir); return true; },
+      [](Napi::Env env, bool&&) -> Napi::Value { return env.Undefined(); });
+}
+
+Napi::Value MlmDispose(const Napi::CallbackInfo& info) {
+  if (info.Length() < 1 || !info[0].IsExternal()) throw Napi::TypeError::New(info.Env(), "mlmDispose: expected a model handle");
+  auto ext = info[0].As<Napi::External<ModelBox>>();
+  if (!ext.CheckTypeTag(&kModelTag)) throw Napi::TypeError::New(info.Env(), "mlmDispose: not a model handle");
+  ext.Data()->model.reset();  // running workers keep their own reference
+  return info.Env().Undefined();
+}
+
+void Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("mlmLoad", Napi::Function::New(env, L0SPARSE_SYNC(MlmLoad), "mlmLoad"));
+  exports.Set("mlmCreate", Napi::Function::New(env, L0SPARSE_SYNC(MlmCreate), "mlmCreate"));
+  exports.Set("mlmEncode", Napi::Function::New(env, L0SPARSE_SYNC(MlmEncode), "mlmEncode"));
+  exports.Set("mlmEncodeDense", Napi::Function::New(env, L0SPARSE_SYNC(MlmEncodeDense), "mlmEncodeDense"));
+  exports.Set("mlmSave", Napi::Function::New(env, L0SPARSE_SYNC(MlmSave), "mlmSave"));
+  exports.Set("mlmDispose", Napi::Function::New(env, L0SPARSE_SYNC(MlmDispose), "mlmDispose"));
+}
+
+Registrar registrar(Init);
+
+}  // namespace
+
+Napi::Value make_model_handle(Napi::Env env, std::shared_ptr<model::MlmModel> m) {
+  auto ext = Napi::External<ModelBox>::New(env, new ModelBox{std::move(m)}, [](Napi::Env, ModelBox* box) { delete box; });
+  ext.TypeTag(&kModelTag);
+  return ext;
+}
+
+std::shared_ptr<model::MlmModel> model_from_handle(const Napi::Value& handle, const std::string& what) {
+  Napi::Env env = handle.Env();
+  if (!handle.IsExternal()) throw Napi::TypeError::New(env, what + ": expected a model handle");
+  auto ext = handle.As<Napi::External<ModelBox>>();
+  if (!ext.CheckTypeTag(&kModelTag)) throw Napi::TypeError::New(env, what + ": not a model handle");
+  if (!ext.Data()->model) throw Napi::Error::New(env, what + ": the model was disposed");
+  return ext.Data()->model;
+}
+
+}  // namespace l0sparse::binding

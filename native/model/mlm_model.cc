@@ -1,0 +1,249 @@
+#include "model/mlm_model.h"
+
+#include "ops/sparse_head.h"
+
+#include <ATen/TensorIndexing.h>
+#include <ATen/autocast_mode.h>
+#include <c10/util/Exception.h>
+
+#include <cmath>
+#include <limits>
+#include <sstream>
+
+namespace l0sparse::model {
+namespace {
+
+// Registers `module` under a dotted HF path below `root`, creating plain container modules on the way,
+// e.g. attach(layer, "attention.self.query", ...) gives the parameter name "...attention.self.query.weight".
+template <typename M>
+std::shared_ptr<M> attach(torch::nn::Module& root, const std::string& path, std::shared_ptr<M> module) {
+  torch::nn::Module* parent = &root;
+  std::string rest = path;
+  for (size_t dot; (dot = rest.find('.')) != std::string::npos; rest = rest.substr(dot + 1)) {
+    std::string part = rest.substr(0, dot);
+    auto children = parent->named_children();
+    if (auto* existing = children.find(part)) {
+      parent = existing->get();
+    } else {
+      parent = parent->register_module(part, std::make_shared<torch::nn::Module>()).get();
+    }
+  }
+  return parent->register_module(rest, std::move(module));
+}
+
+torch::nn::Module& container(torch::nn::Module& root, const std::string& path) {
+  torch::nn::Module* node = &root;
+  std::string rest = path + ".";
+  for (size_t dot; (dot = rest.find('.')) != std::string::npos; rest = rest.substr(dot + 1)) {
+    std::string part = rest.substr(0, dot);
+    auto children = node->named_children();
+    auto* existing = children.find(part);
+    node = existing ? existing->get() : node->register_module(part, std::make_shared<torch::nn::Module>()).get();
+  }
+  return *node;
+}
+
+// A large negative additive bias for padded keys, finite in the attention dtype (finite keeps a row
+// that is all padding from turning into NaN: softmax then spreads evenly instead).
+double lowest_finite(at::ScalarType type) {
+  if (type == at::kHalf) return -65504.0;
+  if (type == at::kDouble) return std::numeric_limits<double>::lowest();
+  return static_cast<double>(std::numeric_limits<float>::lowest());  // float32 and bfloat16 share the range
+}
+
+// DistilBERT's fixed position table: even columns sin(pos / 10000^(j/D)), odd columns cos of the same angle.
+at::Tensor sinusoidal_table(int64_t positions, int64_t dim) {
+  at::Tensor pos = at::arange(positions, at::kDouble).unsqueeze(1);
+  at::Tensor pair = at::floor(at::arange(dim, at::kDouble) / 2) * 2;
+  at::Tensor angle = pos / at::pow(10000.0, pair / static_cast<double>(dim));
+  at::Tensor table = at::empty({positions, dim}, at::kDouble);
+  using at::indexing::Slice;
+  table.index_put_({Slice(), Slice(0, at::indexing::None, 2)}, at::sin(angle.index({Slice(), Slice(0, at::indexing::None, 2)})));
+  table.index_put_({Slice(), Slice(1, at::indexing::None, 2)}, at::cos(angle.index({Slice(), Slice(1, at::indexing::None, 2)})));
+  return table.to(at::kFloat);
+}
+
+// Enables CPU autocast to bfloat16 for one forward, restoring the thread's previous state after.
+class CpuBFloat16Autocast {
+ public:
+  CpuBFloat16Autocast()
+      : was_enabled_(at::autocast::is_autocast_enabled(at::kCPU)),
+        previous_dtype_(at::autocast::get_autocast_dtype(at::kCPU)) {
+    at::autocast::set_autocast_enabled(at::kCPU, true);
+    at::autocast::set_autocast_dtype(at::kCPU, at::kBFloat16);
+    at::autocast::increment_nesting();
+  }
+  ~CpuBFloat16Autocast() {
+    if (at::autocast::decrement_nesting() == 0) at::autocast::clear_cache();
+    at::autocast::set_autocast_enabled(at::kCPU, was_enabled_);
+    at::autocast::set_autocast_dtype(at::kCPU, previous_dtype_);
+  }
+
+ private:
+  bool was_enabled_;
+  at::ScalarType previous_dtype_;
+};
+
+}  // namespace
+
+LinearLayer::LinearLayer(int64_t in, int64_t out, bool with_bias) {
+  weight = register_parameter("weight", at::empty({out, in}));
+  if (with_bias) bias = register_parameter("bias", at::zeros({out}));
+}
+
+NormLayer::NormLayer(int64_t dim, double eps_) : eps(eps_) {
+  weight = register_parameter("weight", at::ones({dim}));
+  bias = register_parameter("bias", at::zeros({dim}));
+}
+
+at::Tensor NormLayer::forward(const at::Tensor& x) const {
+  return at::layer_norm(x, {weight.size(0)}, weight, bias, eps);
+}
+
+EmbeddingTable::EmbeddingTable(int64_t rows, int64_t dim) {
+  weight = register_parameter("weight", at::empty({rows, dim}));
+}
+
+MlmModel::MlmModel(MlmConfig config) : config_(std::move(config)) {
+  const MlmConfig& c = config_;
+  const int64_t D = c.hidden_size, V = c.vocab_size;
+  const bool bert = c.architecture == Architecture::Bert;
+  const std::string base = bert ? "bert.embeddings." : "distilbert.embeddings.";
+  word_embeddings_ = attach(*this, base + "word_embeddings", std::make_shared<EmbeddingTable>(V, D));
+  position_embeddings_ = attach(*this, base + "position_embeddings", std::make_shared<EmbeddingTable>(c.max_positions, D));
+  if (bert)
+    token_type_embeddings_ = attach(*this, base + "token_type_embeddings", std::make_shared<EmbeddingTable>(c.type_vocab_size, D));
+  embedding_norm_ = attach(*this, base + "LayerNorm", std::make_shared<NormLayer>(D, c.layer_norm_eps));
+
+  for (int64_t i = 0; i < c.num_layers; ++i) {
+    const std::string p = (bert ? "bert.encoder.layer." : "distilbert.transformer.layer.") + std::to_string(i) + ".";
+    auto linear = [&](const std::string& name, int64_t in, int64_t out) {
+      return attach(*this, p + name, std::make_shared<LinearLayer>(in, out));
+    };
+    auto norm = [&](const std::string& name) { return attach(*this, p + name, std::make_shared<NormLayer>(D, c.layer_norm_eps)); };
+    EncoderLayer l;
+    l.query = linear(bert ? "attention.self.query" : "attention.q_lin", D, D);
+    l.key = linear(bert ? "attention.self.key" : "attention.k_lin", D, D);
+    l.value = linear(bert ? "attention.self.value" : "attention.v_lin", D, D);
+    l.attention_out = linear(bert ? "attention.output.dense" : "attention.out_lin", D, D);
+    l.attention_norm = norm(bert ? "attention.output.LayerNorm" : "sa_layer_norm");
+    l.ffn_in = linear(bert ? "intermediate.dense" : "ffn.lin1", D, c.intermediate_size);
+    l.ffn_out = linear(bert ? "output.dense" : "ffn.lin2", c.intermediate_size, D);
+    l.output_norm = norm(bert ? "output.LayerNorm" : "output_layer_norm");
+    layers_.push_back(std::move(l));
+  }
+
+  if (bert) {
+    decoder_bias_name_ = "cls.predictions.bias";
+    decoder_bias_ = container(*this, "cls.predictions").register_parameter("bias", at::zeros({V}));
+    head_dense_ = attach(*this, "cls.predictions.transform.dense", std::make_shared<LinearLayer>(D, D));
+    head_norm_ = attach(*this, "cls.predictions.transform.LayerNorm", std::make_shared<NormLayer>(D, c.layer_norm_eps));
+  } else {
+    head_dense_ = attach(*this, "vocab_transform", std::make_shared<LinearLayer>(D, D));
+    head_norm_ = attach(*this, "vocab_layer_norm", std::make_shared<NormLayer>(D, 1e-12));
+    decoder_bias_name_ = "vocab_projector.bias";
+    decoder_bias_ = container(*this, "vocab_projector").register_parameter("bias", at::zeros({V}));
+  }
+
+  // transformers' _init_weights for these models.
+  at::NoGradGuard no_grad;
+  for (auto& p : named_parameters()) {
+    const std::string& name = p.key();
+    if (name.size() > 7 && name.compare(name.size() - 7, 7, ".weight") == 0 && p.value().dim() == 2)
+      p.value().normal_(0.0, c.initializer_range);
+  }
+  word_embeddings_->weight[c.pad_token_id].zero_();
+  if (c.sinusoidal_positions) {
+    position_embeddings_->weight.copy_(sinusoidal_table(c.max_positions, D));
+    position_embeddings_->weight.requires_grad_(false);  // fixed, as in transformers
+  }
+}
+
+at::Tensor MlmModel::activation(const at::Tensor& x) const {
+  const std::string& a = config_.hidden_act;
+  if (a == "gelu") return at::gelu(x);
+  if (a == "gelu_new" || a == "gelu_pytorch_tanh") return at::gelu(x, "tanh");
+  if (a == "relu") return at::relu(x);
+  if (a == "silu" || a == "swish") return at::silu(x);
+  TORCH_CHECK(false, "unsupported activation ", a);
+}
+
+at::Tensor MlmModel::attention(const EncoderLayer& layer, const at::Tensor& x, const at::Tensor& additive_mask) const {
+  const int64_t B = x.size(0), L = x.size(1), H = config_.num_heads, Dh = config_.hidden_size / H;
+  auto heads = [&](const at::Tensor& t) { return t.view({B, L, H, Dh}).transpose(1, 2); };  // [B,H,L,Dh]
+  at::Tensor q = heads(layer.query->forward(x));
+  at::Tensor k = heads(layer.key->forward(x));
+  at::Tensor v = heads(layer.value->forward(x));
+  double p = is_training() ? config_.attention_dropout : 0.0;
+  at::Tensor mask = additive_mask.to(q.scalar_type());
+  at::Tensor context = at::scaled_dot_product_attention(q, k, v, mask, p);
+  return context.transpose(1, 2).reshape({B, L, H * Dh});
+}
+
+at::Tensor MlmModel::head_hidden(const at::Tensor& input_ids, const at::Tensor& attention_mask) {
+  check_encoder_inputs(config_, input_ids, attention_mask);
+  const int64_t B = input_ids.size(0), L = input_ids.size(1);
+  const bool train = is_training();
+  const double p = config_.hidden_dropout;
+  at::Tensor ids = input_ids.to(at::kLong);
+
+  at::Tensor x = at::embedding(word_embeddings_->weight, ids);
+  if (token_type_embeddings_) x = x + token_type_embeddings_->weight[0];  // one segment: token type 0
+  x = x + at::embedding(position_embeddings_->weight, at::arange(L, ids.options())).unsqueeze(0);
+  x = at::dropout(embedding_norm_->forward(x), p, train);
+
+  // [B,1,1,L]: 0 where the key is a real token, a large negative number where it is padding.
+  at::Tensor keep = attention_mask.ne(0).view({B, 1, 1, L});
+  at::Tensor additive_mask = at::zeros({B, 1, 1, L}, at::kFloat).masked_fill(keep.logical_not(), lowest_finite(at::kFloat));
+
+  for (const EncoderLayer& layer : layers_) {
+    at::Tensor attended = layer.attention_out->forward(attention(layer, x, additive_mask));
+    x = layer.attention_norm->forward(at::dropout(attended, p, train) + x);
+    at::Tensor ffn = layer.ffn_out->forward(activation(layer.ffn_in->forward(x)));
+    x = layer.output_norm->forward(at::dropout(ffn, p, train) + x);
+  }
+  return head_norm_->forward(activation(head_dense_->forward(x)));
+}
+
+at::Tensor MlmModel::logits(const at::Tensor& input_ids, const at::Tensor& attention_mask) {
+  at::Tensor h = head_hidden(input_ids, attention_mask);
+  return at::linear(h, decoder_weight().to(h.scalar_type()), decoder_bias_.to(h.scalar_type()));
+}
+
+at::Tensor MlmModel::doc_vectors(const at::Tensor& input_ids, const at::Tensor& attention_mask, int extra_logs,
+                                 bool bfloat16) {
+  if (!bfloat16) {
+    at::Tensor h = head_hidden(input_ids, attention_mask).to(at::kFloat);
+    return ops::sparse_head_reference(h, decoder_weight(), decoder_bias_, attention_mask, extra_logs);
+  }
+  at::Tensor h;
+  {
+    CpuBFloat16Autocast autocast;
+    h = head_hidden(input_ids, attention_mask);
+  }
+  // The head takes one dtype for all three operands; casting is differentiable, so training works too.
+  at::Tensor w = ops::sparse_head_reference(h.to(at::kBFloat16), decoder_weight().to(at::kBFloat16),
+                                            decoder_bias_.to(at::kBFloat16), attention_mask, extra_logs);
+  return w.to(at::kFloat);
+}
+
+void check_encoder_inputs(const MlmConfig& config, const at::Tensor& input_ids, const at::Tensor& attention_mask) {
+  TORCH_CHECK(input_ids.defined() && input_ids.dim() == 2, "input_ids must be [batch, seq_len]");
+  TORCH_CHECK(attention_mask.defined() && attention_mask.sizes() == input_ids.sizes(), "attention_mask is ",
+              attention_mask.sizes(), " but input_ids is ", input_ids.sizes());
+  TORCH_CHECK(input_ids.size(0) >= 1 && input_ids.size(1) >= 1, "input_ids must have batch >= 1 and seq_len >= 1, got ",
+              input_ids.sizes());
+  TORCH_CHECK(input_ids.scalar_type() == at::kInt || input_ids.scalar_type() == at::kLong,
+              "input_ids must be int32 or int64, got ", input_ids.scalar_type());
+  TORCH_CHECK(input_ids.size(1) <= config.max_positions, "seq_len ", input_ids.size(1),
+              " exceeds max_position_embeddings = ", config.max_positions);
+  int64_t lo = input_ids.min().item<int64_t>(), hi = input_ids.max().item<int64_t>();
+  if (lo < 0 || hi >= config.vocab_size) {
+    at::Tensor bad = at::logical_or(input_ids.lt(0), input_ids.ge(config.vocab_size)).nonzero()[0];
+    int64_t b = bad[0].item<int64_t>(), i = bad[1].item<int64_t>();
+    TORCH_CHECK(false, "input_ids[", b, "][", i, "] = ", input_ids[b][i].item<int64_t>(),
+                " is outside the vocabulary [0, ", config.vocab_size, ")");
+  }
+}
+
+}  // namespace l0sparse::model

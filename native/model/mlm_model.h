@@ -1,0 +1,104 @@
+#pragma once
+// BERT / DistilBERT masked-LM document encoder (METHOD.md §1) as a torch::nn::Module:
+//   ids [B,L] -> embeddings -> post-LN transformer layers (scaled-dot-product attention with a padding
+//   mask, FFN) -> MLM-head transform (dense D->D, activation, LayerNorm) -> decoder D->V whose weight IS
+//   the word-embedding table (tied), bias separate -> sparse head (masked max-pool + activation) -> w [B,V].
+// Submodules are named after transformers' BertForMaskedLM / DistilBertForMaskedLM, so named_parameters()
+// yields HF names ("bert.encoder.layer.0.attention.self.query.weight", "vocab_projector.bias", ...) and an
+// optimizer (torch::optim::AdamW) can take parameters() directly; the tied decoder weight appears once.
+// train() enables dropout (rates from config.json); eval() disables it.
+#include "model/config.h"
+#include "model/safetensors.h"
+
+#include <ATen/ATen.h>
+#include <torch/nn/module.h>
+
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace l0sparse::model {
+
+// Parameter holders computed with ATen functional ops (at::linear, at::layer_norm, at::embedding).
+struct LinearLayer : torch::nn::Module {
+  LinearLayer(int64_t in, int64_t out, bool with_bias = true);
+  at::Tensor forward(const at::Tensor& x) const { return at::linear(x, weight, bias); }
+  at::Tensor weight, bias;
+};
+
+struct NormLayer : torch::nn::Module {
+  NormLayer(int64_t dim, double eps);
+  at::Tensor forward(const at::Tensor& x) const;
+  at::Tensor weight, bias;
+  double eps;
+};
+
+struct EmbeddingTable : torch::nn::Module {
+  EmbeddingTable(int64_t rows, int64_t dim);
+  at::Tensor weight;
+};
+
+struct EncoderLayer {
+  std::shared_ptr<LinearLayer> query, key, value, attention_out;
+  std::shared_ptr<NormLayer> attention_norm;
+  std::shared_ptr<LinearLayer> ffn_in, ffn_out;
+  std::shared_ptr<NormLayer> output_norm;
+};
+
+class MlmModel : public torch::nn::Module {
+ public:
+  // Builds the module tree with transformers' initialisation (normal(0, initializer_range) weights, zero
+  // biases, unit LayerNorms, a zero padding row; DistilBERT's sinusoidal table when configured).
+  // Random draws use the default generator: seed it with at::manual_seed for reproducible models.
+  explicit MlmModel(MlmConfig config);
+
+  const MlmConfig& config() const { return config_; }
+
+  // ids [B,L] (int32/int64), attention_mask [B,L] (nonzero = real token) -> decoder input [B,L,D].
+  at::Tensor head_hidden(const at::Tensor& input_ids, const at::Tensor& attention_mask);
+  // Full MLM logits [B,L,V] (materialised: for tests and inspection, not for encoding).
+  at::Tensor logits(const at::Tensor& input_ids, const at::Tensor& attention_mask);
+  // Document vectors w [B,V] = f(max_i mask_i * z_i) with extra_logs as in ops/activation.h; differentiable.
+  // bfloat16 = true computes under CPU autocast and runs the head in bfloat16; the result is float32.
+  at::Tensor doc_vectors(const at::Tensor& input_ids, const at::Tensor& attention_mask, int extra_logs,
+                         bool bfloat16 = false);
+
+  // The tied decoder: weight = word embeddings [V,D], bias [V].
+  const at::Tensor& decoder_weight() const { return word_embeddings_->weight; }
+  const at::Tensor& decoder_bias() const { return decoder_bias_; }
+
+  // Copies a checkpoint (HF names) into the parameters. Tensors named as tied aliases of the decoder
+  // (cls.predictions.decoder.weight/bias, vocab_projector.weight) and the heads transformers itself
+  // ignores for a masked LM (bert.pooler.*, cls.seq_relationship.*, *.position_ids) are accepted;
+  // anything else missing, extra, mis-shaped or non-floating is an error naming the tensors and `source`.
+  void load_checkpoint(const TensorMap& tensors, const std::string& source);
+
+  // HF-named float32 tensors exactly as transformers' save_pretrained writes them (tied weight once).
+  std::vector<std::pair<std::string, at::Tensor>> checkpoint_tensors() const;
+
+ private:
+  at::Tensor activation(const at::Tensor& x) const;
+  at::Tensor attention(const EncoderLayer& layer, const at::Tensor& x, const at::Tensor& additive_mask) const;
+
+  MlmConfig config_;
+  std::shared_ptr<EmbeddingTable> word_embeddings_, position_embeddings_, token_type_embeddings_;
+  std::shared_ptr<NormLayer> embedding_norm_;
+  std::vector<EncoderLayer> layers_;
+  std::shared_ptr<LinearLayer> head_dense_;
+  std::shared_ptr<NormLayer> head_norm_;
+  at::Tensor decoder_bias_;
+  std::string decoder_bias_name_;
+};
+
+// Checks ids/mask against the model: 2-D [B,L] with B, L >= 1, equal shapes, integer ids in
+// [0, vocab_size), L <= max_position_embeddings. Errors name the offending value.
+void check_encoder_inputs(const MlmConfig& config, const at::Tensor& input_ids, const at::Tensor& attention_mask);
+
+// Loads config.json + model.safetensors (or the sharded index) from a transformers model directory.
+std::shared_ptr<MlmModel> load_mlm_model(const std::string& dir);
+
+// Writes config.json + model.safetensors (each atomically) so that transformers' from_pretrained loads it.
+void save_mlm_model(const MlmModel& model, const std::string& dir);
+
+}  // namespace l0sparse::model
