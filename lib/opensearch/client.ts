@@ -22,7 +22,6 @@ export function createClient(o: ClientOptions): Client {
     ssl: o.insecure ? { rejectUnauthorized: false } : undefined,
     maxRetries: 0,
     requestTimeout: o.requestTimeoutMs ?? 120_000,
-    compression: 'gzip',
   });
 }
 

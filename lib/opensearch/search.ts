@@ -20,6 +20,22 @@ export interface QueryInput {
   tokens?: string[];
   /** Or explicit token -> weight (used as is; weights <= 0 are dropped). */
   weights?: Record<string, number>;
+  /** Or raw text, turned into weights by SearchOptions.encodeText. */
+  text?: string;
+}
+
+/** Query texts -> token -> weight maps (e.g. lib/query's QueryEncoder, see weightsFromCsr). */
+export type TextQueryEncoder = (texts: string[]) => Promise<Record<string, number>[]>;
+
+/** Rows of a query CSR (column = vocab id) as token -> weight maps, for TextQueryEncoder. */
+export function weightsFromCsr(csr: { indptr: Int32Array; indices: Int32Array; values: Float32Array }, idToToken: (id: number) => string): Record<string, number>[] {
+  const out: Record<string, number>[] = [];
+  for (let r = 0; r + 1 < csr.indptr.length; r++) {
+    const row: Record<string, number> = Object.create(null);
+    for (let j = csr.indptr[r]; j < csr.indptr[r + 1]; j++) row[idToToken(csr.indices[j])] = csr.values[j];
+    out.push(row);
+  }
+  return out;
 }
 
 export type QueryMode = 'rank_feature' | 'neural_sparse';
@@ -36,6 +52,8 @@ export interface SearchOptions {
   /** token -> vocab id, required for sparse_vector fields. */
   tokenToId?: Map<string, number>;
   methodParameters?: SeismicMethodParameters;
+  /** Needed when queries come as text. */
+  encodeText?: TextQueryEncoder;
   k: number;
   tag?: string;
   concurrency?: number;
@@ -129,6 +147,12 @@ export async function searchToTrec(
   const width = o.concurrency ?? 4;
   let chunk: QueryInput[] = [];
   const drain = async () => {
+    const texts = chunk.filter((q) => q.text !== undefined && !q.weights && !q.tokens);
+    if (texts.length) {
+      if (!o.encodeText) throw new TypeError(`query ${texts[0].id} is text; text queries need a tokenizer and idf (encodeText)`);
+      const weights = await o.encodeText(texts.map((q) => q.text!));
+      texts.forEach((q, i) => { q.weights = weights[i]; });
+    }
     const results = await Promise.all(chunk.map(run));
     for (const lines of results) for (const l of lines) { await writeLine(l); report.lines++; }
     report.queries += chunk.length;
@@ -143,18 +167,22 @@ export async function searchToTrec(
   return report;
 }
 
-/** Reads queries JSONL: {"id"|"_id"|"qid", "tokens": [...]} or {"id", "vector": {token: weight}}. */
+/**
+ * Reads queries JSONL: {"id"|"_id"|"qid", "tokens": [...]}, {"id", "vector": {token: weight}}, or
+ * {"_id", "text"} (BEIR queries.jsonl; needs SearchOptions.encodeText).
+ */
 export async function* readQueriesJsonl(file: string): AsyncGenerator<QueryInput> {
   const lines = readline.createInterface({ input: fs.createReadStream(file, 'utf8'), crlfDelay: Infinity });
   let n = 0;
   for await (const line of lines) {
     n++;
     if (!line.trim()) continue;
-    const rec = JSON.parse(line) as { id?: unknown; _id?: unknown; qid?: unknown; tokens?: unknown; vector?: unknown };
+    const rec = JSON.parse(line) as { id?: unknown; _id?: unknown; qid?: unknown; tokens?: unknown; vector?: unknown; text?: unknown };
     const id = rec.id ?? rec._id ?? rec.qid;
     if (typeof id !== 'string' && typeof id !== 'number') throw new Error(`${file}:${n}: missing query id`);
     if (Array.isArray(rec.tokens)) yield { id: String(id), tokens: rec.tokens.map(String) };
     else if (rec.vector && typeof rec.vector === 'object') yield { id: String(id), weights: rec.vector as Record<string, number> };
-    else throw new Error(`${file}:${n}: needs "tokens" (array) or "vector" (object)`);
+    else if (typeof rec.text === 'string') yield { id: String(id), text: rec.text };
+    else throw new Error(`${file}:${n}: needs "tokens" (array), "vector" (object) or "text" (string)`);
   }
 }

@@ -4,14 +4,20 @@
  * what our code sends through the client and how it reads status codes and error bodies back.
  */
 import * as assert from 'assert';
+import * as fs from 'fs';
 import * as http from 'http';
+import * as os from 'os';
+import * as path from 'path';
 import type { AddressInfo } from 'net';
 import * as zlib from 'zlib';
 
 import { ClusterUnavailableError } from '../../lib/opensearch/bulk';
 import { clientBulkTransport, clientSearchTransport, createClient } from '../../lib/opensearch/client';
 import { ingestBatches } from '../../lib/opensearch/ingest';
-import { searchToTrec } from '../../lib/opensearch/search';
+import { searchToTrec, weightsFromCsr } from '../../lib/opensearch/search';
+import { IdfTable } from '../../lib/idf/idf-table';
+import { QueryEncoder } from '../../lib/query/query-encoder';
+import { TextTokenizer } from '../../lib/tokenizer/text-tokenizer';
 import { csrFromRows } from '../../lib/sparse/csr';
 
 interface Seen { method: string; url: string; contentType: string; body: string }
@@ -83,6 +89,25 @@ describe('opensearch: official client wiring (scripted local _bulk/_search endpo
       assert.deepStrictEqual(JSON.parse(srv.seen[0].body).query.bool.should[0], { rank_feature: { field: 'e.hello', boost: 2, linear: {} } });
       assert.deepStrictEqual(rep.failures.map((f) => [f.qid, f.status]), [['q2', 400]]);
       assert.strictEqual(rep.emptyQueries, 1);
+    } finally {
+      await srv.close();
+    }
+  });
+
+  it('encodes text queries with lib/query (tokens without specials, relu(idf)) before searching', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'l0sparse-q-'));
+    fs.writeFileSync(path.join(dir, 'vocab.txt'), '[PAD]\n[UNK]\n[CLS]\n[SEP]\n[MASK]\nhello\nworld\n.\n');
+    const tokenizer = TextTokenizer.fromFile(path.join(dir, 'vocab.txt'));
+    const encoder = QueryEncoder.fromIdf(tokenizer, IdfTable.fromEntries([['hello', 2.5], ['.', 0.5], ['world', -1]]));
+    const srv = await scriptedServer(() => ({ status: 200, body: { hits: { hits: [{ _id: 'd1', _score: 3 }] } } }));
+    try {
+      const rep = await searchToTrec([{ id: 'q1', text: 'Hello, world hello.' }], {
+        transport: clientSearchTransport(createClient({ url: srv.url })), index: 'idx', field: 'e', mode: 'neural_sparse', fieldType: 'rank_features',
+        idf: {}, k: 1, encodeText: async (texts) => weightsFromCsr(await encoder.encode(texts), (id) => tokenizer.idToToken(id)),
+      }, async () => undefined);
+      assert.strictEqual(rep.lines, 1);
+      // ',' is [UNK] (a special token, weight 0); 'world' has a negative idf (relu -> 0); '.' is escaped.
+      assert.deepStrictEqual(JSON.parse(srv.seen[0].body).query, { neural_sparse: { e: { query_tokens: { hello: 2.5, '%2E': 0.5 } } } });
     } finally {
       await srv.close();
     }

@@ -13,7 +13,10 @@ import { clientBulkTransport, clientSearchTransport, createClient, createIndex, 
 import { ingestBatches } from '../../opensearch/ingest';
 import { rankFeaturesIndexBody, type SeismicParameters, sparseVectorIndexBody } from '../../opensearch/mappings';
 import { createProgress } from '../../opensearch/progress';
-import { readQueriesJsonl, searchToTrec } from '../../opensearch/search';
+import { readQueriesJsonl, searchToTrec, type TextQueryEncoder, weightsFromCsr } from '../../opensearch/search';
+import { IdfTable } from '../../idf/idf-table';
+import { QueryEncoder } from '../../query/query-encoder';
+import { TextTokenizer } from '../../tokenizer/text-tokenizer';
 
 type FieldType = 'rank_features' | 'sparse_vector';
 
@@ -136,10 +139,11 @@ export function register(program: Command): void {
   connection(os.command('search'))
     .description('run inference-free queries and write a TREC run (qid Q0 docid rank score tag)')
     .requiredOption('--index <name>', 'index name')
-    .requiredOption('--queries <file>', 'JSONL {"id", "tokens": [...]} (tokenised without special tokens) or {"id", "vector": {token: weight}}')
+    .requiredOption('--queries <file>', 'JSONL {"id", "tokens": [...]} (tokenised without special tokens), {"id", "vector": {token: weight}} or {"_id", "text"} (with --tokenizer)')
     .requiredOption('--out <file>', 'TREC run file')
     .option('--idf <file>', 'idf.json (token -> weight; absent tokens weigh 1.0)')
     .option('--vocab <file>', 'vocab.txt or tokenizer.json (needed for sparse_vector)')
+    .option('--tokenizer <file>', 'tokenizer.json or vocab.txt, to encode text queries ({"_id", "text"}) with --idf')
     .option('--field <name>', 'vector field', 'embedding')
     .option('--type <type>', 'rank_features | sparse_vector', oneOf('type', ['rank_features', 'sparse_vector'] as const), 'rank_features')
     .option('--mode <mode>', 'rank_feature | neural_sparse', oneOf('mode', ['rank_feature', 'neural_sparse'] as const), 'rank_feature')
@@ -155,13 +159,25 @@ export function register(program: Command): void {
       const idf = o.idf ? JSON.parse(fs.readFileSync(o.idf, 'utf8')) as Record<string, number> : {};
       let tokenToId: Map<string, number> | undefined;
       if (o.vocab) { tokenToId = new Map(); readVocabulary(o.vocab).forEach((t, i) => { if (!tokenToId!.has(t)) tokenToId!.set(t, i); }); }
+      let encodeText: TextQueryEncoder | undefined;
+      if (o.tokenizer) {
+        // Text queries: tokenised without special tokens and weighted by relu(idf) by lib/query's encoder.
+        const tokenizer = TextTokenizer.fromFile(o.tokenizer);
+        const table = o.idf ? IdfTable.load(o.idf, tokenizer) : IdfTable.fromEntries([]);
+        const encoder = QueryEncoder.fromIdf(tokenizer, table);
+        encodeText = async (texts) => weightsFromCsr(await encoder.encode(texts), (id) => tokenizer.idToToken(id) as string);
+        if (!tokenToId && o.type === 'sparse_vector') {
+          tokenToId = new Map();
+          for (let id = 0; id < tokenizer.vocabSize; id++) { const t = tokenizer.idToToken(id); if (t !== undefined && !tokenToId.has(t)) tokenToId.set(t, id); }
+        }
+      }
       const methodParameters = Object.fromEntries(Object.entries({ top_n: o.topN, heap_factor: o.heapFactor, k: o.annK }).filter(([, v]) => v !== undefined));
       const writer = new AtomicLineWriter(o.out);
       const bar = createProgress('search', undefined, o.progress && process.stderr.isTTY === true);
       try {
         const rep = await searchToTrec(readQueriesJsonl(o.queries), {
           transport: clientSearchTransport(clientFrom(o)), index: o.index, field: o.field, mode: o.mode, fieldType: o.type as FieldType,
-          idf, keyPolicy: o.keyPolicy, tokenToId, methodParameters, k: o.k, tag: o.tag, concurrency: o.concurrency,
+          idf, keyPolicy: o.keyPolicy, tokenToId, methodParameters, encodeText, k: o.k, tag: o.tag, concurrency: o.concurrency,
           onProgress: (n) => bar.update(n),
         }, (l) => writer.writeLine(l));
         await writer.commit();
