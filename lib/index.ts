@@ -33,3 +33,5 @@ export { readTrecRun, readTrecQrels, writeTrecRun, hitsToRun } from './data';
 export type { DataProblem, BadLinePolicy, JsonlOptions, JsonlReport, BeirDocument, BeirQuery, BeirDataset, BeirLoadOptions, TrecRunFile } from './data';
 export { Bm25Index, buildBm25Index, englishAnalyzer, standardTokenize, wordPieceAnalyzer, bm25OnBeir, LUCENE_ENGLISH_STOP_WORDS } from './bm25';
 export type { Term, TextAnalyzer, BatchAnalyzer, Bm25Parameters, BeirBm25Options, BeirBm25Result } from './bm25';
+export { NativeMlmModel } from './encoder/native-model';
+export type { MlmConfig, EncodeOptions, MlmHandle } from './encoder/native-model';
