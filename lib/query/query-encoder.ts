@@ -13,13 +13,24 @@ export interface QueryEncoderOptions {
   absentWeight?: number;
   /** Zero special tokens ([UNK], [MASK], ... when they occur). Default true. */
   zeroSpecialTokens?: boolean;
+  /**
+   * Keep only the first maxLength tokens of a query, as a tokenizer with truncation does (sentence-transformers
+   * truncates queries to the tokenizer's model_max_length). Default: no limit.
+   */
+  maxLength?: number;
 }
 
 export class QueryEncoder {
   /** relu(idf) per vocabulary id with special tokens already zeroed: encoding is one lookup per token. */
   private readonly tokenWeights: Float32Array;
 
+  private readonly maxLength: number;
+
   constructor(readonly tokenizer: TextTokenizer, weights: Float32Array, opts: QueryEncoderOptions = {}) {
+    this.maxLength = opts.maxLength ?? Infinity;
+    if (!(this.maxLength === Infinity || (Number.isInteger(this.maxLength) && this.maxLength >= 1))) {
+      throw new RangeError(`maxLength must be a positive integer, got ${opts.maxLength}`);
+    }
     if (weights.length !== tokenizer.vocabSize) {
       throw new RangeError(`query weights have ${weights.length} entries but the vocabulary has ${tokenizer.vocabSize}`);
     }
@@ -39,10 +50,15 @@ export class QueryEncoder {
     return this.tokenWeights[id];
   }
 
+  /** A copy of the applied weight of every vocabulary id (relu'd, special tokens zeroed when configured). */
+  effectiveWeights(): Float32Array {
+    return this.tokenWeights.slice();
+  }
+
   async encode(texts: string[], opts: TextCheckOptions = {}): Promise<Csr> {
     const rows = await this.tokenizer.encodeQueries(texts, opts);
     const indptr = new Int32Array(rows.length + 1);
-    const kept: number[][] = rows.map((ids) => [...new Set(ids)].filter((id) => this.tokenWeights[id] > 0).sort((a, b) => a - b));
+    const kept: number[][] = rows.map((ids) => [...new Set(ids.slice(0, this.maxLength))].filter((id) => this.tokenWeights[id] > 0).sort((a, b) => a - b));
     kept.forEach((ids, r) => { indptr[r + 1] = indptr[r] + ids.length; });
     const indices = new Int32Array(indptr[rows.length]);
     const values = new Float32Array(indptr[rows.length]);

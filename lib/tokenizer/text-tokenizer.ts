@@ -10,17 +10,10 @@ import * as path from 'path';
 import { Tokenizer } from 'tokenizers';
 
 import { BERT_SPECIAL_TOKENS, buildBertUncasedTokenizer, readVocabTxt } from './bert-vocab';
+import { DocumentBatch, padRows } from './padding';
 import { checkTexts, TextCheckOptions } from './texts';
 
-/** Token ids and attention mask of a padded batch, row-major [batchSize, seqLen]. */
-export interface DocumentBatch {
-  inputIds: Int32Array;
-  attentionMask: Int32Array;
-  batchSize: number;
-  seqLen: number;
-  /** Real (unpadded) length of every row. */
-  lengths: Int32Array;
-}
+export type { DocumentBatch } from './padding';
 
 export type TokenizerSource = 'tokenizer.json' | 'vocab.txt';
 
@@ -123,9 +116,14 @@ export class TextTokenizer {
    * does), padded with padId to the longest row of this batch.
    */
   async encodeDocuments(texts: string[], maxLength: number, opts: TextCheckOptions & { padId?: number } = {}): Promise<DocumentBatch> {
+    const rows = await this.encodeDocumentIds(texts, maxLength, opts);
+    return padRows(rows, opts.padId ?? this.specialId('[PAD]') ?? 0);
+  }
+
+  /** Documents as unpadded id rows (special tokens added, truncated to maxLength), e.g. to sort by length. */
+  async encodeDocumentIds(texts: string[], maxLength: number, opts: TextCheckOptions = {}): Promise<number[][]> {
     checkTexts(texts, 'texts', opts);
     if (!Number.isInteger(maxLength) || maxLength < 2) throw new RangeError(`maxLength must be an integer ≥ 2, got ${maxLength}`);
-    const padId = opts.padId ?? this.specialId('[PAD]') ?? 0;
     const encodings = await this.exclusive(async () => {
       this.inner.setTruncation(maxLength);
       try {
@@ -134,17 +132,7 @@ export class TextTokenizer {
         this.inner.disableTruncation();
       }
     });
-    const rows = encodings.map((e) => e.getIds());
-    const seqLen = Math.max(...rows.map((r) => r.length));
-    const inputIds = new Int32Array(rows.length * seqLen).fill(padId);
-    const attentionMask = new Int32Array(rows.length * seqLen);
-    const lengths = new Int32Array(rows.length);
-    rows.forEach((ids, r) => {
-      inputIds.set(ids, r * seqLen);
-      attentionMask.fill(1, r * seqLen, r * seqLen + ids.length);
-      lengths[r] = ids.length;
-    });
-    return { inputIds, attentionMask, batchSize: rows.length, seqLen, lengths };
+    return encodings.map((e) => e.getIds());
   }
 
   /** Queries: token ids without special tokens and without truncation, one array per text. */

@@ -1,0 +1,198 @@
+/**
+ * SparseEncoder: an inference-free learned sparse retriever as users hold it — a BERT/DistilBERT masked LM
+ * for documents (native, LibTorch) and a token-weight table for queries (no model at query time).
+ * Loads and saves transformers and sentence-transformers model dirs (see model-dir.ts, save-layouts.ts).
+ */
+import { IdfTable } from '../idf/idf-table';
+import { setNumThreads } from '../native/threads';
+import type { ActivationName } from '../ops/sparse-head';
+import { QueryEncoder } from '../query/query-encoder';
+import type { Csr } from '../sparse/csr';
+import { padRows } from '../tokenizer/padding';
+import { TextTokenizer } from '../tokenizer/text-tokenizer';
+import { checkTexts, TextCheckOptions } from '../tokenizer/texts';
+import { decodeRow } from './decode';
+import { CsrAssembler, lengthSortedBatches } from './document-batches';
+import { ModelDirSpec, ModelLayout, readModelDir } from './model-dir';
+import { MlmConfig, NativeMlmModel } from './native-model';
+import { startProgress } from './progress';
+import { saveHfLayout, saveStLayout } from './save-layouts';
+import { readStaticWeights } from './static-weights';
+import { configuredMaxLength, readTokenizerConfig } from './tokenizer-files';
+
+/** Max tokens per document when the model dir declares none (BERT's usual limit). */
+const DEFAULT_MAX_LENGTH = 512;
+
+export interface EncodeDocumentsOptions extends TextCheckOptions {
+  /** Tokens per document incl. [CLS]/[SEP]; default the model dir's max length, at most the model's positions. */
+  maxLength?: number;
+  /** Documents per native call. Default 32. */
+  batchSize?: number;
+  /** Default: the model dir's pooling activation. */
+  activation?: ActivationName;
+  /** Extra log1p count of the l0 activation (1..3). Default: the model dir's. */
+  k?: number;
+  /** Zero [CLS], [SEP], [PAD], [UNK], [MASK] in the vectors, as the released models do at inference. Default true. */
+  zeroSpecialTokens?: boolean;
+  /** Progress bar on stderr (only on a TTY). Default true. */
+  progress?: boolean;
+  /** Intra-op threads for the native encoder (a process-wide setting). Default: unchanged. */
+  threads?: number;
+  /** bfloat16 autocast (slower than float32 on CPUs without AMX). Default 'float32'. */
+  dtype?: 'float32' | 'bfloat16';
+}
+
+export interface SaveOptions {
+  /** Default 'hf'. */
+  layout?: ModelLayout;
+}
+
+export class SparseEncoder {
+  private constructor(
+    private readonly model: NativeMlmModel,
+    /** The document tokenizer; its ids are the vector columns. */
+    readonly tokenizer: TextTokenizer,
+    private readonly spec: ModelDirSpec,
+    /** Default tokens per document. */
+    readonly maxLength: number,
+    /** Absent when the model dir has no query weights (no idf.json / SparseStaticEmbedding). */
+    readonly queryEncoder: QueryEncoder | undefined,
+    private readonly queryTokenizerConfig: Record<string, unknown> | undefined,
+  ) {}
+
+  /** Loads a transformers (HF) or sentence-transformers SparseEncoder model dir. */
+  static async load(dir: string): Promise<SparseEncoder> {
+    const spec = readModelDir(dir);
+    const tokenizer = TextTokenizer.fromDir(spec.document.tokenizerDir);
+    const model = await NativeMlmModel.load(spec.document.modelDir);
+    try {
+      const { config } = model;
+      if (config.vocabSize !== tokenizer.vocabSize) {
+        throw new Error(`${spec.document.modelDir}/config.json has vocab_size ${config.vocabSize} but the tokenizer ${tokenizer.file} has ${tokenizer.vocabSize} tokens: vector columns would not map to tokens`);
+      }
+      const maxLength = Math.min(spec.document.maxLength ?? DEFAULT_MAX_LENGTH, config.maxPositions);
+      const { queryEncoder, queryTokenizerConfig } = loadQuerySide(spec, tokenizer, config);
+      return new SparseEncoder(model, tokenizer, spec, maxLength, queryEncoder, queryTokenizerConfig);
+    } catch (e) {
+      model.dispose();
+      throw e;
+    }
+  }
+
+  get config(): MlmConfig {
+    return this.model.config;
+  }
+
+  get layout(): ModelLayout {
+    return this.spec.layout;
+  }
+
+  /** The dir's document activation ('relu' = log1p(relu(x)); 'l0' = k more log1p). */
+  get activation(): ActivationName {
+    return this.spec.document.activation;
+  }
+
+  get k(): number {
+    return this.spec.document.k;
+  }
+
+  get vocabSize(): number {
+    return this.tokenizer.vocabSize;
+  }
+
+  /** Document vectors, one CSR row per text in input order. Batches are formed from documents of similar length. */
+  async encodeDocuments(texts: string[], opts: EncodeDocumentsOptions = {}): Promise<Csr> {
+    checkTexts(texts, 'texts', opts);
+    const maxLength = opts.maxLength ?? this.maxLength;
+    const maxPositions = this.config.maxPositions;
+    if (!Number.isInteger(maxLength) || maxLength < 2 || maxLength > maxPositions) {
+      throw new RangeError(`maxLength must be an integer in [2, ${maxPositions}] (the model's max_position_embeddings), got ${maxLength}`);
+    }
+    const batchSize = opts.batchSize ?? 32;
+    const activation = opts.activation ?? this.activation;
+    if (activation !== 'relu' && activation !== 'l0') throw new RangeError(`activation must be 'relu' or 'l0', got ${JSON.stringify(activation)}`);
+    const k = opts.k ?? (this.k > 0 ? this.k : 1);
+    if (activation === 'l0' && (!Number.isInteger(k) || k < 1 || k > 3)) throw new RangeError(`k must be an integer in 1..3, got ${k}`);
+    if (opts.threads !== undefined) setNumThreads(opts.threads);
+
+    const rows = await this.tokenizer.encodeDocumentIds(texts, maxLength, opts);
+    const batches = lengthSortedBatches(rows.map((r) => r.length), batchSize);
+    const zeroTokenIds = (opts.zeroSpecialTokens ?? true) ? this.tokenizer.specialTokenIds : undefined;
+    const padId = this.tokenizer.specialId('[PAD]') ?? this.config.padTokenId;
+    const assembler = new CsrAssembler(texts.length, this.vocabSize);
+    const bar = startProgress('encode', texts.length, opts.progress);
+    try {
+      for (const positions of batches) {
+        const batch = padRows(positions.map((p) => rows[p]), padId);
+        const vectors = await this.model.encode(batch.inputIds, batch.attentionMask, batch.batchSize, batch.seqLen, {
+          activation, k: activation === 'l0' ? k : undefined, zeroTokenIds, dtype: opts.dtype ?? 'float32',
+        });
+        positions.forEach((p, r) => assembler.put(p, vectors, r));
+        bar.increment(positions.length);
+      }
+    } finally {
+      bar.stop();
+    }
+    return assembler.finish();
+  }
+
+  /** Inference-free query vectors: binary token presence × relu(idf), special tokens zeroed. */
+  async encodeQueries(texts: string[], opts: TextCheckOptions = {}): Promise<Csr> {
+    if (!this.queryEncoder) {
+      throw new Error(`${this.spec.dir} has no query weights (idf.json or a SparseStaticEmbedding module), so it cannot encode queries`);
+    }
+    return this.queryEncoder.encode(texts, opts);
+  }
+
+  /** Row `row` of encoded vectors as [token, weight] pairs, heaviest first. */
+  decode(vectors: Csr, row = 0, topK?: number): [string, number][] {
+    return decodeRow(vectors, row, (id) => this.tokenizer.idToToken(id), topK);
+  }
+
+  /** Saves the encoder so that l0sparse, transformers and sentence-transformers load it. */
+  async save(dir: string, opts: SaveOptions = {}): Promise<void> {
+    const layout = opts.layout ?? 'hf';
+    const parts = {
+      model: this.model,
+      tokenizer: this.tokenizer,
+      tokenizerConfig: this.spec.document.tokenizerConfig,
+      maxLength: this.maxLength,
+      activation: this.activation,
+      k: this.k,
+      query: this.queryEncoder && {
+        tokenizer: this.queryEncoder.tokenizer,
+        weights: this.queryEncoder.effectiveWeights(),
+        tokenizerConfig: this.queryTokenizerConfig,
+      },
+    };
+    if (layout === 'hf') await saveHfLayout(dir, parts);
+    else if (layout === 'sentence-transformers') await saveStLayout(dir, parts);
+    else throw new RangeError(`layout must be 'hf' or 'sentence-transformers', got ${JSON.stringify(layout)}`);
+  }
+
+  /** Frees the native model now instead of at garbage collection. */
+  dispose(): void {
+    this.model.dispose();
+  }
+}
+
+function loadQuerySide(spec: ModelDirSpec, documentTokenizer: TextTokenizer, config: MlmConfig):
+  { queryEncoder?: QueryEncoder; queryTokenizerConfig?: Record<string, unknown> } {
+  const query = spec.query;
+  if (!query) return {};
+  const tokenizer = query.tokenizerDir ? TextTokenizer.fromDir(query.tokenizerDir) : documentTokenizer;
+  if (tokenizer.vocabSize !== config.vocabSize) {
+    throw new Error(`query tokenizer ${tokenizer.file} has ${tokenizer.vocabSize} tokens but the document model has vocab_size ${config.vocabSize}: query and document vectors would not share columns`);
+  }
+  const queryTokenizerConfig = query.tokenizerDir ? readTokenizerConfig(query.tokenizerDir) : undefined;
+  if (query.kind === 'idf-json') {
+    return { queryEncoder: QueryEncoder.fromIdf(tokenizer, IdfTable.load(query.file, tokenizer)), queryTokenizerConfig };
+  }
+  const weights = readStaticWeights(query.file);
+  if (weights.length !== tokenizer.vocabSize) {
+    throw new Error(`${query.file} holds ${weights.length} query weights but the vocabulary of ${tokenizer.file} has ${tokenizer.vocabSize} tokens`);
+  }
+  // sentence-transformers truncates queries to its tokenizer's model_max_length; do the same.
+  const maxLength = configuredMaxLength(queryTokenizerConfig);
+  return { queryEncoder: new QueryEncoder(tokenizer, weights, { maxLength }), queryTokenizerConfig };
+}
