@@ -47,6 +47,7 @@ export const MEASURES: readonly MeasureDefinition[] = [
     compute: (r, p) => m.interpolatedPrecisionAtRecall(r, p), labels: (p) => p.map((f) => `iprec_at_recall_${f.toFixed(2)}`),
   },
   { name: 'P', description: 'precision at cutoffs', summary: 'mean', paramKind: 'cutoff', defaults: CUTOFFS, compute: (r, p) => p.map((k) => m.precisionAt(r, k)), labels: perCutoff('P') },
+  { name: 'relative_P', description: 'relevant in top k over min(k, R)', summary: 'mean', paramKind: 'cutoff', defaults: CUTOFFS, compute: (r, p) => p.map((k) => m.relativePrecisionAt(r, k)), labels: perCutoff('relative_P') },
   { name: 'recall', description: 'recall at cutoffs', summary: 'mean', paramKind: 'cutoff', defaults: CUTOFFS, compute: (r, p) => p.map((k) => m.recallAt(r, k)), labels: perCutoff('recall') },
   {
     name: 'ndcg', description: 'nDCG over the whole ranking', summary: 'mean', paramKind: 'gains',
@@ -56,6 +57,10 @@ export const MEASURES: readonly MeasureDefinition[] = [
   { name: 'map_cut', description: 'average precision at cutoffs', summary: 'mean', paramKind: 'cutoff', defaults: CUTOFFS, compute: (r, p) => p.map((k) => m.averagePrecision(r, k)), labels: perCutoff('map_cut') },
   { name: 'recip_rank_cut', description: 'reciprocal rank within cutoffs (MRR@k; not in trec_eval)', summary: 'mean', paramKind: 'cutoff', defaults: [10], compute: (r, p) => p.map((k) => m.reciprocalRank(r, k)), labels: perCutoff('recip_rank_cut') },
   { name: 'success', description: '1 if a relevant document is within the cutoff', summary: 'mean', paramKind: 'cutoff', defaults: [1, 5, 10], compute: (r, p) => p.map((k) => m.successAt(r, k)), labels: perCutoff('success') },
+  { name: 'set_P', description: 'precision of the retrieved set', summary: 'mean', compute: (r) => [m.setPrecision(r)], labels: single('set_P') },
+  { name: 'set_recall', description: 'recall of the retrieved set', summary: 'mean', compute: (r) => [m.setRecall(r)], labels: single('set_recall') },
+  { name: 'set_map', description: 'set precision x set recall', summary: 'mean', compute: (r) => [m.setPrecision(r) * m.setRecall(r)], labels: single('set_map') },
+  { name: 'set_F', description: 'F1 of the retrieved set', summary: 'mean', compute: (r) => [m.setF(r)], labels: single('set_F') },
   { name: 'num_nonrel_judged_ret', description: 'judged non-relevant documents retrieved', summary: 'sum', integer: true, compute: (r) => [m.nonRelevantJudgedRetrieved(r)], labels: single('num_nonrel_judged_ret') },
 ];
 

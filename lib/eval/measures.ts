@@ -49,6 +49,27 @@ export function reciprocalRank(r: JudgedRanking, cutoff = Infinity): number {
   return 0;
 }
 
+/** Relevant in the top k over the most that could be there, min(k, R) (trec_eval relative_P). */
+export function relativePrecisionAt(r: JudgedRanking, k: number): number {
+  const best = Math.min(k, r.numRel);
+  return best === 0 ? 0 : relevantInTop(r, k) / best;
+}
+
+/** Precision and recall of the whole retrieved set, and their F-measure with weight beta on recall. */
+export function setPrecision(r: JudgedRanking): number {
+  return r.numRet === 0 ? 0 : r.numRelRet / r.numRet;
+}
+
+export function setRecall(r: JudgedRanking): number {
+  return r.numRel === 0 ? 0 : r.numRelRet / r.numRel;
+}
+
+export function setF(r: JudgedRanking, beta = 1): number {
+  const p = setPrecision(r);
+  const rec = setRecall(r);
+  return p + rec === 0 ? 0 : ((beta * beta + 1) * p * rec) / (beta * beta * p + rec);
+}
+
 export function successAt(r: JudgedRanking, k: number): number {
   return relevantInTop(r, k) > 0 ? 1 : 0;
 }
