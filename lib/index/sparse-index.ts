@@ -1,0 +1,126 @@
+/**
+ * SparseIndex: exact top-k retrieval over sparse document vectors (a small faiss-like surface over the
+ * native inverted index: block-max MaxScore, batched queries on several threads).
+ *
+ *   const index = new SparseIndex(vocabSize);
+ *   index.add(docsCsr, docIds);         // any number of batches
+ *   await index.build();                // documents become searchable
+ *   const hits = await index.search(queriesCsr, 10, { threads: 2 });
+ *   hits.ids()[0];                      // external ids of query 0, best first
+ *
+ * Scores are dot products (sums of q·w, accumulated in double, rounded to float). Ties rank the document
+ * added first. A query that matches fewer than k documents is padded with index -1 and score -Infinity.
+ */
+import { callAsync, loadNative } from '../native/loader';
+import { type Csr, csrRows } from '../sparse/csr';
+
+export interface IndexStats {
+  numCols: number;
+  /** Searchable documents. */
+  docs: number;
+  /** Documents added since the last build(). */
+  pendingDocs: number;
+  /** Columns with at least one posting. */
+  terms: number;
+  postings: number;
+  blocks: number;
+  /** Native memory held by postings, block maxima and ids. */
+  bytes: number;
+}
+
+export interface SearchOptions {
+  /** Worker threads for the batch (default: the addon's intra-op threads, see setNumThreads). */
+  threads?: number;
+  /** Preallocated outputs of queries·k entries each, written in place. */
+  out?: { docIndices: Int32Array; scores: Float32Array };
+}
+
+export interface SearchResult {
+  k: number;
+  numQueries: number;
+  /** Row-major [numQueries, k] internal document indices, -1 where a query has fewer than k matches. */
+  docIndices: Int32Array;
+  /** Row-major [numQueries, k] scores, -Infinity for padding. */
+  scores: Float32Array;
+  /** External ids per query, best first (padding left out). */
+  ids(): string[][];
+}
+
+interface SparseIndexNative {
+  add(csr: Csr, ids: string[]): void;
+  build(): Promise<void>;
+  search(queries: Csr, k: number, threads?: number, outDocIndices?: Int32Array, outScores?: Float32Array):
+    Promise<{ docIndices: Int32Array; scores: Float32Array }>;
+  save(path: string): Promise<void>;
+  stats(): IndexStats;
+  idsAt(docIndices: Int32Array): (string | null)[];
+}
+
+declare module '../native/loader' {
+  interface NativeAddon {
+    SparseIndexNative: {
+      new (numCols: number): SparseIndexNative;
+      load(path: string): Promise<SparseIndexNative>;
+    };
+  }
+}
+
+export class SparseIndex {
+  private readonly native: SparseIndexNative;
+
+  constructor(numCols: number);
+  /** @internal wraps a loaded native index */
+  constructor(numCols: number, native: SparseIndexNative);
+  constructor(readonly numCols: number, native?: SparseIndexNative) {
+    this.native = native ?? new (loadNative().SparseIndexNative)(numCols);
+  }
+
+  /** Copies a batch of documents (weights >= 0; zeros are dropped). Ids must be unique and non-empty. */
+  add(csr: Csr, ids: string[]): void {
+    if (csr.numCols !== this.numCols) throw new RangeError(`add: the batch has numCols ${csr.numCols} but the index has ${this.numCols}`);
+    this.native.add(csr, ids);
+  }
+
+  /** Makes every added document searchable (off the event loop). */
+  build(): Promise<void> {
+    return callAsync(() => this.native.build());
+  }
+
+  async search(queries: Csr, k: number, options: SearchOptions = {}): Promise<SearchResult> {
+    const { docIndices, scores } = await callAsync(() =>
+      this.native.search(queries, k, options.threads, options.out?.docIndices, options.out?.scores));
+    const numQueries = csrRows(queries);
+    const native = this.native;
+    return {
+      k, numQueries, docIndices, scores,
+      ids(): string[][] {
+        const flat = native.idsAt(docIndices);
+        const out: string[][] = [];
+        for (let q = 0; q < numQueries; q++) {
+          out.push(flat.slice(q * k, (q + 1) * k).filter((id): id is string => id !== null));
+        }
+        return out;
+      },
+    };
+  }
+
+  /** Writes the index atomically (temp file + fsync + rename); see README "Index and search" for the format. */
+  save(path: string): Promise<void> {
+    return callAsync(() => this.native.save(path));
+  }
+
+  /** Reads an index written by save(); a damaged or foreign file is rejected with a clear error. */
+  static async load(path: string): Promise<SparseIndex> {
+    const native = await callAsync((addon) => addon.SparseIndexNative.load(path));
+    return new SparseIndex(native.stats().numCols, native);
+  }
+
+  stats(): IndexStats {
+    return this.native.stats();
+  }
+
+  /** External ids of internal document indices (null for -1). */
+  idsAt(docIndices: Int32Array): (string | null)[] {
+    return this.native.idsAt(docIndices);
+  }
+}

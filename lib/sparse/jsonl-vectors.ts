@@ -1,0 +1,159 @@
+/**
+ * Document/query vectors as JSONL, one object per line (Anserini / Seismic style):
+ *   {"id": "doc1", "vector": {"token": weight, ...}}
+ * Tokens are vocabulary strings; a vocab array (column id -> token) maps them to CSR columns and back.
+ */
+import * as fs from 'fs';
+import * as readline from 'readline';
+
+import { type Csr, csrFromRows, validateCsr } from './csr';
+import { concatCsr } from './csr-file';
+import { tokenToId } from './vocab';
+
+export interface SkippedLine {
+  line: number;
+  reason: string;
+}
+
+export interface JsonlReadOptions {
+  /** Rows per yielded batch (default 4096). */
+  batchSize?: number;
+  /** 'fail' (default): the first bad line throws, naming its line number. 'skip': bad lines are left out and
+   *  reported in `skipped` of the batch that follows them. */
+  onError?: 'fail' | 'skip';
+}
+
+export interface JsonlBatch {
+  csr: Csr;
+  ids: string[];
+  /** Lines skipped since the previous batch (only with onError 'skip'). */
+  skipped: SkippedLine[];
+}
+
+export class JsonlVectorError extends Error {
+  override name = 'JsonlVectorError';
+}
+
+/** Parses one line; throws a plain Error with the reason. Weights must be finite and >= 0 (zeros dropped). */
+function parseLine(text: string, tokenIds: Map<string, number>): { id: string; row: Map<number, number> } {
+  let obj: unknown;
+  try {
+    obj = JSON.parse(text);
+  } catch (e) {
+    throw new Error(`invalid JSON (${(e as Error).message})`);
+  }
+  if (typeof obj !== 'object' || obj === null || Array.isArray(obj)) throw new Error('expected an object {"id", "vector"}');
+  const { id, vector } = obj as { id?: unknown; vector?: unknown };
+  if (typeof id !== 'string' || id.length === 0) throw new Error('"id" must be a non-empty string');
+  if (typeof vector !== 'object' || vector === null || Array.isArray(vector)) throw new Error('"vector" must be an object {token: weight}');
+  const row = new Map<number, number>();
+  for (const [token, weight] of Object.entries(vector as Record<string, unknown>)) {
+    const col = tokenIds.get(token);
+    if (col === undefined) throw new Error(`token '${token}' is not in the vocabulary`);
+    if (typeof weight !== 'number' || !Number.isFinite(weight) || weight < 0) throw new Error(`weight of '${token}' must be a finite number >= 0`);
+    if (weight > 0) row.set(col, weight);
+  }
+  return { id, row };
+}
+
+/** Streams a JSONL vector file as CSR batches. Duplicate ids count as bad lines. */
+export async function* readJsonlVectors(path: string, vocab: readonly string[], options: JsonlReadOptions = {}):
+  AsyncGenerator<JsonlBatch> {
+  const { batchSize = 4096, onError = 'fail' } = options;
+  if (!Number.isInteger(batchSize) || batchSize < 1) throw new RangeError('batchSize must be a positive integer');
+  const tokenIds = tokenToId(vocab);
+  const seen = new Set<string>();
+  let rows: Map<number, number>[] = [];
+  let ids: string[] = [];
+  let skipped: SkippedLine[] = [];
+  let lineNo = 0;
+  const lines = readline.createInterface({ input: fs.createReadStream(path, { encoding: 'utf8' }), crlfDelay: Infinity });
+  for await (const text of lines) {
+    lineNo++;
+    if (text.trim() === '') continue;
+    try {
+      const { id, row } = parseLine(text, tokenIds);
+      if (seen.has(id)) throw new Error(`duplicate id '${id}'`);
+      seen.add(id);
+      rows.push(row);
+      ids.push(id);
+    } catch (e) {
+      const reason = (e as Error).message;
+      if (onError === 'fail') throw new JsonlVectorError(`${path}:${lineNo}: ${reason}`);
+      skipped.push({ line: lineNo, reason });
+    }
+    if (rows.length >= batchSize) {
+      yield { csr: csrFromRows(rows, vocab.length), ids, skipped };
+      rows = [];
+      ids = [];
+      skipped = [];
+    }
+  }
+  if (rows.length > 0 || skipped.length > 0) yield { csr: csrFromRows(rows, vocab.length), ids, skipped };
+}
+
+/** Reads the whole file into one batch. */
+export async function readJsonlVectorsAll(path: string, vocab: readonly string[], options: Omit<JsonlReadOptions, 'batchSize'> = {}):
+  Promise<JsonlBatch> {
+  const batches: JsonlBatch[] = [];
+  for await (const b of readJsonlVectors(path, vocab, options)) batches.push(b);
+  return { ...concatCsr(batches, vocab.length), skipped: batches.flatMap((b) => b.skipped) };
+}
+
+/** One JSONL line per row. Weights are written as the shortest decimal that reads back as the same float32. */
+export function jsonlVectorLines(csr: Csr, ids: readonly string[], vocab: readonly string[]): string[] {
+  validateCsr(csr, 'jsonl vectors');
+  const rows = csr.indptr.length - 1;
+  if (ids.length !== rows) throw new RangeError(`${ids.length} ids for ${rows} rows`);
+  if (vocab.length < csr.numCols) throw new RangeError(`the vocabulary has ${vocab.length} tokens but the CSR has ${csr.numCols} columns`);
+  const out: string[] = [];
+  for (let r = 0; r < rows; r++) {
+    const vector: Record<string, number> = {};
+    for (let j = csr.indptr[r]; j < csr.indptr[r + 1]; j++) vector[vocab[csr.indices[j]]] = shortestFloat32(csr.values[j]);
+    out.push(JSON.stringify({ id: ids[r], vector }));
+  }
+  return out;
+}
+
+/** Shortest decimal (up to 9 significant digits) whose float32 rounding equals x. */
+export function shortestFloat32(x: number): number {
+  const f = Math.fround(x);
+  for (let p = 1; p <= 9; p++) {
+    const y = Number(f.toPrecision(p));
+    if (Math.fround(y) === f) return y;
+  }
+  return f;
+}
+
+/** Writes a whole JSONL vector file atomically (temp file + fsync + rename). */
+export function writeJsonlVectors(path: string, csr: Csr, ids: readonly string[], vocab: readonly string[]): void {
+  const tmp = `${path}.tmp.${process.pid}`;
+  const fd = fs.openSync(tmp, 'w');
+  try {
+    const lines = jsonlVectorLines(csr, ids, vocab);
+    fs.writeSync(fd, lines.length ? lines.join('\n') + '\n' : '');
+    fs.fsyncSync(fd);
+  } catch (e) {
+    fs.closeSync(fd);
+    fs.rmSync(tmp, { force: true });
+    throw e;
+  }
+  fs.closeSync(fd);
+  fs.renameSync(tmp, path);
+}
+
+/** Appending writer for streams of batches (the encoder's JSONL output). */
+export class JsonlVectorWriter {
+  private readonly fd: number;
+  constructor(path: string, private readonly vocab: readonly string[], options: { append?: boolean } = {}) {
+    this.fd = fs.openSync(path, options.append ? 'a' : 'w');
+  }
+  append(csr: Csr, ids: readonly string[]): void {
+    const lines = jsonlVectorLines(csr, ids, this.vocab);
+    if (lines.length) fs.writeSync(this.fd, lines.join('\n') + '\n');
+  }
+  close(): void {
+    fs.fsyncSync(this.fd);
+    fs.closeSync(this.fd);
+  }
+}
