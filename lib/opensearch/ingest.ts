@@ -80,7 +80,7 @@ export async function ingestBatches(
       const indexed = docs.length - failures.length;
       report.docsIndexed += indexed;
       report.docsFailed += all.length;
-      await checkpoint.markDone(batchNo, indexed, all.length);
+      checkpoint.markDone(batchNo, indexed, all.length);
       handled += docs.length + invalid.length;
       o.onProgress?.(handled);
     })().catch((e: Error) => { fatal ??= e; });
@@ -123,7 +123,7 @@ export async function ingestBatches(
   }
   if (!fatal) await flush();
   while (inFlight.size) await Promise.race(inFlight);
-  await checkpoint.flush();
+  checkpoint.flush();
   if (fatal) {
     const err = fatal as Error;
     err.message += ` — stopped after ${report.docsIndexed} documents indexed in this run; ` +
