@@ -57,6 +57,12 @@ describe('data readers', () => {
     await assert.rejects(collect(readJsonl(path.join(dir, 'missing.jsonl'), () => 'x')), /JSONL file not found: .*missing\.jsonl/);
   });
 
+  it('accepts CRLF line endings and a UTF-8 byte-order mark', async () => {
+    const dir = tempDir({ 'c.jsonl': '\ufeff{"_id":"d1","text":"a"}\r\n{"_id":2,"title":"t","text":"b"}\r\n' });
+    const docs = await collect(readBeirCorpus(path.join(dir, 'c.jsonl')));
+    assert.deepStrictEqual(docs, [{ id: 'd1', title: '', text: 'a' }, { id: '2', title: 't', text: 'b' }]);
+  });
+
   it('rejects duplicate document ids', async () => {
     const dir = tempDir({ 'c.jsonl': '{"_id":"d1","text":"a"}\n{"_id":"d1","text":"b"}\n' });
     await assert.rejects(collect(readBeirCorpus(path.join(dir, 'c.jsonl'))), /c\.jsonl:2: duplicate document id 'd1'/);
