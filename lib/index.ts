@@ -46,3 +46,13 @@ export { Bm25Index, buildBm25Index, englishAnalyzer, standardTokenize, wordPiece
 export type { Term, TextAnalyzer, BatchAnalyzer, Bm25Parameters, BeirBm25Options, BeirBm25Result } from './bm25';
 export { NativeMlmModel } from './encoder/native-model';
 export type { MlmConfig, EncodeOptions, MlmHandle } from './encoder/native-model';
+export { SparseIndex } from './index/sparse-index';
+export type { IndexStats, SearchResult, SearchOptions as SparseSearchOptions } from './index/sparse-index';
+export { readVectorFile } from './index/vector-files';
+export { pruneCsr, parsePruneSpec, PRUNE_TYPES } from './sparse/prune';
+export type { PruneSpec } from './sparse/prune';
+export { CsrFileWriter, CsrFileError, readCsrFile, readCsrFileAll, csrFileInfo, concatCsr } from './sparse/csr-file';
+export type { CsrBatch, CsrFileInfo, CsrWriterOptions } from './sparse/csr-file';
+export { readJsonlVectors, readJsonlVectorsAll, writeJsonlVectors, jsonlVectorLines, JsonlVectorWriter, JsonlVectorError } from './sparse/jsonl-vectors';
+export type { JsonlBatch, JsonlReadOptions, SkippedLine } from './sparse/jsonl-vectors';
+export { readVocabFile, tokenToId } from './sparse/vocab';
