@@ -61,8 +61,8 @@ const MODULES = {
 };
 
 export async function saveStLayout(dir: string, parts: SaveParts): Promise<void> {
-  if (!parts.query) throw new Error('the sentence-transformers layout needs query weights (SparseStaticEmbedding), but this encoder has none');
   const activationFunction = stActivation(parts.activation, parts.k);
+  if (!parts.query) throw new Error('the sentence-transformers layout needs query weights (SparseStaticEmbedding), but this encoder has none');
   fs.mkdirSync(dir, { recursive: true });
   writeJson(path.join(dir, 'modules.json'), [{ idx: 0, name: '0', path: '', type: 'sentence_transformers.base.modules.router.Router' }], 2);
   writeJson(path.join(dir, 'config_sentence_transformers.json'), {

@@ -28,6 +28,12 @@ describe('query: inference-free query encoder', () => {
     assert.deepEqual(csrRow(csr, 0), [[1, 7], [4, 9], [5, 0.5]]);
   });
 
+  it('truncates to maxLength tokens before deduplication, as a truncating tokenizer does', async () => {
+    const encoder = QueryEncoder.fromIdf(tiny.tokenizer, idf, { maxLength: 2 });
+    assert.deepEqual(csrRow(await encoder.encode(['cat the sat']), 0), [[5, 0.5], [6, 2]]);
+    assert.throws(() => QueryEncoder.fromIdf(tiny.tokenizer, idf, { maxLength: 0 }), /maxLength must be a positive integer/);
+  });
+
   it('rejects bad input naming the index or the size', async () => {
     const encoder = QueryEncoder.fromIdf(tiny.tokenizer, idf);
     await assert.rejects(encoder.encode(['ok', null as unknown as string]), /texts\[1\] is not a string \(got null\)/);
