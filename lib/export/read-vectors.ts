@@ -7,6 +7,7 @@ import * as fs from 'fs';
 import * as readline from 'readline';
 
 import { csrFromRows } from '../sparse/csr';
+import { csrFileInfo, readCsrFile } from '../sparse/csr-file';
 import type { DocVectorBatch } from './doc-vectors';
 
 /** id -> token string from a BERT vocab.txt (line i = id i) or a tokenizer.json (model.vocab map). */
@@ -84,4 +85,43 @@ export async function* readDocVectorJsonl(file: string, opts: ReadVectorsOptions
 
 export function newReadStats(): ReadVectorsStats {
   return { docs: 0, unknownKeys: 0, unknownExamples: [] };
+}
+
+/** First bytes of lib/sparse/csr-file.ts's binary CSR file. */
+const CSR_FILE_MAGIC = Buffer.from('L0SPCSR\0', 'latin1');
+
+export function isCsrFile(file: string): boolean {
+  const fd = fs.openSync(file, 'r');
+  try {
+    const head = Buffer.alloc(CSR_FILE_MAGIC.length);
+    return fs.readSync(fd, head, 0, head.length, 0) === head.length && head.equals(CSR_FILE_MAGIC);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/** Number of documents, cheaply: record headers of a CSR file, or lines of a JSONL file. */
+export async function countDocs(file: string): Promise<number> {
+  if (isCsrFile(file)) return csrFileInfo(file).rows;
+  let n = 0;
+  for await (const chunk of fs.createReadStream(file)) for (const b of chunk as Buffer) if (b === 10) n++;
+  return n;
+}
+
+/**
+ * Doc vectors from either input l0sparse writes: the binary CSR file (encoder output, columns = vocab
+ * ids, read record by record) or doc-vector JSONL. `vocab` is needed for JSONL only.
+ */
+export async function* openDocVectors(file: string, opts: Omit<ReadVectorsOptions, 'vocab'> & { vocab?: readonly string[] }, stats: ReadVectorsStats): AsyncGenerator<DocVectorBatch> {
+  if (isCsrFile(file)) {
+    for (const batch of readCsrFile(file)) {
+      if (opts.vocab && batch.csr.numCols > opts.vocab.length)
+        throw new Error(`${file} has ${batch.csr.numCols} columns but the vocabulary only ${opts.vocab.length} tokens`);
+      stats.docs += batch.ids.length;
+      yield batch;
+    }
+    return;
+  }
+  if (!opts.vocab) throw new Error(`${file} is JSONL: --vocab is needed to map its keys to vocabulary ids`);
+  yield* readDocVectorJsonl(file, { ...opts, vocab: opts.vocab }, stats);
 }

@@ -13,6 +13,8 @@ import { Command } from 'commander';
 
 import { register as registerExport } from '../../lib/cli/commands/export';
 import { register as registerOpenSearch } from '../../lib/cli/commands/opensearch';
+import { csrFromRows } from '../../lib/sparse/csr';
+import { CsrFileWriter } from '../../lib/sparse/csr-file';
 
 async function run(args: string[]): Promise<{ out: string; exitCode: number | undefined }> {
   const program = new Command('l0sparse').exitOverride();
@@ -57,6 +59,24 @@ describe('cli: export and opensearch commands', () => {
     assert.match(r.out, /3 documents, 3 entries/);
     assert.match(r.out, /1 <= 0 or subnormal/);
     assert.match(r.out, /not in the vocabulary: 1 \(e\.g\. "zzz"\)/);
+  });
+
+  it('export reads the encoder\'s binary CSR file too (sparse_vector needs no vocabulary; bad weights counted)', async () => {
+    const dir = fixture();
+    const file = path.join(dir, 'docs.csr');
+    const w = CsrFileWriter.open(file, { numCols: 4 });
+    w.append(csrFromRows([[[1, 1.5], [3, 0.5]], [[2, 2]]], 4), ['d1', 'd2']);
+    w.append(csrFromRows([[[2, 0.25]]], 4), ['d3']);
+    w.close();
+    const out = path.join(dir, 'sv.ndjson');
+    const r = await run(['export', '--format', 'opensearch-bulk', '--field-type', 'sparse_vector', '--input', file, '--out', out]);
+    assert.deepStrictEqual(fs.readFileSync(out, 'utf8').trim().split('\n').filter((_, i) => i % 2 === 1).map((l) => JSON.parse(l)),
+      [{ embedding: { 1: 1.5, 3: 0.5 } }, { embedding: { 2: 2 } }, { embedding: { 2: 0.25 } }]);
+    assert.match(r.out, /3 documents, 4 entries/);
+    const seismic = path.join(dir, 's.jsonl');
+    await run(['export', '--format', 'seismic', '--input', file, '--vocab', path.join(dir, 'vocab.txt'), '--out', seismic]);
+    assert.deepStrictEqual(JSON.parse(fs.readFileSync(seismic, 'utf8').split('\n')[0]), { id: 0, vector: { hello: 1.5, '.': 0.5 } });
+    await assert.rejects(run(['export', '--format', 'anserini', '--input', file, '--out', path.join(dir, 'a.jsonl')]), /--vocab is needed/);
   });
 
   it('opensearch create-index --print-body prints the sparse_vector body without a cluster', async () => {

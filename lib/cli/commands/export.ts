@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 
 import { exportOpenSearchModel } from '../../export/opensearch-model';
 import { PRUNE_TYPES, type PruneType } from '../../export/pruning';
-import { newReadStats, readDocVectorJsonl, readVocabulary } from '../../export/read-vectors';
+import { newReadStats, openDocVectors, readVocabulary } from '../../export/read-vectors';
 import { KEY_POLICIES, type KeyPolicy } from '../../export/token-keys';
 import { EXPORT_FORMATS, type ExportFormat, exportVectors } from '../../export/vector-files';
 import { describeDrops } from '../../export/weights';
@@ -16,7 +16,7 @@ export function register(program: Command): void {
     .description('write doc vectors for other engines, or a model directory for OpenSearch ML Commons (see docs/OPENSEARCH.md)')
     .requiredOption('--format <f>', FORMATS.join(' | '))
     .requiredOption('--out <path>', 'output file (vectors) or directory (opensearch-model)')
-    .option('--input <file>', 'doc-vector JSONL {"id", "vector": {key: weight}}')
+    .option('--input <file>', 'binary CSR file from the encoder, or doc-vector JSONL {"id", "vector": {key: weight}}')
     .option('--vocab <file>', 'vocab.txt or tokenizer.json')
     .option('--keys <kind>', 'keys of "vector" in the input: token | id', 'token')
     .option('--field <name>', 'opensearch-bulk: vector field', 'embedding')
@@ -40,17 +40,19 @@ export function register(program: Command): void {
           process.stdout.write('skipped' in r ? `${what}: skipped, ${r.skipped}\n` : `${what}: ${r.zip} (${r.bytes} bytes, sha256 ${r.sha256}), register body ${r.register}\n`);
         return;
       }
-      if (!o.input || !o.vocab) throw new Error(`--format ${o.format} needs --input and --vocab`);
+      if (!o.input) throw new Error(`--format ${o.format} needs --input`);
+      const tokenKeys = !(o.format === 'opensearch-bulk' && o.fieldType === 'sparse_vector');
+      if (!o.vocab && tokenKeys) throw new Error(`--format ${o.format} writes token strings: --vocab is needed`);
       if (!['token', 'id'].includes(o.keys)) throw new Error(`--keys must be token or id, got '${o.keys}'`);
       if (!['rank_features', 'sparse_vector'].includes(o.fieldType)) throw new Error(`--field-type must be rank_features or sparse_vector, got '${o.fieldType}'`);
       if (o.keyPolicy !== undefined && !KEY_POLICIES.includes(o.keyPolicy)) throw new Error(`--key-policy must be one of ${KEY_POLICIES.join(', ')}`);
       // Dots only hurt OpenSearch's rank_feature query; Anserini and Seismic take any token string.
       const keyPolicy = (o.keyPolicy ?? (o.format === 'opensearch-bulk' ? 'escape' : 'keep')) as KeyPolicy;
-      const vocab = readVocabulary(o.vocab);
+      const vocab = o.vocab ? readVocabulary(o.vocab) : undefined;
       const stats = newReadStats();
       const bar = createProgress('export', undefined);
       try {
-        const rep = await exportVectors(readDocVectorJsonl(o.input, { keys: o.keys, vocab, batchSize: 1024 }, stats), {
+        const rep = await exportVectors(openDocVectors(o.input, { keys: o.keys, vocab, batchSize: 1024 }, stats), {
           format: o.format as ExportFormat, out: o.out, vocab, fieldType: o.fieldType, field: o.field, index: o.index, keyPolicy,
           prune: { type: o.pruneType as PruneType, ratio: Number(o.pruneRatio) }, anseriniScale: Number(o.scale),
           onProgress: (n) => bar.update(n),

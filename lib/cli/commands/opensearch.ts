@@ -3,7 +3,7 @@ import * as fs from 'fs';
 import type { Command } from 'commander';
 
 import { AtomicLineWriter } from '../../export/atomic-writer';
-import { newReadStats, readDocVectorJsonl, readVocabulary } from '../../export/read-vectors';
+import { countDocs, newReadStats, openDocVectors, readVocabulary } from '../../export/read-vectors';
 import { KEY_POLICIES, type KeyPolicy } from '../../export/token-keys';
 import { describeDrops } from '../../export/weights';
 import { PRUNE_TYPES, type PruneType } from '../../export/pruning';
@@ -40,12 +40,6 @@ function connection(cmd: Command): Command {
 
 function clientFrom(opts: { url: string; insecure?: boolean }) {
   return createClient({ url: opts.url, username: process.env.OPENSEARCH_USER, password: process.env.OPENSEARCH_PASSWORD, insecure: opts.insecure });
-}
-
-async function countLines(file: string): Promise<number> {
-  let n = 0;
-  for await (const chunk of fs.createReadStream(file)) for (const b of chunk as Buffer) if (b === 10) n++;
-  return n;
 }
 
 /** `l0sparse opensearch create-index|ingest|search`. */
@@ -90,8 +84,8 @@ export function register(program: Command): void {
   connection(os.command('ingest'))
     .description('bulk-index doc vectors (JSONL {"id", "vector": {key: weight}}), resumable')
     .requiredOption('--index <name>', 'index name (create it first)')
-    .requiredOption('--input <file>', 'doc-vector JSONL')
-    .requiredOption('--vocab <file>', 'vocab.txt or tokenizer.json (id <-> token)')
+    .requiredOption('--input <file>', 'binary CSR file from the encoder, or doc-vector JSONL')
+    .option('--vocab <file>', 'vocab.txt or tokenizer.json (id <-> token); not needed for a CSR file into sparse_vector')
     .option('--keys <kind>', 'keys of "vector" in the input: token | id', oneOf('keys', ['token', 'id'] as const), 'token')
     .option('--field <name>', 'vector field', 'embedding')
     .option('--type <type>', 'rank_features | sparse_vector', oneOf('type', ['rank_features', 'sparse_vector'] as const), 'rank_features')
@@ -105,15 +99,16 @@ export function register(program: Command): void {
     .option('--failures <file>', 'per-document failures JSONL (default <input>.<index>.failures.jsonl)')
     .option('--no-progress', 'no progress bar')
     .action(async (o) => {
-      const vocab = readVocabulary(o.vocab);
+      const vocab = o.vocab ? readVocabulary(o.vocab) : undefined;
+      if (!vocab && o.type === 'rank_features') throw new Error('rank_features keys are token strings: --vocab is needed');
       const checkpointFile = o.checkpoint ?? `${o.input}.${o.index}.checkpoint.json`;
       const failuresFile = o.failures ?? `${o.input}.${o.index}.failures.jsonl`;
       const checkpoint = Checkpoint.open(checkpointFile, { input: o.input, index: o.index, field: o.field, batchSize: o.batchSize });
-      const total = o.progress && process.stderr.isTTY ? await countLines(o.input) : undefined;
+      const total = o.progress && process.stderr.isTTY ? await countDocs(o.input) : undefined;
       const bar = createProgress('ingest', total, o.progress && process.stderr.isTTY === true);
       const stats = newReadStats();
       try {
-        const rep = await ingestBatches(readDocVectorJsonl(o.input, { keys: o.keys, vocab, batchSize: 256 }, stats), {
+        const rep = await ingestBatches(openDocVectors(o.input, { keys: o.keys, vocab, batchSize: 256 }, stats), {
           transport: clientBulkTransport(clientFrom(o), o.index), field: o.field, fieldType: o.type as FieldType, vocab,
           keyPolicy: o.keyPolicy as KeyPolicy, prune: { type: o.pruneType as PruneType, ratio: o.pruneRatio },
           batchSize: o.batchSize, concurrency: o.concurrency, checkpoint, failuresFile,
