@@ -12,7 +12,8 @@ import type { AddressInfo } from 'net';
 import * as zlib from 'zlib';
 
 import { ClusterUnavailableError } from '../../lib/opensearch/bulk';
-import { clientBulkTransport, clientSearchTransport, createClient } from '../../lib/opensearch/client';
+import { clientBulkTransport, clientSearchTransport, createClient, createIndex } from '../../lib/opensearch/client';
+import { rankFeaturesIndexBody, sparseVectorIndexBody } from '../../lib/opensearch/mappings';
 import { ingestBatches } from '../../lib/opensearch/ingest';
 import { searchToTrec, weightsFromCsr } from '../../lib/opensearch/search';
 import { IdfTable } from '../../lib/idf/idf-table';
@@ -108,6 +109,40 @@ describe('opensearch: official client wiring (scripted local _bulk/_search endpo
       assert.strictEqual(rep.lines, 1);
       // ',' is [UNK] (a special token, weight 0); 'world' has a negative idf (relu -> 0); '.' is escaped.
       assert.deepStrictEqual(JSON.parse(srv.seen[0].body).query, { neural_sparse: { e: { query_tokens: { hello: 2.5, '%2E': 0.5 } } } });
+    } finally {
+      await srv.close();
+    }
+  });
+
+  it('createIndex checks existence (HEAD), then PUTs the body; an existing index is an error, skip, or recreate', async () => {
+    let exists = false;
+    const srv = await scriptedServer((req) => {
+      if (req.method === 'HEAD') return { status: exists ? 200 : 404, body: {} };
+      if (req.method === 'PUT') { exists = true; return { status: 200, body: { acknowledged: true, index: 'idx' } }; }
+      if (req.method === 'DELETE') { exists = false; return { status: 200, body: { acknowledged: true } }; }
+      return { status: 405, body: {} };
+    });
+    try {
+      const client = createClient({ url: srv.url });
+      const body = rankFeaturesIndexBody('e');
+      assert.deepStrictEqual(await createIndex(client, 'idx', body), { created: true, existed: false });
+      assert.deepStrictEqual(JSON.parse(srv.seen[1].body), body);
+      assert.strictEqual(srv.seen[1].url.split('?')[0], '/idx');
+      await assert.rejects(createIndex(client, 'idx', body), /already exists/);
+      assert.deepStrictEqual(await createIndex(client, 'idx', body, 'skip'), { created: false, existed: true });
+      assert.deepStrictEqual(await createIndex(client, 'idx', body, 'recreate'), { created: true, existed: true });
+      assert.deepStrictEqual(srv.seen.map((r) => r.method), ['HEAD', 'PUT', 'HEAD', 'HEAD', 'HEAD', 'DELETE', 'PUT']);
+    } finally {
+      await srv.close();
+    }
+  });
+
+  it('createIndex passes on the server\'s reason when the body is refused', async () => {
+    const srv = await scriptedServer((req) => (req.method === 'HEAD' ? { status: 404, body: {} }
+      : { status: 400, body: { error: { type: 'mapper_parsing_exception', reason: 'No handler for type [sparse_vector] declared on field [e]' }, status: 400 } }));
+    try {
+      await assert.rejects(createIndex(createClient({ url: srv.url }), 'idx', sparseVectorIndexBody('e')),
+        /HTTP 400: mapper_parsing_exception No handler for type \[sparse_vector\]/);
     } finally {
       await srv.close();
     }
