@@ -70,11 +70,21 @@ export function rankFeaturesIndexBody(field: string, o: IndexSettingsOptions = {
   return { settings: settings(o), mappings: { properties } };
 }
 
+/**
+ * method.engine of a sparse_vector field: documented from OpenSearch 3.9 on (lucene, the default, or
+ * native); 3.3 has no such key, so it is only sent when asked for.
+ */
+export type SparseVectorEngine = 'lucene' | 'native';
+
 /** Body for an index whose `field` is sparse_vector with SEISMIC (token id -> weight), OpenSearch >= 3.3. */
-export function sparseVectorIndexBody(field: string, params: SeismicParameters = {}, o: IndexSettingsOptions = {}): Record<string, unknown> {
+export function sparseVectorIndexBody(
+  field: string, params: SeismicParameters = {}, o: IndexSettingsOptions = {}, engine?: SparseVectorEngine,
+): Record<string, unknown> {
   checkFieldName(field);
   validateSeismicParameters(params);
+  if (engine !== undefined && engine !== 'lucene' && engine !== 'native') throw new RangeError(`sparse_vector engine must be lucene or native, got '${engine}'`);
   const method: Record<string, unknown> = { name: 'seismic' };
+  if (engine) method.engine = engine;
   const given = Object.fromEntries(SEISMIC_PARAMETER_NAMES.filter((k) => params[k] !== undefined).map((k) => [k, params[k]]));
   if (Object.keys(given).length) method.parameters = given;
   const properties: Record<string, unknown> = { [field]: { type: 'sparse_vector', method } };

@@ -35,6 +35,10 @@ describe('opensearch: index bodies', () => {
       },
     });
     assert.deepStrictEqual(plain(sparseVectorIndexBody('s')).mappings.properties.s, { type: 'sparse_vector', method: { name: 'seismic' } });
+    // The 3.9 page's method object: name, engine, parameters.
+    assert.deepStrictEqual(plain(sparseVectorIndexBody('s', { n_postings: 10 }, {}, 'native')).mappings.properties.s,
+      { type: 'sparse_vector', method: { name: 'seismic', engine: 'native', parameters: { n_postings: 10 } } });
+    assert.throws(() => sparseVectorIndexBody('s', {}, {}, 'faiss' as 'native'), /engine/);
   });
 
   it('validates SEISMIC parameters against the documented ranges', () => {

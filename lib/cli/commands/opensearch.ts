@@ -59,6 +59,7 @@ export function register(program: Command): void {
     .option('--approximate-threshold <n>', 'SEISMIC approximate_threshold', num('approximate-threshold'))
     .option('--quantization-ceiling-search <x>', 'SEISMIC quantization_ceiling_search', num('quantization-ceiling-search'))
     .option('--quantization-ceiling-ingest <x>', 'SEISMIC quantization_ceiling_ingest', num('quantization-ceiling-ingest'))
+    .option('--engine <e>', 'sparse_vector method.engine: lucene | native (OpenSearch >= 3.9; omitted unless given)', oneOf('engine', ['lucene', 'native'] as const))
     .option('--if-exists <what>', 'error | skip | recreate (deletes the index first)', oneOf('if-exists', ['error', 'skip', 'recreate'] as const), 'error')
     .option('--print-body', 'print the request body and exit without contacting the cluster')
     .action(async (o) => {
@@ -68,9 +69,9 @@ export function register(program: Command): void {
         quantization_ceiling_ingest: o.quantizationCeilingIngest,
       };
       const given = Object.values(seismic).some((v) => v !== undefined);
-      if (given && o.type !== 'sparse_vector') throw new Error('SEISMIC parameters apply to --type sparse_vector only');
+      if ((given || o.engine) && o.type !== 'sparse_vector') throw new Error('SEISMIC parameters apply to --type sparse_vector only');
       const settings = { shards: o.shards, replicas: o.replicas };
-      const body = o.type === 'sparse_vector' ? sparseVectorIndexBody(o.field, seismic, settings) : rankFeaturesIndexBody(o.field, settings);
+      const body = o.type === 'sparse_vector' ? sparseVectorIndexBody(o.field, seismic, settings, o.engine) : rankFeaturesIndexBody(o.field, settings);
       if (o.printBody) { process.stdout.write(JSON.stringify(body, null, 2) + '\n'); return; }
       try {
         const res = await createIndex(clientFrom(o), o.index, body, o.ifExists);
