@@ -72,7 +72,7 @@ export function rankFeaturesIndexBody(field: string, o: IndexSettingsOptions = {
 
 /**
  * method.engine of a sparse_vector field: documented from OpenSearch 3.9 on (lucene, the default, or
- * native); 3.3 has no such key, so it is only sent when asked for.
+ * native); the 3.3 documentation does not list it, so it is only sent when asked for.
  */
 export type SparseVectorEngine = 'lucene' | 'native';
 
