@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 
 import { exportOpenSearchModel } from '../../export/opensearch-model';
 import { PRUNE_TYPES, type PruneType } from '../../export/pruning';
-import { newReadStats, openDocVectors, readVocabulary } from '../../export/read-vectors';
+import { countDocs, newReadStats, openDocVectors, readVocabulary } from '../../export/read-vectors';
 import { KEY_POLICIES, type KeyPolicy } from '../../export/token-keys';
 import { EXPORT_FORMATS, type ExportFormat, exportVectors } from '../../export/vector-files';
 import { describeDrops } from '../../export/weights';
@@ -30,6 +30,7 @@ export function register(program: Command): void {
     .option('--name <name>', 'opensearch-model: model name in the register bodies')
     .option('--model-version <v>', 'opensearch-model: model version', '1.0.0')
     .option('--base-url <url>', 'opensearch-model: where the zips will be hosted')
+    .option('--no-progress', 'no progress bar (it is shown only when stderr is a terminal)')
     .action(async (o) => {
       if (!FORMATS.includes(o.format)) throw new Error(`--format must be one of ${FORMATS.join(', ')}, got '${o.format}'`);
       if (o.format === 'opensearch-model') {
@@ -50,7 +51,8 @@ export function register(program: Command): void {
       const keyPolicy = (o.keyPolicy ?? (o.format === 'opensearch-bulk' ? 'escape' : 'keep')) as KeyPolicy;
       const vocab = o.vocab ? readVocabulary(o.vocab) : undefined;
       const stats = newReadStats();
-      const bar = createProgress('export', undefined);
+      const showBar = o.progress && process.stderr.isTTY === true;
+      const bar = createProgress('export', showBar ? await countDocs(o.input) : undefined, showBar);
       try {
         const rep = await exportVectors(openDocVectors(o.input, { keys: o.keys, vocab, batchSize: 1024 }, stats), {
           format: o.format as ExportFormat, out: o.out, vocab, fieldType: o.fieldType, field: o.field, index: o.index, keyPolicy,
