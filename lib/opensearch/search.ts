@@ -79,8 +79,20 @@ export function trecLine(qid: string, docid: string, rank: number, score: number
   return `${qid} Q0 ${docid} ${rank} ${score} ${tag}`;
 }
 
-/** Query terms of one input under the options (idf weighting, key policy, ids for sparse_vector). */
+/**
+ * Query terms of one input under the options (idf weighting, key policy, ids for sparse_vector). For
+ * rank_feature queries, keys with a dot (possible under the keep policy) cannot be addressed and are
+ * left out, counted as bad keys.
+ */
 export function termsOf(q: QueryInput, o: SearchOptions, stats: QueryWeightStats): QueryTerm[] {
+  const terms = rawTermsOf(q, o, stats);
+  if (o.mode !== 'rank_feature') return terms;
+  const addressable = terms.filter((t) => !t.key.includes('.'));
+  stats.badKey += terms.length - addressable.length;
+  return addressable;
+}
+
+function rawTermsOf(q: QueryInput, o: SearchOptions, stats: QueryWeightStats): QueryTerm[] {
   if (q.weights) {
     const out: QueryTerm[] = [];
     for (const [token, w] of Object.entries(q.weights)) {

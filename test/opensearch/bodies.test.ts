@@ -6,6 +6,7 @@ import * as assert from 'assert';
 
 import { rankFeaturesIndexBody, sparseVectorIndexBody, validateSeismicParameters } from '../../lib/opensearch/mappings';
 import { neuralSparseSearchBody, queryTermsForIds, queryTermsFromTokens, rankFeatureSearchBody } from '../../lib/opensearch/queries';
+import { type SearchOptions, termsOf } from '../../lib/opensearch/search';
 
 const plain = (o: unknown) => JSON.parse(JSON.stringify(o));
 
@@ -107,6 +108,14 @@ describe('opensearch: query bodies', () => {
       size: 10, _source: false,
       query: { neural_sparse: { sparse_embedding: { query_tokens: { 1055: 5.5 }, method_parameters: { heap_factor: 1.0, top_n: 10, k: 10 } } } },
     });
+  });
+
+  it('leaves dotted tokens out of rank_feature queries under the keep policy (counted), keeps them for neural_sparse', () => {
+    const o = { mode: 'rank_feature', fieldType: 'rank_features', idf, keyPolicy: 'keep' } as unknown as SearchOptions;
+    const stats = { zeroWeight: 0, badKey: 0 };
+    assert.deepStrictEqual(termsOf({ id: 'q', tokens: ['hello', '.'] }, o, stats), [{ key: 'hello', weight: 3.5 }]);
+    assert.strictEqual(stats.badKey, 1);
+    assert.deepStrictEqual(termsOf({ id: 'q', tokens: ['hello', '.'] }, { ...o, mode: 'neural_sparse' }, stats).map((t) => t.key), ['hello', '.']);
   });
 
   it('keeps a token spelled "__proto__" as an ordinary key', () => {
