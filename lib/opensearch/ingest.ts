@@ -101,34 +101,41 @@ export async function ingestBatches(
     invalid = [];
   };
 
-  for await (const batch of batches) {
-    if (fatal) break;
-    const rows = csrRows(batch.csr);
-    if (batch.ids.length !== rows) throw new RangeError(`batch has ${rows} CSR rows but ${batch.ids.length} doc ids`);
-    for (let r = 0; r < rows; r++, offset++) {
-      const batchNo = Math.floor(offset / batchSize);
-      if (batchNo !== currentNo) { await flush(); currentNo = batchNo; if (fatal) break; }
-      report.docsSeen++;
-      if (checkpoint.isDone(batchNo)) {
-        report.docsSkipped++;
-        handled++;
-        if (offset % batchSize === batchSize - 1) o.onProgress?.(handled);
-        continue;
+  // An input error (bad line, inconsistent batch) must not lose what is in flight: finish those
+  // requests and write the checkpoint before reporting it.
+  let inputError: Error | null = null;
+  try {
+    for await (const batch of batches) {
+      if (fatal) break;
+      const rows = csrRows(batch.csr);
+      if (batch.ids.length !== rows) throw new RangeError(`batch has ${rows} CSR rows but ${batch.ids.length} doc ids`);
+      for (let r = 0; r < rows; r++, offset++) {
+        const batchNo = Math.floor(offset / batchSize);
+        if (batchNo !== currentNo) { await flush(); currentNo = batchNo; if (fatal) break; }
+        report.docsSeen++;
+        if (checkpoint.isDone(batchNo)) {
+          report.docsSkipped++;
+          handled++;
+          if (offset % batchSize === batchSize - 1) o.onProgress?.(handled);
+          continue;
+        }
+        const doc = cleaner.row(batch, r, report.drops);
+        const problem = docIdProblem(doc.id);
+        if (problem) { invalid.push({ id: doc.id, status: 0, type: 'invalid_document_id', reason: problem, attempts: 0 }); continue; }
+        current.push({ id: doc.id, lines: bulkIndexLines(doc, o.field) });
       }
-      const doc = cleaner.row(batch, r, report.drops);
-      const problem = docIdProblem(doc.id);
-      if (problem) { invalid.push({ id: doc.id, status: 0, type: 'invalid_document_id', reason: problem, attempts: 0 }); continue; }
-      current.push({ id: doc.id, lines: bulkIndexLines(doc, o.field) });
     }
+    if (!fatal) await flush();
+  } catch (e) {
+    inputError = e as Error;
   }
-  if (!fatal) await flush();
   while (inFlight.size) await Promise.race(inFlight);
   checkpoint.flush();
-  if (fatal) {
-    const err = fatal as Error;
-    err.message += ` — stopped after ${report.docsIndexed} documents indexed in this run; ` +
+  const stop = fatal ?? inputError;
+  if (stop) {
+    stop.message += ` — stopped after ${report.docsIndexed} documents indexed in this run; ` +
       `${checkpoint.batchesDone} batches are checkpointed, rerun the same command to resume`;
-    throw err;
+    throw stop;
   }
   return report;
 }

@@ -126,6 +126,24 @@ describe('opensearch: ingest with checkpoints (scripted transport function)', ()
     assert.throws(() => Checkpoint.open(cpFile, { ...identity, batchSize: 4 }), /another run/);
   });
 
+  it('on an input error, finishes the requests in flight and checkpoints them before reporting it', async () => {
+    const sent: string[][] = [];
+    const transport: BulkTransport = async (body) => {
+      await new Promise((r) => setTimeout(r, 5));
+      sent.push(idsOf(body));
+      return { status: 200, body: { errors: false, items: idsOf(body).map(ok) } };
+    };
+    async function* input() {
+      yield batch(0, 4);
+      throw new Error('v.jsonl:5: not JSON');
+    }
+    const cp = Checkpoint.open(null, { input: 'v', index: 'i', field: 'e', batchSize: 2 });
+    await assert.rejects(ingestBatches(input(), { transport, field: 'e', fieldType: 'sparse_vector', batchSize: 2, concurrency: 2, checkpoint: cp }),
+      /v\.jsonl:5: not JSON — stopped after 2 documents indexed in this run; 1 batches are checkpointed/);
+    assert.deepStrictEqual(sent, [['doc0', 'doc1']]); // the second batch was still being filled
+    assert.deepStrictEqual(cp.state().done, [[0, 1]]);
+  });
+
   it('sends at most `concurrency` requests at a time', async () => {
     let inFlight = 0;
     let peak = 0;
