@@ -30,19 +30,31 @@ if (choice.variant !== variant) {
   process.stderr.write(`[l0sparse:prebuild] L0SPARSE_LIBTORCH names a ${choice.variant} LibTorch, not ${variant}\n`);
   process.exit(1);
 }
+// prebuildify runs `node-gyp rebuild`, which wipes ./build, where build/Release/l0sparse.node is the addon of
+// the local install (and of everyone's tests in a shared tree): run it from a staging folder that links the
+// package's inputs instead. build-native.js resolves the real root from its own path, so the CMake build
+// folder and .deps are the project's; only node-gyp's build/ and prebuildify's output land in the stage.
+const stage = path.join(ROOT, `build-prebuild-${variant}`);
+fs.rmSync(stage, { recursive: true, force: true });
+fs.mkdirSync(stage, { recursive: true });
+for (const name of ['package.json', 'binding.gyp', 'CMakeLists.txt', 'native', 'scripts', 'node_modules']) {
+  fs.symlinkSync(path.join(ROOT, name), path.join(stage, name));
+}
 const dir = path.join(ROOT, 'prebuilds', `${process.platform}-${process.arch}`);
-const plain = path.join(dir, 'l0sparse.node'); // prebuildify --napi names it after the package only
-fs.rmSync(plain, { force: true });
+const plain = path.join(stage, 'prebuilds', `${process.platform}-${process.arch}`, 'l0sparse.node');
 const prebuildify = require.resolve('prebuildify/bin.js');
 const t0 = Date.now();
 const r = spawnSync(process.execPath, [prebuildify, '--napi', '--strip', '--name', 'l0sparse'], {
-  cwd: ROOT, stdio: 'inherit',
+  cwd: stage, stdio: 'inherit',
   env: { ...process.env, L0SPARSE_VARIANT: variant, L0SPARSE_BUILD_LIBTORCH: choice.root,
     L0SPARSE_BUILD_DIR: `build-cmake-${variant}` },
 });
 if (r.status !== 0) process.exit(r.status === null ? 1 : r.status);
 const dest = path.join(dir, `l0sparse.napi.${choice.tag}.node`);
-fs.renameSync(plain, dest);
+fs.mkdirSync(dir, { recursive: true });
+fs.copyFileSync(plain, `${dest}.${process.pid}.tmp`);
+fs.renameSync(`${dest}.${process.pid}.tmp`, dest);
+fs.rmSync(stage, { recursive: true, force: true });
 const ldd = spawnSync('ldd', [dest], { encoding: 'utf8' });
 const runpath = spawnSync('readelf', ['-d', dest], { encoding: 'utf8' }).stdout || '';
 process.stdout.write(`[l0sparse:prebuild] ${path.relative(ROOT, dest)} (${choice.tag}, ` +

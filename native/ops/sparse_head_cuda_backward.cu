@@ -153,6 +153,8 @@ SparseHeadGrads sparse_head_backward_cuda(const at::Tensor& grad_pooled, const a
   TORCH_CHECK(argmax.sizes() == grad_pooled.sizes(), "sparse_head (CUDA) backward: argmax is ", argmax.sizes(),
               " but grad_pooled is ", grad_pooled.sizes());
   TORCH_CHECK(docs * tokens < INT32_MAX, "sparse_head (CUDA) backward: B*L must fit in int32");
+  TORCH_CHECK(grad_pooled.device() == hidden.device() && argmax.device() == hidden.device(),
+              "sparse_head (CUDA) backward: grad_pooled and argmax must be on ", hidden.device());
   const c10::cuda::CUDAGuard device_guard(hidden.device());
   const cudaStream_t stream = c10::cuda::getCurrentCUDAStream();
   const at::Tensor h = hidden.contiguous();
@@ -187,7 +189,8 @@ SparseHeadGrads sparse_head_backward_cuda(const at::Tensor& grad_pooled, const a
         const at::Tensor doc_first_row =
             at::arange(docs, arg.options()).mul_(static_cast<int32_t>(tokens)).unsqueeze(1);
         const at::Tensor has_grad = arg.ge(0).logical_and_(grad.ne(0));
-        const at::Tensor rows = at::where(has_grad, arg + doc_first_row, at::Scalar(no_row)).to(at::kInt).flatten();
+        const at::Tensor rows =
+            at::where(has_grad, arg + doc_first_row, at::Scalar(no_row)).to(at::kInt).flatten();
         const auto [sorted_rows, order] = at::sort(rows, /*stable=*/true, /*dim=*/0, /*descending=*/false);
         at::Tensor grad_hidden32 = at::zeros({docs * tokens, dim}, grad.options());
         const int64_t entries = rows.numel();
