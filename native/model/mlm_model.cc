@@ -194,7 +194,8 @@ at::Tensor MlmModel::head_hidden(const at::Tensor& input_ids, const at::Tensor& 
 
   // [B,1,1,L]: 0 where the key is a real token, a large negative number where it is padding.
   at::Tensor keep = attention_mask.ne(0).view({B, 1, 1, L});
-  at::Tensor additive_mask = at::zeros({B, 1, 1, L}, at::kFloat).masked_fill(keep.logical_not(), lowest_finite(at::kFloat));
+  at::Tensor additive_mask =
+      at::zeros({B, 1, 1, L}, x.options().dtype(at::kFloat)).masked_fill(keep.logical_not(), lowest_finite(at::kFloat));
 
   for (const EncoderLayer& layer : layers_) {
     at::Tensor attended = layer.attention_out->forward(attention(layer, x, additive_mask));
@@ -214,7 +215,7 @@ at::Tensor MlmModel::doc_vectors(const at::Tensor& input_ids, const at::Tensor& 
                                  bool bfloat16) {
   if (!bfloat16) {
     at::Tensor h = head_hidden(input_ids, attention_mask).to(at::kFloat);
-    return ops::sparse_head_reference(h, decoder_weight(), decoder_bias_, attention_mask, extra_logs);
+    return ops::sparse_head(h, decoder_weight(), decoder_bias_, attention_mask, extra_logs);
   }
   at::Tensor h;
   {
@@ -222,7 +223,7 @@ at::Tensor MlmModel::doc_vectors(const at::Tensor& input_ids, const at::Tensor& 
     h = head_hidden(input_ids, attention_mask);
   }
   // The head takes one dtype for all three operands; casting is differentiable, so training works too.
-  at::Tensor w = ops::sparse_head_reference(h.to(at::kBFloat16), decoder_weight().to(at::kBFloat16),
+  at::Tensor w = ops::sparse_head(h.to(at::kBFloat16), decoder_weight().to(at::kBFloat16),
                                             decoder_bias_.to(at::kBFloat16), attention_mask, extra_logs);
   return w.to(at::kFloat);
 }

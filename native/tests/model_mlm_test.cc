@@ -206,3 +206,36 @@ TEST(MlmCheckpoint, ModelDirectoryErrors) {
   l0sparse::testing::write_bytes(dir.file("config.json"), json::dump(cfg));
   expect_error([&] { load_mlm_model(dir.path()); }, {"intermediate.dense.weight is [16, 8], expected [20, 8]"});
 }
+
+TEST(MlmCheckpoint, ShardedDirectoryLoadsLikeASingleFile) {
+  auto m = make("bert");
+  TempDir dir;
+  save_mlm_model(*m, dir.path());
+  std::remove(dir.file("model.safetensors").c_str());
+  // Split the tensors over two shards and index them the way transformers does.
+  auto tensors = m->checkpoint_tensors();
+  std::vector<std::pair<std::string, at::Tensor>> first(tensors.begin(), tensors.begin() + 10), second(tensors.begin() + 10, tensors.end());
+  write_safetensors(dir.file("model-00001-of-00002.safetensors"), first);
+  write_safetensors(dir.file("model-00002-of-00002.safetensors"), second);
+  json::Value map = json::Value::object();
+  for (auto& [name, t] : first) map.set(name, json::Value::string("model-00001-of-00002.safetensors"));
+  for (auto& [name, t] : second) map.set(name, json::Value::string("model-00002-of-00002.safetensors"));
+  json::Value index = json::Value::object();
+  index.set("metadata", json::Value::object());
+  index.set("weight_map", std::move(map));
+  l0sparse::testing::write_bytes(dir.file("model.safetensors.index.json"), json::dump(index));
+  auto loaded = load_mlm_model(dir.path());
+  at::NoGradGuard no_grad;
+  EXPECT_TRUE(at::equal(m->doc_vectors(ids_2x5(), mask_2x5(), 0), loaded->doc_vectors(ids_2x5(), mask_2x5(), 0)));
+}
+
+TEST(MlmCheckpoint, SinusoidalDistilBertMayOmitItsFixedPositionTable) {
+  auto m = make("distilbert");
+  TensorMap tensors;
+  for (auto& [name, t] : m->checkpoint_tensors()) tensors[name] = t;
+  tensors.erase("distilbert.embeddings.position_embeddings.weight");
+  auto fresh = make("distilbert", 3);
+  fresh->load_checkpoint(tensors, "dir");
+  at::NoGradGuard no_grad;
+  EXPECT_TRUE(at::allclose(m->doc_vectors(ids_2x5(), mask_2x5(), 1), fresh->doc_vectors(ids_2x5(), mask_2x5(), 1)));
+}

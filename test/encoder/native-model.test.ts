@@ -16,6 +16,7 @@ interface DocSummary {
 interface Expected {
   input_ids: number[][]; attention_mask: number[][]; vocab_size: number; probe_indices: number[];
   activations: Record<'relu' | 'l0', DocSummary[]>;
+  native_save_roundtrip: { checked: boolean; ok?: boolean; max_abs_logit_diff?: number; why?: string };
 }
 
 function readExpected(arch: string): Expected {
@@ -117,6 +118,13 @@ for (const arch of ['bert', 'distilbert'] as const) {
       } finally {
         fs.rmSync(dir, { recursive: true, force: true });
       }
+    });
+
+    it('has been saved by l0sparse and reloaded by transformers with the same logits (fixture script record)', () => {
+      const record = expected.native_save_roundtrip;
+      assert.equal(record.checked, true, `run make_model_fixtures.py --check-native (${record.why ?? ''})`);
+      assert.equal(record.ok, true);
+      assert.ok((record.max_abs_logit_diff ?? 1) <= 1e-5);
     });
 
     it('rejects bad inputs with clear errors', async () => {
