@@ -1,4 +1,5 @@
 import * as assert from 'assert';
+import { spawnSync } from 'child_process';
 import { createHash } from 'crypto';
 import * as fs from 'fs';
 import * as os from 'os';
@@ -37,6 +38,28 @@ describe('export: ZIP writer', () => {
     const zip = buildZip(entries);
     assert.deepStrictEqual(readZip(zip).map((e) => [e.name, e.data.toString('hex')]), entries.map((e) => [e.name, e.data.toString('hex')]));
     assert.ok(buildZip(entries).equals(zip));
+  });
+});
+
+describe('export: ZIP interoperability', () => {
+  it('is accepted by an independent reader (Python zipfile: CRCs, names, sizes)', function () {
+    const probe = spawnSync('python3', ['-c', 'import zipfile'], { encoding: 'utf8' });
+    if (probe.status !== 0) {
+      // eslint-disable-next-line no-console
+      console.log('    skipped: python3 not available');
+      this.skip();
+    }
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'l0sparse-zip-'));
+    const file = path.join(dir, 'a.zip');
+    fs.writeFileSync(file, buildZip([{ name: 'tokenizer.json', data: Buffer.from('{"a":1}') }, { name: 'idf.json', data: Buffer.alloc(5000, 65) }]));
+    const r = spawnSync('python3', ['-c', [
+      'import sys, zipfile, json',
+      'z = zipfile.ZipFile(sys.argv[1])',
+      'assert z.testzip() is None',
+      'print(json.dumps([[i.filename, i.file_size, len(z.read(i.filename))] for i in z.infolist()]))',
+    ].join('\n'), file], { encoding: 'utf8' });
+    assert.strictEqual(r.status, 0, r.stderr);
+    assert.deepStrictEqual(JSON.parse(r.stdout), [['tokenizer.json', 7, 7], ['idf.json', 5000, 5000]]);
   });
 });
 
