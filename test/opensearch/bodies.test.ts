@@ -1,8 +1,13 @@
 /**
  * Request bodies against the formats the OpenSearch documentation shows (expected JSON written by hand
- * from those pages; see docs/OPENSEARCH.md "References").
+ * from those pages; see docs/OPENSEARCH.md "References"). Where the OpenSearch API specification types
+ * shipped with the official client cover a body, the expected literal is also typed with them, so tsc
+ * checks it independently (an unknown key such as `linearr` fails to compile). The spec types in client
+ * 3.9 know neither the sparse_vector field nor neural_sparse's method_parameters; those rely on the docs.
  */
 import * as assert from 'assert';
+
+import type { API } from '@opensearch-project/opensearch';
 
 import { rankFeaturesIndexBody, sparseVectorIndexBody, validateSeismicParameters } from '../../lib/opensearch/mappings';
 import { neuralSparseSearchBody, queryTermsForIds, queryTermsFromTokens, rankFeatureSearchBody } from '../../lib/opensearch/queries';
@@ -12,14 +17,16 @@ const plain = (o: unknown) => JSON.parse(JSON.stringify(o));
 
 describe('opensearch: index bodies', () => {
   it('rank_features mapping as on the "Rank field types" page', () => {
-    assert.deepStrictEqual(plain(rankFeaturesIndexBody('passage_embedding')), {
+    const expected: API.Indices_Create_RequestBody = {
       settings: { index: {} },
       mappings: { properties: { passage_embedding: { type: 'rank_features' } } },
-    });
-    assert.deepStrictEqual(plain(rankFeaturesIndexBody('e', { shards: 2, replicas: 0, idField: 'doc_id' })), {
+    };
+    assert.deepStrictEqual(plain(rankFeaturesIndexBody('passage_embedding')), expected);
+    const withSettings: API.Indices_Create_RequestBody = {
       settings: { index: { number_of_shards: 2, number_of_replicas: 0 } },
       mappings: { properties: { e: { type: 'rank_features' }, doc_id: { type: 'keyword' } } },
-    });
+    };
+    assert.deepStrictEqual(plain(rankFeaturesIndexBody('e', { shards: 2, replicas: 0, idField: 'doc_id' })), withSettings);
   });
 
   it('sparse_vector mapping with SEISMIC as in the "Sparse vector" page example (index.sparse = true)', () => {
@@ -75,7 +82,7 @@ describe('opensearch: query bodies', () => {
 
   it('rank_feature clauses: linear function, boost = weight, inside bool.should (rank_feature query page)', () => {
     const body = rankFeatureSearchBody('emb', [{ key: 'hello', weight: 3.5 }, { key: '%2E', weight: 2 }], { size: 10 });
-    assert.deepStrictEqual(plain(body), {
+    const expected: API.Search_RequestBody = {
       size: 10,
       _source: false,
       query: {
@@ -86,16 +93,18 @@ describe('opensearch: query bodies', () => {
           ],
         },
       },
-    });
+    };
+    assert.deepStrictEqual(plain(body), expected);
     assert.throws(() => rankFeatureSearchBody('emb', [{ key: 'a.b', weight: 1 }], { size: 1 }), /cannot be addressed/);
   });
 
   it('neural_sparse with raw query_tokens on rank_features (neural_sparse query page)', () => {
     const body = neuralSparseSearchBody('passage_embedding', [{ key: 'hi', weight: 4.338913 }, { key: 'planet', weight: 5.0969057 }], { size: 5 });
-    assert.deepStrictEqual(plain(body), {
+    const expected: API.Search_RequestBody = {
       size: 5, _source: false,
       query: { neural_sparse: { passage_embedding: { query_tokens: { hi: 4.338913, planet: 5.0969057 } } } },
-    });
+    };
+    assert.deepStrictEqual(plain(body), expected);
   });
 
   it('neural_sparse on sparse_vector: token ids as keys plus method_parameters (Sparse vector page)', () => {
