@@ -7,6 +7,8 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 
+import type { API, Types } from '@opensearch-project/opensearch';
+
 import {
   backoffDelay, type BulkDoc, BulkRequestError, type BulkTransport, ClusterUnavailableError, sendBulkWithRetry,
 } from '../../lib/opensearch/bulk';
@@ -16,8 +18,11 @@ import { csrFromRows } from '../../lib/sparse/csr';
 
 const docs = (ids: string[]): BulkDoc[] => ids.map((id) => ({ id, lines: [`{"index":{"_id":"${id}"}}`, '{"e":{"a":1}}'] }));
 const idsOf = (ndjson: string) => ndjson.trim().split('\n').filter((_, i) => i % 2 === 0).map((l) => JSON.parse(l).index._id as string);
-const ok = (id: string) => ({ index: { _id: id, status: 201, result: 'created' } });
-const err = (id: string, status: number, type: string) => ({ index: { _id: id, status, error: { type, reason: `${type} for ${id}` } } });
+// Scripted answers typed with the OpenSearch API specification's bulk response types (official client).
+const ok = (id: string): Types.Core_Bulk.Item => ({ index: { _index: 'idx', _id: id, status: 201, result: 'created' } });
+const err = (id: string, status: number, type: string): Types.Core_Bulk.Item =>
+  ({ index: { _index: 'idx', _id: id, status, error: { type, reason: `${type} for ${id}` } } });
+const bulkBody = (items: Types.Core_Bulk.Item[]): API.Bulk_ResponseBody => ({ took: 1, errors: items.some((i) => i.index?.error !== undefined), items });
 const noSleep = { sleep: async () => undefined, random: () => 0.5 };
 
 describe('opensearch: bulk retries (scripted transport function)', () => {
@@ -28,8 +33,8 @@ describe('opensearch: bulk retries (scripted transport function)', () => {
       const ids = idsOf(body);
       sent.push(ids);
       call++;
-      if (call === 1) return { status: 200, body: { errors: true, items: [ok('a'), err('b', 429, 'es_rejected_execution_exception'), err('c', 400, 'mapper_parsing_exception'), ok('d')] } };
-      return { status: 200, body: { errors: false, items: ids.map(ok) } };
+      if (call === 1) return { status: 200, body: bulkBody([ok('a'), err('b', 429, 'es_rejected_execution_exception'), err('c', 400, 'mapper_parsing_exception'), ok('d')]) };
+      return { status: 200, body: bulkBody(ids.map(ok)) };
     };
     const failures = await sendBulkWithRetry(transport, docs(['a', 'b', 'c', 'd']), { maxRetries: 3, baseDelayMs: 10, maxDelayMs: 100 }, noSleep);
     assert.deepStrictEqual(sent, [['a', 'b', 'c', 'd'], ['b']]);
@@ -43,7 +48,7 @@ describe('opensearch: bulk retries (scripted transport function)', () => {
       call++;
       if (call === 1) throw Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:9'), { name: 'ConnectionError' });
       if (call === 2) return { status: 503, body: { error: { type: 'unavailable', reason: 'busy' } } };
-      return { status: 200, body: { errors: false, items: idsOf(body).map(ok) } };
+      return { status: 200, body: bulkBody(idsOf(body).map(ok)) };
     };
     const failures = await sendBulkWithRetry(transport, docs(['a']), { maxRetries: 5, baseDelayMs: 100, maxDelayMs: 1000 },
       { sleep: async (ms) => { delays.push(ms); }, random: () => 0.999 });
@@ -66,7 +71,7 @@ describe('opensearch: bulk retries (scripted transport function)', () => {
   });
 
   it('reports items still rejected after the last retry as failures, not silently', async () => {
-    const transport: BulkTransport = async (body) => ({ status: 200, body: { errors: true, items: idsOf(body).map((id) => err(id, 429, 'es_rejected_execution_exception')) } });
+    const transport: BulkTransport = async (body) => ({ status: 200, body: bulkBody(idsOf(body).map((id) => err(id, 429, 'es_rejected_execution_exception'))) });
     const failures = await sendBulkWithRetry(transport, docs(['a', 'b']), { maxRetries: 1, baseDelayMs: 1, maxDelayMs: 1 }, noSleep);
     assert.deepStrictEqual(failures.map((f) => [f.id, f.status, f.attempts]), [['a', 429, 2], ['b', 429, 2]]);
   });
@@ -78,7 +83,7 @@ describe('opensearch: bulk retries (scripted transport function)', () => {
   });
 
   it('refuses a response whose item count does not match the request', async () => {
-    const transport: BulkTransport = async () => ({ status: 200, body: { errors: false, items: [] } });
+    const transport: BulkTransport = async () => ({ status: 200, body: bulkBody([]) });
     await assert.rejects(sendBulkWithRetry(transport, docs(['a']), undefined, noSleep), /0 items for 1 actions/);
   });
 });
@@ -102,7 +107,7 @@ describe('opensearch: ingest with checkpoints (scripted transport function)', ()
       bodies.push(body);
       const ids = idsOf(body);
       if (ids.includes('doc4')) down = true; // the cluster goes away after answering this batch
-      return { status: 200, body: { errors: true, items: ids.map((id) => (id === 'doc1' ? err(id, 400, 'mapper_parsing_exception') : ok(id))) } };
+      return { status: 200, body: bulkBody(ids.map((id) => (id === 'doc1' ? err(id, 400, 'mapper_parsing_exception') : ok(id)))) };
     };
     const input = () => [batch(0, 4), batch(4, 4)]; // 8 docs -> bulk batches of 3: [0-2], [3-5], [6-7]
     const opts = { transport, field: 'e', fieldType: 'rank_features' as const, vocab, batchSize: 3, concurrency: 1, failuresFile,
@@ -131,7 +136,7 @@ describe('opensearch: ingest with checkpoints (scripted transport function)', ()
     const transport: BulkTransport = async (body) => {
       await new Promise((r) => setTimeout(r, 5));
       sent.push(idsOf(body));
-      return { status: 200, body: { errors: false, items: idsOf(body).map(ok) } };
+      return { status: 200, body: bulkBody(idsOf(body).map(ok)) };
     };
     async function* input() {
       yield batch(0, 4);
@@ -152,7 +157,7 @@ describe('opensearch: ingest with checkpoints (scripted transport function)', ()
       peak = Math.max(peak, inFlight);
       await new Promise((r) => setTimeout(r, 5));
       inFlight--;
-      return { status: 200, body: { errors: false, items: idsOf(body).map(ok) } };
+      return { status: 200, body: bulkBody(idsOf(body).map(ok)) };
     };
     const rep = await ingestBatches([batch(0, 20)], { transport, field: 'e', fieldType: 'sparse_vector', batchSize: 2, concurrency: 3 });
     assert.strictEqual(rep.docsIndexed, 20);
