@@ -54,10 +54,16 @@ export interface TokenizerFilesOptions {
 
 export function writeTokenizerFiles(dir: string, tokenizer: TextTokenizer, opts: TokenizerFilesOptions): void {
   const jsonFile = path.join(dir, 'tokenizer.json');
-  withAtomicPath(jsonFile, (tmp) => tokenizer.saveTokenizerJson(tmp));
-  const config = opts.baseConfig
-    ? { ...opts.baseConfig }
-    : bertTokenizerConfig(JSON.parse(fs.readFileSync(jsonFile, 'utf8')) as { normalizer?: Record<string, unknown> }, tokenizer);
+  let tokenizerJson: { normalizer?: Record<string, unknown>; truncation?: unknown; padding?: unknown } = {};
+  withAtomicPath(jsonFile, (tmp) => {
+    tokenizer.saveTokenizerJson(tmp);
+    // An encode running concurrently may have truncation switched on; the saved file must carry none.
+    tokenizerJson = JSON.parse(fs.readFileSync(tmp, 'utf8')) as typeof tokenizerJson;
+    if (tokenizerJson.truncation != null || tokenizerJson.padding != null) {
+      fs.writeFileSync(tmp, JSON.stringify({ ...tokenizerJson, truncation: null, padding: null }));
+    }
+  });
+  const config = opts.baseConfig ? { ...opts.baseConfig } : bertTokenizerConfig(tokenizerJson, tokenizer);
   config.model_max_length = opts.maxLength;
   writeFileAtomic(path.join(dir, 'tokenizer_config.json'), JSON.stringify(config, null, 2) + '\n');
 }

@@ -153,11 +153,6 @@ export class TextTokenizer {
     this.inner.save(file, false);
   }
 
-  /** All tokens in id order (for vocab.txt). */
-  vocabulary(): readonly string[] {
-    return this.tokens;
-  }
-
   private exclusive<T>(work: () => Promise<T>): Promise<T> {
     const run = this.queue.then(work, work);
     this.queue = run.catch(() => undefined);

@@ -18,6 +18,7 @@ export const FIXTURES = path.resolve(__dirname, '..', '..', '..', 'test', 'fixtu
 export type Arch = 'bert' | 'distilbert';
 
 export interface StExpectation {
+  idf: { numDocs: number; size: number; sample: Record<string, number> };
   tolerance: { relative: number; absoluteFloor: number };
   topK: number;
   probeStride: number;
