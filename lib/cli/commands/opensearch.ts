@@ -1,4 +1,3 @@
-import * as fs from 'fs';
 
 import type { Command } from 'commander';
 
@@ -152,7 +151,8 @@ export function register(program: Command): void {
     .option('--ann-k <n>', 'SEISMIC method_parameters.k', num('ann-k'))
     .option('--no-progress', 'no progress bar')
     .action(async (o) => {
-      const idf = o.idf ? JSON.parse(fs.readFileSync(o.idf, 'utf8')) as Record<string, number> : {};
+      // lib/idf validates the table (finite numbers, an object of token -> weight).
+      const idf = o.idf ? IdfTable.load(o.idf).toJSON() : {};
       let tokenToId: Map<string, number> | undefined;
       if (o.vocab) { tokenToId = new Map(); readVocabulary(o.vocab).forEach((t, i) => { if (!tokenToId!.has(t)) tokenToId!.set(t, i); }); }
       let encodeText: TextQueryEncoder | undefined;
