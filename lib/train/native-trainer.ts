@@ -1,0 +1,140 @@
+/**
+ * The native training step (METHOD.md §3) from TypeScript: `trainStep()` runs forward, inference-free
+ * scoring, ranking loss + λ(step)·FLOPS-with-ℓ0-mask, backward, clipping and the AdamW step in LibTorch,
+ * off the event loop. The trainer works on the parameters of a NativeMlmModel (shared, not copied).
+ */
+import { callAsync, loadNative } from '../native/loader';
+import type { Tensor } from '../native/tensor';
+import type { NativeMlmModel, MlmHandle } from '../encoder/native-model';
+import type { Csr } from '../sparse/csr';
+import type { DocumentBatch } from '../tokenizer/padding';
+
+/** Knobs of one native step; defaults are the paper's (METHOD.md §3). */
+export interface TrainStepConfig {
+  /** 'kl' (listwise distillation, the paper), 'margin_mse', or 'info_nce' (in-batch + hard negatives). */
+  loss?: 'kl' | 'margin_mse' | 'info_nce';
+  /** KL temperature (paper: 1). */
+  temperature?: number;
+  infoNceScale?: number;
+  /** Document activation: 'relu' = log(1+relu(x)), 'l0' = k extra log1p (paper: l0, k = 1). */
+  activation?: 'relu' | 'l0';
+  k?: number;
+  /** Score with relu weights; apply the extra logs only inside the regularizer. */
+  decoupled?: boolean;
+  /** Regularizer weight λ (0.04) reached after lambdaWarmup steps (10000) of quadratic warm-up. */
+  lambda?: number;
+  lambdaWarmup?: number;
+  /** ℓ0 mask threshold t (200): only documents with more nonzeros are regularized; < 0 = plain FLOPS. */
+  threshold?: number;
+  /** FLOPS mean per document slot (the paper, default) or over all documents (sentence-transformers). */
+  regularizerPerSlot?: boolean;
+  lr?: number;
+  weightDecay?: number;
+  adamBeta1?: number;
+  adamBeta2?: number;
+  adamEps?: number;
+  warmupSteps?: number;
+  totalSteps?: number;
+  /** Gradient clipping (1.0); 0 disables. */
+  maxGradNorm?: number;
+  gradAccumulation?: number;
+  /** CPU bfloat16 autocast. */
+  bf16?: boolean;
+  seed?: number;
+}
+
+export const TRAIN_STEP_KEYS: readonly (keyof TrainStepConfig)[] = [
+  'loss', 'temperature', 'infoNceScale', 'activation', 'k', 'decoupled', 'lambda', 'lambdaWarmup', 'threshold', 'lr',
+  'weightDecay', 'adamBeta1', 'adamBeta2', 'adamEps', 'warmupSteps', 'totalSteps', 'maxGradNorm', 'gradAccumulation',
+  'bf16', 'seed', 'regularizerPerSlot'];
+
+export interface TrainBatch {
+  /** Q·G documents, group q = rows q·G .. q·G+G-1, the positive first. */
+  docs: DocumentBatch;
+  groupSize: number;
+  /** Q inference-free query vectors (token presence × idf). */
+  queries: Csr;
+  /** [Q·G] teacher scores, row-major [Q, G] (needed by 'kl' and 'margin_mse'). */
+  teacher?: Float32Array;
+}
+
+export interface TrainMetrics {
+  loss: number;
+  rankingLoss: number;
+  regularizerLoss: number;
+  /** λ(step) used for this step. */
+  lambda: number;
+  lr: number;
+  meanDocNnz: number;
+  /** Σ_j p_q(j)·p_d(j) over this batch. */
+  batchFlops: number;
+  /** Fraction of documents exempt from the regularizer (nnz ≤ t). */
+  maskRate: number;
+  /** Gradient norm before clipping (0 on accumulation micro-steps). */
+  gradNorm: number;
+  seconds: number;
+  /** Optimizer steps done. */
+  step: number;
+  optimizerStepped: boolean;
+}
+
+export type TrainerHandle = { readonly __trainerHandle: unique symbol };
+
+interface NativeStepArgs {
+  inputIds: Tensor; attentionMask: Tensor; numDocs: number; seqLen: number; groupSize: number;
+  queries: { indptr: Tensor; indices: Tensor; values: Tensor };
+  teacher?: Tensor;
+}
+
+declare module '../native/loader' {
+  interface NativeAddon {
+    trainerCreate(model: MlmHandle, configJson: string): TrainerHandle;
+    trainerStep(trainer: TrainerHandle, batch: NativeStepArgs): Promise<TrainMetrics>;
+    trainerSaveModel(trainer: TrainerHandle, dir: string): Promise<void>;
+    trainerSaveState(trainer: TrainerHandle, dir: string): Promise<void>;
+    trainerLoad(trainer: TrainerHandle, dir: string): Promise<number>;
+  }
+}
+
+export class NativeTrainer {
+  private constructor(private readonly handle: TrainerHandle, readonly model: NativeMlmModel,
+    readonly config: Readonly<TrainStepConfig>) {}
+
+  static create(model: NativeMlmModel, config: TrainStepConfig = {}): NativeTrainer {
+    for (const key of Object.keys(config)) {
+      if (!(TRAIN_STEP_KEYS as readonly string[]).includes(key)) throw new RangeError(`train config: unknown key '${key}'`);
+    }
+    const clean = Object.fromEntries(Object.entries(config).filter(([, v]) => v !== undefined));
+    return new NativeTrainer(loadNative().trainerCreate(model.nativeHandle, JSON.stringify(clean)), model, Object.freeze({ ...config }));
+  }
+
+  /** One native step (micro-step when gradAccumulation > 1). Rejects, leaving parameters untouched, on a non-finite loss. */
+  trainStep(batch: TrainBatch): Promise<TrainMetrics> {
+    return callAsync((n) => {
+      const { docs, queries } = batch;
+      const shape = [docs.batchSize, docs.seqLen];
+      const args: NativeStepArgs = {
+        inputIds: { data: docs.inputIds, shape }, attentionMask: { data: docs.attentionMask, shape },
+        numDocs: docs.batchSize, seqLen: docs.seqLen, groupSize: batch.groupSize,
+        queries: {
+          indptr: { data: queries.indptr, shape: [queries.indptr.length] },
+          indices: { data: queries.indices, shape: [queries.indices.length] },
+          values: { data: queries.values, shape: [queries.values.length] },
+        },
+      };
+      if (batch.teacher) args.teacher = { data: batch.teacher, shape: [batch.teacher.length] };
+      return n.trainerStep(this.handle, args);
+    });
+  }
+
+  /** Writes the model (config.json + model.safetensors) and optimizer.pt (AdamW state, step, RNG) into dir. */
+  async saveCheckpoint(dir: string): Promise<void> {
+    await callAsync((n) => n.trainerSaveModel(this.handle, dir));
+    await callAsync((n) => n.trainerSaveState(this.handle, dir));
+  }
+
+  /** Restores model weights and optimizer state from a checkpoint dir; resolves to the optimizer step. */
+  loadCheckpoint(dir: string): Promise<number> {
+    return callAsync((n) => n.trainerLoad(this.handle, dir));
+  }
+}

@@ -1,0 +1,148 @@
+// Native training: trainerCreate (sync), trainerStep / trainerSave / trainerLoad (Promises).
+// The trainer works on the parameters of a model handle from model.cc; its mutex serialises steps, and
+// checkpoints write the model (transformers layout) plus optimizer.pt into a directory.
+#include "binding/async.h"
+#include "binding/model_handle.h"
+#include "binding/registry.h"
+#include "binding/tensors.h"
+#include "model/safetensors.h"
+#include "train/trainer.h"
+
+namespace l0sparse::binding {
+namespace {
+
+struct TrainerBox {
+  std::shared_ptr<model::MlmModel> model;
+  std::shared_ptr<train::Trainer> trainer;
+};
+
+const napi_type_tag kTrainerTag = {0x6c30737061727365ull, 0x747261696e657221ull};
+
+TrainerBox& trainer_from(const Napi::Value& v, const char* what) {
+  Napi::Env env = v.Env();
+  if (!v.IsExternal()) throw Napi::TypeError::New(env, std::string(what) + ": expected a trainer handle");
+  auto ext = v.As<Napi::External<TrainerBox>>();
+  if (!ext.CheckTypeTag(&kTrainerTag)) throw Napi::TypeError::New(env, std::string(what) + ": not a trainer handle");
+  return *ext.Data();
+}
+
+std::string string_arg(const Napi::CallbackInfo& info, size_t i, const char* what) {
+  if (info.Length() <= i || !info[i].IsString() || info[i].As<Napi::String>().Utf8Value().empty())
+    throw Napi::TypeError::New(info.Env(), std::string(what) + " must be a non-empty string");
+  return info[i].As<Napi::String>().Utf8Value();
+}
+
+int64_t positive_int(const Napi::Object& o, const char* key) {
+  int64_t v = int_option(o, key, -1, 1, int64_t(1) << 31);
+  if (v < 1) throw Napi::TypeError::New(o.Env(), std::string("trainStep: '") + key + "' is required (a positive integer)");
+  return v;
+}
+
+Napi::Value TrainerCreate(const Napi::CallbackInfo& info) {
+  auto model = model_from_handle(info[0], "trainerCreate model");
+  std::string config_json = string_arg(info, 1, "trainerCreate config");
+  auto trainer = std::make_shared<train::Trainer>(model, train::parse_train_config(config_json));
+  auto ext = Napi::External<TrainerBox>::New(info.Env(), new TrainerBox{model, trainer},
+                                             [](Napi::Env, TrainerBox* box) { delete box; });
+  ext.TypeTag(&kTrainerTag);
+  return ext;
+}
+
+Napi::Value TrainerStep(const Napi::CallbackInfo& info) {
+  TrainerBox box = trainer_from(info[0], "trainStep trainer");
+  Napi::Object o = object_arg(info, 1, "trainStep batch");
+  const int64_t docs = positive_int(o, "numDocs");
+  const int64_t len = positive_int(o, "seqLen");
+  train::TrainBatch b;
+  b.group_size = positive_int(o, "groupSize");
+  b.input_ids = tensor_from_js(o.Get("inputIds"), "inputIds", at::kInt);
+  b.attention_mask = tensor_from_js(o.Get("attentionMask"), "attentionMask", at::kInt);
+  if (b.input_ids.numel() != docs * len || b.attention_mask.numel() != docs * len)
+    throw Napi::RangeError::New(info.Env(), "trainStep: inputIds and attentionMask must hold numDocs * seqLen = " +
+                                                std::to_string(docs * len) + " values");
+  b.input_ids = b.input_ids.view({docs, len});
+  b.attention_mask = b.attention_mask.view({docs, len});
+  if (!o.Get("queries").IsObject()) throw Napi::TypeError::New(info.Env(), "trainStep: 'queries' must be a CSR {indptr, indices, values}");
+  Napi::Object q = o.Get("queries").As<Napi::Object>();
+  b.query_indptr = tensor_from_js(q.Get("indptr"), "queries.indptr", at::kInt);
+  b.query_indices = tensor_from_js(q.Get("indices"), "queries.indices", at::kInt);
+  b.query_values = tensor_from_js(q.Get("values"), "queries.values", at::kFloat);
+  b.teacher = optional_tensor_from_js(o.Get("teacher"), "teacher", at::kFloat);
+  if (b.teacher.defined()) b.teacher = b.teacher.view({-1, b.group_size});
+  auto trainer = box.trainer;
+  auto model = box.model;
+  return run_async<train::TrainMetrics>(
+      info.Env(), "l0sparse.trainStep", [trainer, model, b]() { return trainer->step(b); },
+      [](Napi::Env env, train::TrainMetrics&& m) -> Napi::Value {
+        Napi::Object out = Napi::Object::New(env);
+        out.Set("loss", m.loss);
+        out.Set("rankingLoss", m.ranking_loss);
+        out.Set("regularizerLoss", m.regularizer_loss);
+        out.Set("lambda", m.lambda);
+        out.Set("lr", m.lr);
+        out.Set("meanDocNnz", m.mean_doc_nnz);
+        out.Set("batchFlops", m.batch_flops);
+        out.Set("maskRate", m.mask_rate);
+        out.Set("gradNorm", m.grad_norm);
+        out.Set("seconds", m.seconds);
+        out.Set("step", static_cast<double>(m.step));
+        out.Set("optimizerStepped", m.optimizer_stepped);
+        return out;
+      });
+}
+
+Napi::Value TrainerSave(const Napi::CallbackInfo& info) {
+  TrainerBox box = trainer_from(info[0], "trainerSave trainer");
+  std::string dir = string_arg(info, 1, "trainerSave dir");
+  auto trainer = box.trainer;
+  auto model = box.model;
+  return run_async<bool>(
+      info.Env(), "l0sparse.trainerSave",
+      [trainer, model, dir]() {
+        std::lock_guard<std::mutex> lock(trainer->mutex());
+        model::save_mlm_model(*model, dir);
+        return true;
+      },
+      [trainer, dir](Napi::Env env, bool&&) -> Napi::Value { return env.Undefined(); })
+      .As<Napi::Promise>();
+}
+
+Napi::Value TrainerSaveState(const Napi::CallbackInfo& info) {
+  TrainerBox box = trainer_from(info[0], "trainerSaveState trainer");
+  std::string dir = string_arg(info, 1, "trainerSaveState dir");
+  auto trainer = box.trainer;
+  return run_async<bool>(
+      info.Env(), "l0sparse.trainerSaveState", [trainer, dir]() { trainer->save_state(dir); return true; },
+      [](Napi::Env env, bool&&) -> Napi::Value { return env.Undefined(); });
+}
+
+Napi::Value TrainerLoad(const Napi::CallbackInfo& info) {
+  TrainerBox box = trainer_from(info[0], "trainerLoad trainer");
+  std::string dir = string_arg(info, 1, "trainerLoad dir");
+  auto trainer = box.trainer;
+  auto model = box.model;
+  return run_async<double>(
+      info.Env(), "l0sparse.trainerLoad",
+      [trainer, model, dir]() {
+        {
+          std::lock_guard<std::mutex> lock(trainer->mutex());
+          model->load_checkpoint(model::read_checkpoint_dir(dir), dir);
+        }
+        trainer->load_state(dir);
+        return static_cast<double>(trainer->optimizer_steps());
+      },
+      [](Napi::Env env, double&& steps) -> Napi::Value { return Napi::Number::New(env, steps); });
+}
+
+void Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("trainerCreate", Napi::Function::New(env, L0SPARSE_SYNC(TrainerCreate), "trainerCreate"));
+  exports.Set("trainerStep", Napi::Function::New(env, L0SPARSE_SYNC(TrainerStep), "trainerStep"));
+  exports.Set("trainerSaveModel", Napi::Function::New(env, L0SPARSE_SYNC(TrainerSave), "trainerSaveModel"));
+  exports.Set("trainerSaveState", Napi::Function::New(env, L0SPARSE_SYNC(TrainerSaveState), "trainerSaveState"));
+  exports.Set("trainerLoad", Napi::Function::New(env, L0SPARSE_SYNC(TrainerLoad), "trainerLoad"));
+}
+
+Registrar registrar(Init);
+
+}  // namespace
+}  // namespace l0sparse::binding

@@ -1,0 +1,183 @@
+#include "train/trainer.h"
+
+#include "model/files.h"
+#include "model/json.h"
+#include "ops/flops_loss.h"
+#include "train/losses.h"
+
+#include <ATen/CPUGeneratorImpl.h>
+#include <c10/util/Exception.h>
+#include <torch/csrc/autograd/grad_mode.h>
+#include <torch/nn/utils/clip_grad.h>
+#include <torch/optim/adamw.h>
+#include <torch/serialize/archive.h>
+
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+
+namespace l0sparse::train {
+namespace {
+
+// Biases and LayerNorm weights get no weight decay (as transformers' Trainer does).
+bool exempt_from_decay(const std::string& name) {
+  return name.ends_with("bias") || name.find("LayerNorm") != std::string::npos ||
+         name.find("layer_norm") != std::string::npos;
+}
+
+at::Tensor chain_log1p(at::Tensor x, int times) {
+  for (int i = 0; i < times; ++i) x = at::log1p(x);
+  return x;
+}
+
+// Batch FLOPS of METHOD.md §5 on this batch: sum_j p_q(j) p_d(j).
+double batch_flops(const at::Tensor& docs, const TrainBatch& b) {
+  const int64_t q = b.query_indptr.size(0) - 1;
+  at::Tensor pd = docs.detach().gt(0).to(at::kDouble).mean(0);
+  at::Tensor pq = at::zeros({docs.size(1)}, at::kDouble);
+  if (b.query_indices.numel())
+    pq.index_add_(0, b.query_indices.to(at::kLong), at::full({b.query_indices.numel()}, 1.0 / q, at::kDouble));
+  return (pq.clamp_max(1.0) * pd).sum().item<double>();
+}
+
+}  // namespace
+
+Trainer::Trainer(std::shared_ptr<model::MlmModel> model, TrainConfig config)
+    : model_(std::move(model)), config_(config) {
+  TORCH_CHECK(model_, "trainer: no model");
+  std::vector<at::Tensor> decay, no_decay;
+  for (auto& item : model_->named_parameters(/*recurse=*/true)) {
+    if (!item.value().requires_grad()) continue;
+    (exempt_from_decay(item.key()) ? no_decay : decay).push_back(item.value());
+  }
+  auto options = [&](double wd) {
+    return std::make_unique<torch::optim::AdamWOptions>(torch::optim::AdamWOptions(config_.lr)
+                                                            .betas({config_.adam_beta1, config_.adam_beta2})
+                                                            .eps(config_.adam_eps)
+                                                            .weight_decay(wd));
+  };
+  std::vector<torch::optim::OptimizerParamGroup> groups;
+  groups.emplace_back(decay, options(config_.weight_decay));
+  groups.emplace_back(no_decay, options(0.0));
+  optimizer_ = std::make_unique<torch::optim::AdamW>(std::move(groups), torch::optim::AdamWOptions(config_.lr));
+  at::manual_seed(config_.seed);
+}
+
+Trainer::~Trainer() = default;
+
+void Trainer::check_batch(const TrainBatch& b) const {
+  TORCH_CHECK(b.group_size >= 1, "trainStep: group size must be >= 1");
+  TORCH_CHECK(b.input_ids.dim() == 2 && b.input_ids.size(0) % b.group_size == 0,
+              "trainStep: ", b.input_ids.size(0), " documents do not split into groups of ", b.group_size);
+  const int64_t q = b.input_ids.size(0) / b.group_size;
+  TORCH_CHECK(b.query_indptr.dim() == 1 && b.query_indptr.size(0) == q + 1, "trainStep: ", q,
+              " queries expected (documents / group size) but the query CSR has ", b.query_indptr.size(0) - 1, " rows");
+  model::check_encoder_inputs(model_->config(), b.input_ids, b.attention_mask);
+  if (config_.loss != RankingLoss::InfoNce) {
+    TORCH_CHECK(b.teacher.defined(), "trainStep: the ", config_.loss == RankingLoss::KlDistillation ? "KL" : "MarginMSE",
+                " loss needs teacher scores for every document");
+    TORCH_CHECK(b.teacher.dim() == 2 && b.teacher.size(0) == q && b.teacher.size(1) == b.group_size,
+                "trainStep: teacher scores must be [", q, ", ", b.group_size, "], got ", b.teacher.sizes());
+    TORCH_CHECK(at::isfinite(b.teacher).all().item<bool>(), "trainStep: teacher scores contain NaN or infinity");
+  }
+  if (config_.loss == RankingLoss::MarginMse) TORCH_CHECK(b.group_size >= 2, "trainStep: MarginMSE needs groups of >= 2 documents");
+}
+
+TrainMetrics Trainer::step(const TrainBatch& b) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  check_batch(b);
+  const auto t0 = std::chrono::steady_clock::now();
+  torch::autograd::AutoGradMode grad_mode(true);
+  model_->train();
+
+  at::Tensor w = model_->doc_vectors(b.input_ids, b.attention_mask, config_.decoupled ? 0 : config_.extra_logs,
+                                     config_.bfloat16);
+  at::Tensor w_reg = config_.decoupled ? chain_log1p(w, config_.extra_logs) : w;
+  at::Tensor scores = sparse_query_scores(b.query_indptr, b.query_indices, b.query_values, w);
+  at::Tensor ranking;
+  switch (config_.loss) {
+    case RankingLoss::KlDistillation:
+      ranking = kl_distillation_loss(group_scores(scores, b.group_size), b.teacher, config_.temperature);
+      break;
+    case RankingLoss::MarginMse:
+      ranking = margin_mse_loss(group_scores(scores, b.group_size), b.teacher);
+      break;
+    case RankingLoss::InfoNce:
+      ranking = info_nce_loss(scores, b.group_size, config_.info_nce_scale);
+      break;
+  }
+  const double lambda = regularizer_weight(config_.lambda, steps_, config_.lambda_warmup);
+  ops::FlopsLoss reg = ops::flops_loss(w_reg, config_.regularizer_per_slot ? b.group_size : 1, config_.threshold);
+  at::Tensor total = ranking + reg.loss * lambda;
+
+  TrainMetrics m;
+  m.ranking_loss = ranking.item<double>();
+  m.regularizer_loss = reg.loss.item<double>();
+  m.loss = total.item<double>();
+  m.lambda = lambda;
+  m.mean_doc_nnz = reg.mean_nnz;
+  m.mask_rate = reg.masked_fraction;
+  m.batch_flops = batch_flops(w, b);
+  TORCH_CHECK(std::isfinite(m.loss), "trainStep: the loss is not finite (", m.loss, ") at step ", steps_,
+              " (ranking ", m.ranking_loss, ", regularizer ", m.regularizer_loss,
+              "); parameters were not updated — lower the learning rate or check the data");
+
+  (total / static_cast<double>(config_.grad_accumulation)).backward();
+  ++micro_steps_;
+  m.lr = linear_schedule_lr(config_.lr, steps_, config_.warmup_steps, config_.total_steps);
+  if (micro_steps_ >= config_.grad_accumulation) {
+    for (auto& group : optimizer_->param_groups())
+      static_cast<torch::optim::AdamWOptions&>(group.options()).lr(m.lr);
+    std::vector<at::Tensor> params = model_->parameters();
+    const double max_norm = config_.max_grad_norm > 0 ? config_.max_grad_norm : INFINITY;
+    m.grad_norm = torch::nn::utils::clip_grad_norm_(params, max_norm);
+    if (!std::isfinite(m.grad_norm)) {
+      optimizer_->zero_grad();
+      micro_steps_ = 0;
+      TORCH_CHECK(false, "trainStep: the gradient norm is not finite at step ", steps_, "; parameters were not updated");
+    }
+    optimizer_->step();
+    optimizer_->zero_grad();
+    ++steps_;
+    micro_steps_ = 0;
+    m.optimizer_stepped = true;
+  }
+  m.step = steps_;
+  m.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  return m;
+}
+
+void Trainer::save_state(const std::string& dir) const {
+  std::lock_guard<std::mutex> lock(const_cast<std::mutex&>(mutex_));
+  TORCH_CHECK(micro_steps_ == 0, "trainer: save the state between optimizer steps (", micro_steps_,
+              " accumulated micro-batches pending)");
+  torch::serialize::OutputArchive archive;
+  optimizer_->save(archive);
+  archive.write("l0sparse_steps", at::tensor({steps_}, at::kLong));
+  at::Generator generator = at::detail::getDefaultCPUGenerator();
+  archive.write("l0sparse_rng", generator.get_state());
+  const std::string path = model::join_path(dir, "optimizer.pt");
+  const std::string tmp = path + ".tmp";
+  archive.save_to(tmp);
+  std::filesystem::rename(tmp, path);
+}
+
+void Trainer::load_state(const std::string& dir) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  const std::string path = model::join_path(dir, "optimizer.pt");
+  TORCH_CHECK(model::file_exists(path), "trainer: no optimizer state at ", path);
+  torch::serialize::InputArchive archive;
+  archive.load_from(path);
+  optimizer_->load(archive);
+  at::Tensor steps, rng;
+  archive.read("l0sparse_steps", steps);
+  archive.read("l0sparse_rng", rng);
+  steps_ = steps.item<int64_t>();
+  micro_steps_ = 0;
+  at::Generator generator = at::detail::getDefaultCPUGenerator();  // shares the default generator's impl
+  std::lock_guard<std::mutex> rng_lock(generator.mutex());
+  generator.set_state(rng.to(at::kByte));
+}
+
+}  // namespace l0sparse::train

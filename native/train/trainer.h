@@ -1,0 +1,91 @@
+#pragma once
+// One native training step of an inference-free sparse retriever (METHOD.md §3):
+//   docs -> w = model.doc_vectors (fused sparse head) -> scores against inference-free query vectors
+//   -> ranking loss (KL / MarginMSE / InfoNCE) + lambda(step) * FLOPS-with-l0-mask(w)
+//   -> backward -> (every `grad_accumulation` micro-batches) clip, AdamW step with the linear schedule.
+// The trainer owns the AdamW state and the step counter; the model is shared with the encoder binding.
+#include "model/mlm_model.h"
+
+#include <ATen/ATen.h>
+
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+
+namespace torch::optim { class AdamW; }
+
+namespace l0sparse::train {
+
+enum class RankingLoss { KlDistillation, MarginMse, InfoNce };
+
+struct TrainConfig {
+  RankingLoss loss = RankingLoss::KlDistillation;
+  double temperature = 1.0;      // KL distillation (the paper uses 1)
+  double info_nce_scale = 1.0;   // InfoNCE logit scale
+  int extra_logs = 1;            // 0 = relu (SPLADE), k = l0 activation with k extra log1p
+  bool decoupled = false;        // score with relu weights; the extra logs only inside the regularizer
+  double lambda = 0.04;          // regularizer weight
+  int64_t lambda_warmup = 10000; // T of the quadratic warm-up
+  double threshold = 200;        // l0 mask t; negative = plain FLOPS on every document
+  bool regularizer_per_slot = true;  // paper: mean per document slot; false: one mean over all documents
+                                     // (sentence-transformers' SpladeLoss)
+  double lr = 2e-5;
+  double weight_decay = 0.01;    // not applied to biases and LayerNorm weights
+  double adam_beta1 = 0.9, adam_beta2 = 0.999, adam_eps = 1e-8;
+  int64_t warmup_steps = 6000;
+  int64_t total_steps = 100000;
+  double max_grad_norm = 1.0;    // <= 0 disables clipping
+  int64_t grad_accumulation = 1;
+  bool bfloat16 = false;         // CPU autocast
+  uint64_t seed = 42;
+};
+
+struct TrainBatch {
+  at::Tensor input_ids;       // [N, L] int, N = Q * G
+  at::Tensor attention_mask;  // [N, L]
+  int64_t group_size = 0;     // G
+  at::Tensor query_indptr, query_indices, query_values;  // CSR of the Q inference-free query vectors
+  at::Tensor teacher;         // [Q, G] float, or undefined
+};
+
+struct TrainMetrics {
+  double loss = 0, ranking_loss = 0, regularizer_loss = 0;
+  double lambda = 0, lr = 0;
+  double mean_doc_nnz = 0, batch_flops = 0, mask_rate = 0;
+  double grad_norm = 0;        // before clipping; 0 on micro-steps without an optimizer step
+  double seconds = 0;
+  int64_t step = 0;            // optimizer steps done after this call
+  bool optimizer_stepped = false;
+};
+
+class Trainer {
+ public:
+  Trainer(std::shared_ptr<model::MlmModel> model, TrainConfig config);
+  ~Trainer();
+
+  TrainMetrics step(const TrainBatch& batch);
+
+  // Optimizer state, step counters and RNG state (the model is saved separately by save_mlm_model).
+  void save_state(const std::string& dir) const;
+  void load_state(const std::string& dir);
+
+  int64_t optimizer_steps() const { return steps_; }
+  const TrainConfig& config() const { return config_; }
+  std::mutex& mutex() { return mutex_; }
+
+ private:
+  void check_batch(const TrainBatch& batch) const;
+
+  std::shared_ptr<model::MlmModel> model_;
+  TrainConfig config_;
+  std::unique_ptr<torch::optim::AdamW> optimizer_;
+  int64_t steps_ = 0;        // optimizer steps
+  int64_t micro_steps_ = 0;  // micro-batches since the last optimizer step
+  std::mutex mutex_;
+};
+
+// Parses a TrainConfig from JSON text; unknown keys and out-of-range values are errors naming the key.
+TrainConfig parse_train_config(const std::string& json_text);
+
+}  // namespace l0sparse::train
