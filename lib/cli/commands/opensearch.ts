@@ -1,4 +1,3 @@
-
 import type { Command } from 'commander';
 
 import { AtomicLineWriter } from '../../export/atomic-writer';
