@@ -8,6 +8,7 @@
  *   const hits = await index.search(queriesCsr, 10, { threads: 2 });
  *   hits.ids()[0];                      // external ids of query 0, best first
  *
+ * Exact top-k: block-max MaxScore, or term-at-a-time accumulation when the query's lists are short.
  * Scores are dot products (sums of q·w, accumulated in double, rounded to float). Ties rank the document
  * added first. A query that matches fewer than k documents is padded with index -1 and score -Infinity.
  */
@@ -33,6 +34,9 @@ export interface SearchOptions {
   threads?: number;
   /** Preallocated outputs of queries·k entries each, written in place. */
   out?: { docIndices: Int32Array; scores: Float32Array };
+  /** 'auto' (default): term-at-a-time accumulation for short lists on small collections, block-max MaxScore
+   *  otherwise. Both are exact; forcing one is for tests and benchmarks. */
+  algorithm?: 'auto' | 'maxscore' | 'exhaustive';
 }
 
 export interface SearchResult {
@@ -49,7 +53,7 @@ export interface SearchResult {
 interface SparseIndexNative {
   add(csr: Csr, ids: string[]): void;
   build(): Promise<void>;
-  search(queries: Csr, k: number, threads?: number, outDocIndices?: Int32Array, outScores?: Float32Array):
+  search(queries: Csr, k: number, options: { threads?: number; algorithm?: string; docIndices?: Int32Array; scores?: Float32Array }):
     Promise<{ docIndices: Int32Array; scores: Float32Array }>;
   save(path: string): Promise<void>;
   stats(): IndexStats;
@@ -88,7 +92,7 @@ export class SparseIndex {
 
   async search(queries: Csr, k: number, options: SearchOptions = {}): Promise<SearchResult> {
     const { docIndices, scores } = await callAsync(() =>
-      this.native.search(queries, k, options.threads, options.out?.docIndices, options.out?.scores));
+      this.native.search(queries, k, { threads: options.threads, algorithm: options.algorithm, ...options.out }));
     const numQueries = csrRows(queries);
     const native = this.native;
     return {

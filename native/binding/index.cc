@@ -102,23 +102,39 @@ class SparseIndexWrap : public Napi::ObjectWrap<SparseIndexWrap> {
     });
   }
 
-  // search(queries, k, threads?, outDocIndices?, outScores?) -> Promise<{ docIndices, scores }>.
-  // The outputs are written in place by the worker; the references keep them alive until it settles.
+  // search(queries, k, { threads?, algorithm?, docIndices?, scores? }) -> Promise<{ docIndices, scores }>.
+  // Preallocated outputs are written in place by the worker; the references keep them alive until it settles.
   Napi::Value Search(const Napi::CallbackInfo& info) {
     return guarded(info, [&](const Napi::CallbackInfo& i) -> Napi::Value {
       Napi::Env env = i.Env();
       if (i.Length() < 2) throw Napi::TypeError::New(env, "search(queries, k): both arguments are required");
       auto queries = std::make_shared<CsrCopy>(csr_from_js(i[0], "search: queries", index::ValueRule::kNonNegative));
       const int64_t k = integer_arg(i[1], "search: k", 1, 1 << 20);
+      Napi::Object opts = Napi::Object::New(env);
+      if (i.Length() > 2 && !i[2].IsUndefined() && !i[2].IsNull()) {
+        if (!i[2].IsObject()) throw Napi::TypeError::New(env, "search: options must be an object");
+        opts = i[2].As<Napi::Object>();
+      }
       int threads = at::get_num_threads();
-      if (i.Length() > 2 && !i[2].IsUndefined() && !i[2].IsNull()) threads = static_cast<int>(integer_arg(i[2], "search: threads", 1, 1024));
+      if (!opts.Get("threads").IsUndefined()) threads = static_cast<int>(integer_arg(opts.Get("threads"), "search: threads", 1, 1024));
+      index::SearchAlgorithm algorithm = index::SearchAlgorithm::kAuto;
+      Napi::Value algo = opts.Get("algorithm");
+      if (!algo.IsUndefined()) {
+        const std::string name = algo.IsString() ? algo.As<Napi::String>().Utf8Value() : "";
+        if (name == "maxscore") algorithm = index::SearchAlgorithm::kMaxScore;
+        else if (name == "exhaustive") algorithm = index::SearchAlgorithm::kExhaustive;
+        else if (name != "auto") throw Napi::RangeError::New(env, "search: algorithm must be 'auto', 'maxscore' or 'exhaustive'");
+      }
       const int64_t rows = static_cast<int64_t>(queries->indptr.size()) - 1;
       if (queries->num_cols != state_->index.num_cols())
         throw Napi::RangeError::New(env, "search: queries have numCols " + std::to_string(queries->num_cols) + " but the index has " +
                                              std::to_string(state_->index.num_cols()));
+      if (rows * k > (int64_t{1} << 30))
+        throw Napi::RangeError::New(env, "search: queries x k = " + std::to_string(rows * k) +
+                                             " results exceed 2^30; search in smaller batches");
       const size_t count = static_cast<size_t>(rows * k);
-      Napi::Int32Array docs = output_arg<Napi::Int32Array>(i, 3, napi_int32_array, count, "outDocIndices (Int32Array)");
-      Napi::Float32Array scores = output_arg<Napi::Float32Array>(i, 4, napi_float32_array, count, "outScores (Float32Array)");
+      Napi::Int32Array docs = output_arg<Napi::Int32Array>(opts.Get("docIndices"), napi_int32_array, count, "docIndices (Int32Array)");
+      Napi::Float32Array scores = output_arg<Napi::Float32Array>(opts.Get("scores"), napi_float32_array, count, "scores (Float32Array)");
       auto refs = std::make_shared<std::pair<Napi::ObjectReference, Napi::ObjectReference>>(
           Napi::Persistent(docs.As<Napi::Object>()), Napi::Persistent(scores.As<Napi::Object>()));
       int32_t* docs_ptr = docs.Data();
@@ -126,9 +142,9 @@ class SparseIndexWrap : public Napi::ObjectWrap<SparseIndexWrap> {
       IndexPtr state = state_;
       return run_async<bool>(
           env, "l0sparse.index.search",
-          [state, queries, k, threads, docs_ptr, scores_ptr]() {
+          [state, queries, k, threads, algorithm, docs_ptr, scores_ptr]() {
             std::shared_lock lock(state->mutex);
-            index::search_batch(state->index, queries->view(), k, threads, docs_ptr, scores_ptr);
+            index::search_batch(state->index, queries->view(), k, threads, docs_ptr, scores_ptr, algorithm);
             return true;
           },
           [refs](Napi::Env env, bool&&) -> Napi::Value {
@@ -141,13 +157,13 @@ class SparseIndexWrap : public Napi::ObjectWrap<SparseIndexWrap> {
   }
 
   template <typename Array>
-  static Array output_arg(const Napi::CallbackInfo& i, size_t pos, napi_typedarray_type type, size_t count, const char* what) {
-    if (i.Length() <= pos || i[pos].IsUndefined() || i[pos].IsNull()) return Array::New(i.Env(), count);
-    if (!i[pos].IsTypedArray() || i[pos].As<Napi::TypedArray>().TypedArrayType() != type)
-      throw Napi::TypeError::New(i.Env(), std::string("search: ") + what + " has the wrong type");
-    Array a = i[pos].As<Array>();
+  static Array output_arg(const Napi::Value& v, napi_typedarray_type type, size_t count, const char* what) {
+    if (v.IsUndefined() || v.IsNull()) return Array::New(v.Env(), count);
+    if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != type)
+      throw Napi::TypeError::New(v.Env(), std::string("search: ") + what + " has the wrong type");
+    Array a = v.As<Array>();
     if (a.ElementLength() != count)
-      throw Napi::RangeError::New(i.Env(), std::string("search: ") + what + " must hold queries x k = " + std::to_string(count) +
+      throw Napi::RangeError::New(v.Env(), std::string("search: ") + what + " must hold queries x k = " + std::to_string(count) +
                                                " entries, has " + std::to_string(a.ElementLength()));
     return a;
   }

@@ -1,11 +1,13 @@
 #include "index/batch_search.h"
 
+#include "index/exhaustive.h"
 #include "index/maxscore.h"
 
 #include <algorithm>
 #include <atomic>
 #include <exception>
 #include <limits>
+#include <memory>
 #include <mutex>
 #include <stdexcept>
 #include <thread>
@@ -14,14 +16,32 @@
 namespace l0sparse::index {
 namespace {
 
+bool use_exhaustive(const InvertedIndex& index, const std::vector<QueryTerm>& terms, SearchAlgorithm algorithm) {
+  if (algorithm != SearchAlgorithm::kAuto) return algorithm == SearchAlgorithm::kExhaustive;
+  if (index.num_docs() > kExhaustiveMaxDocs) return false;
+  int64_t postings = 0;
+  for (const QueryTerm& qt : terms) postings += index.term_end(qt.term) - index.term_begin(qt.term);
+  return postings <= kExhaustiveMaxPostings;
+}
+
+// Per worker thread: the accumulator is made on the first query that needs it.
+struct Scratch {
+  std::unique_ptr<ScoreAccumulator> accumulator;
+};
+
 void search_one(const InvertedIndex& index, const CsrView& queries, int64_t row, int64_t k, int32_t* doc_indices,
-                float* scores) {
+                float* scores, SearchAlgorithm algorithm, Scratch& scratch) {
   std::vector<QueryTerm> terms;
   terms.reserve(static_cast<size_t>(queries.indptr[row + 1] - queries.indptr[row]));
   for (int64_t j = queries.indptr[row]; j < queries.indptr[row + 1]; ++j)
     terms.push_back({queries.indices[j], queries.values[j]});
   TopKQueue queue(k);
-  maxscore_search(index, terms, queue);
+  if (use_exhaustive(index, terms, algorithm)) {
+    if (!scratch.accumulator) scratch.accumulator = std::make_unique<ScoreAccumulator>(index.num_docs());
+    exhaustive_search(index, terms, *scratch.accumulator, queue);
+  } else {
+    maxscore_search(index, terms, queue);
+  }
   const std::vector<ScoredDoc> best = queue.take_sorted();
   int32_t* out_docs = doc_indices + row * k;
   float* out_scores = scores + row * k;
@@ -35,7 +55,7 @@ void search_one(const InvertedIndex& index, const CsrView& queries, int64_t row,
 }  // namespace
 
 void search_batch(const InvertedIndex& index, const CsrView& queries, int64_t k, int threads, int32_t* doc_indices,
-                  float* scores) {
+                  float* scores, SearchAlgorithm algorithm) {
   if (index.pending_rows() > 0)
     throw std::logic_error("search: " + std::to_string(index.pending_rows()) +
                            " documents were added since the last build(); call build() first");
@@ -52,8 +72,9 @@ void search_batch(const InvertedIndex& index, const CsrView& queries, int64_t k,
   std::mutex failure_mutex;
   auto work = [&]() {
     try {
+      Scratch scratch;
       for (int64_t row = next_row++; row < queries.rows; row = next_row++)
-        search_one(index, queries, row, k, doc_indices, scores);
+        search_one(index, queries, row, k, doc_indices, scores, algorithm, scratch);
     } catch (...) {
       std::lock_guard<std::mutex> lock(failure_mutex);
       if (!failure) failure = std::current_exception();

@@ -10,11 +10,22 @@ namespace l0sparse::index {
 // Missing results (a query matching fewer than k documents) are padded with these.
 inline constexpr int32_t kNoDoc = -1;
 
+enum class SearchAlgorithm {
+  kAuto,        // term-at-a-time for short lists on collections that fit in cache, MaxScore otherwise
+  kMaxScore,    // document-at-a-time block-max MaxScore (maxscore.h)
+  kExhaustive,  // term-at-a-time accumulation (exhaustive.h)
+};
+
+// The automatic choice: term-at-a-time while the query's lists hold at most this many postings and the
+// accumulator array (8 bytes per document) stays small enough to live in cache.
+inline constexpr int64_t kExhaustiveMaxPostings = int64_t{1} << 16;
+inline constexpr int64_t kExhaustiveMaxDocs = int64_t{1} << 20;
+
 // queries: rows = queries, columns in [0, index.num_cols()), values >= 0 (zeros ignored).
 // doc_indices / scores: rows * k entries each, row-major, best first (higher score, then smaller doc);
 // padded entries hold kNoDoc and -infinity. threads <= 0 means hardware concurrency.
 // The index must be built (no pending documents).
 void search_batch(const InvertedIndex& index, const CsrView& queries, int64_t k, int threads, int32_t* doc_indices,
-                  float* scores);
+                  float* scores, SearchAlgorithm algorithm = SearchAlgorithm::kAuto);
 
 }  // namespace l0sparse::index

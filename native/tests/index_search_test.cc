@@ -68,17 +68,12 @@ std::vector<std::pair<float, int32_t>> brute_force(const Rows& docs, const Rows&
   return all;
 }
 
-std::vector<std::string> make_ids(int64_t n, const std::string& prefix) {
-  std::vector<std::string> ids;
-  for (int64_t i = 0; i < n; ++i) ids.push_back(prefix + std::to_string(i));
-  return ids;
-}
-
-void expect_equal_to_brute_force(const InvertedIndex& index, const Rows& docs, const Rows& queries, int64_t k, int threads) {
+void expect_equal_to_brute_force(const InvertedIndex& index, const Rows& docs, const Rows& queries, int64_t k, int threads,
+                                 SearchAlgorithm algorithm) {
   const int64_t nq = static_cast<int64_t>(queries.indptr.size()) - 1;
   std::vector<int32_t> got_docs(nq * k);
   std::vector<float> got_scores(nq * k);
-  search_batch(index, queries.view(), k, threads, got_docs.data(), got_scores.data());
+  search_batch(index, queries.view(), k, threads, got_docs.data(), got_scores.data(), algorithm);
   for (int64_t q = 0; q < nq; ++q) {
     const auto want = brute_force(docs, queries, q);
     for (int64_t i = 0; i < k; ++i) {
@@ -91,6 +86,19 @@ void expect_equal_to_brute_force(const InvertedIndex& index, const Rows& docs, c
         EXPECT_EQ(got_scores[q * k + i], -std::numeric_limits<float>::infinity());
       }
     }
+  }
+}
+
+std::vector<std::string> make_ids(int64_t n, const std::string& prefix) {
+  std::vector<std::string> ids;
+  for (int64_t i = 0; i < n; ++i) ids.push_back(prefix + std::to_string(i));
+  return ids;
+}
+
+void expect_equal_to_brute_force(const InvertedIndex& index, const Rows& docs, const Rows& queries, int64_t k, int threads) {
+  for (SearchAlgorithm algorithm : {SearchAlgorithm::kMaxScore, SearchAlgorithm::kExhaustive, SearchAlgorithm::kAuto}) {
+    SCOPED_TRACE("algorithm " + std::to_string(static_cast<int>(algorithm)));
+    expect_equal_to_brute_force(index, docs, queries, k, threads, algorithm);
   }
 }
 

@@ -23,15 +23,20 @@ function randomCsr(rows: number, numCols: number, maxNnz: number, next: () => nu
 }
 
 async function expectBruteForce(index: SparseIndex, docs: Csr, queries: Csr, ids: string[], k: number, threads: number): Promise<void> {
-  const res = await index.search(queries, k, { threads });
+  for (const algorithm of ['maxscore', 'exhaustive', 'auto'] as const) await expectBruteForceWith(index, docs, queries, ids, k, threads, algorithm);
+}
+
+async function expectBruteForceWith(index: SparseIndex, docs: Csr, queries: Csr, ids: string[], k: number, threads: number,
+  algorithm: 'maxscore' | 'exhaustive' | 'auto'): Promise<void> {
+  const res = await index.search(queries, k, { threads, algorithm });
   const got = res.ids();
   for (let q = 0; q + 1 < queries.indptr.length; q++) {
     const want = bruteForceRanking(docs, queries, q).slice(0, k);
     for (let i = 0; i < k; i++) {
       const at = q * k + i;
       if (i < want.length) {
-        assert.strictEqual(res.docIndices[at], want[i].doc, `query ${q} rank ${i}`);
-        assert.strictEqual(res.scores[at], want[i].score, `query ${q} rank ${i} score`);
+        assert.strictEqual(res.docIndices[at], want[i].doc, `${algorithm}: query ${q} rank ${i}`);
+        assert.strictEqual(res.scores[at], want[i].score, `${algorithm}: query ${q} rank ${i} score`);
       } else {
         assert.strictEqual(res.docIndices[at], -1);
         assert.strictEqual(res.scores[at], -Infinity);
@@ -190,6 +195,7 @@ describe('SparseIndex', () => {
     await assert.rejects(index.search(good, 0), /k must be an integer/);
     await assert.rejects(index.search(csrFromRows([[[1, 1]]], 6), 3), /numCols 6/);
     await assert.rejects(index.search(good, 2, { threads: 0 }), /threads/);
+    await assert.rejects(index.search(good, 2, { algorithm: 'wand' as 'auto' }), /algorithm must be/);
     await assert.rejects(index.save(''), /non-empty string/);
     await assert.rejects(index.save(path.join(dir, 'no', 'such', 'dir', 'x')), /cannot create/);
     assert.throws(() => index.idsAt(new Int32Array([9])), /outside/);
