@@ -122,6 +122,38 @@ describe('cli: export and opensearch commands', () => {
     }
   });
 
+  it('opensearch search encodes BEIR text queries and writes the TREC run atomically (scripted local _search endpoint, not an OpenSearch)', async () => {
+    const dir = fixture();
+    fs.writeFileSync(path.join(dir, 'v2.txt'), '[PAD]\n[UNK]\n[CLS]\n[SEP]\n[MASK]\nhello\nworld\n.\n');
+    fs.writeFileSync(path.join(dir, 'idf.json'), JSON.stringify({ hello: 2.5, world: 0.5 }));
+    fs.writeFileSync(path.join(dir, 'queries.jsonl'), '{"_id":"q1","text":"Hello world"}\n{"_id":"q2","text":"?"}\n');
+    const bodies: unknown[] = [];
+    const server = http.createServer((req, res) => {
+      let body = '';
+      req.on('data', (c) => { body += c; });
+      req.on('end', () => {
+        bodies.push(JSON.parse(body));
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ hits: { hits: [{ _id: 'd1', _score: 5.5 }, { _id: 'd7', _score: 0.5 }] } }));
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    try {
+      const out = path.join(dir, 'run.trec');
+      const r = await run(['opensearch', 'search', '--url', `http://127.0.0.1:${(server.address() as AddressInfo).port}`, '--index', 'i',
+        '--queries', path.join(dir, 'queries.jsonl'), '--tokenizer', path.join(dir, 'v2.txt'), '--idf', path.join(dir, 'idf.json'),
+        '--out', out, '--k', '2', '--tag', 't', '--no-progress']);
+      assert.strictEqual(fs.readFileSync(out, 'utf8'), 'q1 Q0 d1 1 5.5 t\nq1 Q0 d7 2 0.5 t\n');
+      assert.deepStrictEqual(bodies, [{ size: 2, _source: false, query: { bool: { should: [
+        { rank_feature: { field: 'embedding.hello', boost: 2.5, linear: {} } },
+        { rank_feature: { field: 'embedding.world', boost: 0.5, linear: {} } },
+      ] } } }]);
+      assert.match(r.out, /2 queries, 2 run lines .* 1 queries had no usable token/);
+    } finally {
+      await new Promise((r) => server.close(r));
+    }
+  });
+
   it('opensearch ingest names the URL when the cluster cannot be reached', async () => {
     const dir = fixture();
     await assert.rejects(run(['opensearch', 'ingest', '--url', 'http://127.0.0.1:9', '--index', 'i', '--input', path.join(dir, 'v.jsonl'),
