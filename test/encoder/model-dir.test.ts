@@ -11,7 +11,7 @@ function editJson(file: string, edit: (v: Record<string, unknown>) => unknown): 
   fs.writeFileSync(file, JSON.stringify(edit(JSON.parse(fs.readFileSync(file, 'utf8')) as Record<string, unknown>)));
 }
 
-describe('encoder: model dirs that must be refused', function () {
+describe('encoder: reading model dirs (layouts, and the ones refused)', function () {
   const data = sharedData();
   let work: string;
   let n = 0;
@@ -79,6 +79,28 @@ describe('encoder: model dirs that must be refused', function () {
         return c;
       });
       assert.equal(readModelDir(dir).document.modelDir, path.join(dir, 'document_0_Transformer'));
+    });
+
+    it('finds a transformer kept at the root and idf.json named by the query module (released OpenSearch layout)', async () => {
+      const dir = stDir();
+      const transformer = path.join(dir, 'document_0_Transformer');
+      for (const f of fs.readdirSync(transformer)) fs.renameSync(path.join(transformer, f), path.join(dir, f));
+      fs.rmdirSync(transformer);
+      const query = path.join(dir, 'query_0_SparseStaticEmbedding');
+      fs.rmSync(path.join(query, 'model.safetensors'));
+      fs.writeFileSync(path.join(query, 'config.json'), JSON.stringify({ frozen: true, path: 'idf.json' }));
+      fs.writeFileSync(path.join(dir, 'idf.json'), JSON.stringify({ protein: 3 }));
+      const spec = readModelDir(dir);
+      assert.equal(spec.document.modelDir, dir);
+      assert.deepEqual(spec.query, { kind: 'idf-json', file: path.join(dir, 'idf.json'), tokenizerDir: query });
+      const encoder = await SparseEncoder.load(dir);
+      try {
+        assert.deepEqual(encoder.decode(await encoder.encodeQueries(['protein folding'])), [['protein', 3], ['folding', 1]]);
+      } finally {
+        encoder.dispose();
+      }
+      fs.rmSync(path.join(dir, 'idf.json'));
+      assert.throws(() => readModelDir(dir), /config\.json: idf file 'idf\.json' not found/);
     });
 
     it('refuses sum pooling, unknown activations, non-fill-mask transformers and model-based query routes', () => {
