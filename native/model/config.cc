@@ -106,6 +106,9 @@ json::Value config_to_json(const MlmConfig& c) {
   put("max_position_embeddings", c.max_positions);
   put("pad_token_id", c.pad_token_id);
   out.set("tie_word_embeddings", json::Value::boolean(true));
+  // Weights are always written in float32, whatever precision the loaded checkpoint had.
+  out.set("dtype", json::Value::string("float32"));
+  if (out.find("torch_dtype")) out.set("torch_dtype", json::Value::string("float32"));
   if (c.architecture == Architecture::Bert) {
     put("hidden_size", c.hidden_size);
     put("num_hidden_layers", c.num_layers);

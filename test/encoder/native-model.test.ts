@@ -204,6 +204,39 @@ describe('NativeMlmModel errors', () => {
     await assert.rejects(NativeMlmModel.load(m), /header length 36028797018963968 goes beyond the file/);
   });
 
+  it('rejects a config.json that is not JSON, naming the file and position', async () => {
+    const m = copyFixture('bert');
+    fs.writeFileSync(path.join(m, 'config.json'), '{"model_type": "bert",,}');
+    await assert.rejects(NativeMlmModel.load(m), /config\.json: invalid JSON at byte \d+/);
+  });
+
+  it('refuses to save over a file', async () => {
+    const model = await NativeMlmModel.load(path.join(FIXTURES, 'distilbert'));
+    fs.writeFileSync(path.join(dir, 'file'), 'x');
+    await assert.rejects(model.save(path.join(dir, 'file')), /file: (cannot create directory|exists but is not a directory)/);
+    model.dispose();
+  });
+
+  it('creates a seeded random model that saves and reloads', async () => {
+    const config = {
+      model_type: 'distilbert', vocab_size: 120, dim: 8, n_layers: 1, n_heads: 2, hidden_dim: 16,
+      max_position_embeddings: 16, sinusoidal_pos_embds: true,
+    };
+    const a = await NativeMlmModel.create(config, { seed: 5 });
+    const b = await NativeMlmModel.create(config, { seed: 5 });
+    const ids = Int32Array.from([101, 7, 9, 102, 101, 11, 102, 0]);
+    const mask = Int32Array.from([1, 1, 1, 1, 1, 1, 1, 0]);
+    const wa = await a.encode(ids, mask, 2, 4, { activation: 'relu' });
+    assert.deepEqual((await b.encode(ids, mask, 2, 4, { activation: 'relu' })).values, wa.values);
+    assert.ok(wa.values.length > 0);
+    await a.save(path.join(dir, 'fresh'));
+    const c = await NativeMlmModel.load(path.join(dir, 'fresh'));
+    assert.deepEqual((await c.encode(ids, mask, 2, 4, { activation: 'relu' })).values, wa.values);
+    assert.equal(c.config.raw.sinusoidal_pos_embds, true);
+    for (const m of [a, b, c]) m.dispose();
+    await assert.rejects(NativeMlmModel.create({ ...config, model_type: 'gpt2' }), /model_type "gpt2" is not supported/);
+  });
+
   it('rejects use after dispose', async () => {
     const model = await NativeMlmModel.load(path.join(FIXTURES, 'bert'));
     model.dispose();
