@@ -39,12 +39,19 @@ export function isPlainFeatureName(token: string): boolean {
  * Maps a token string to its key under a policy; `null` means "leave this token out".
  * Percent signs are escaped only under the escape policy (so that escaping stays reversible).
  */
+export const MAX_TERM_BYTES = 32766;
+
 export function featureKey(token: string, policy: KeyPolicy): string | null {
   if (token.length === 0) {
     if (policy === 'reject') throw new TokenKeyError('empty token string cannot be a feature name');
     return null;
   }
-  if (policy === 'escape') return escapeFeatureName(token);
+  const key = policy === 'escape' ? escapeFeatureName(token) : token;
+  if (key.length * 3 > MAX_TERM_BYTES && Buffer.byteLength(key, 'utf8') > MAX_TERM_BYTES) {
+    if (policy === 'reject') throw new TokenKeyError(`token of ${Buffer.byteLength(key, 'utf8')} bytes exceeds Lucene's ${MAX_TERM_BYTES}-byte term limit`);
+    return null;
+  }
+  if (policy === 'escape') return key;
   if (policy === 'keep' || !token.includes('.')) return token;
   if (policy === 'drop') return null;
   throw new TokenKeyError(`token ${JSON.stringify(token)} contains '.', which a rank_feature query cannot address ` +

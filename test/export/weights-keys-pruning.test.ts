@@ -45,6 +45,14 @@ describe('export: token keys', () => {
     assert.strictEqual(featureKey('', 'escape'), null);
     assert.throws(() => featureKey('', 'reject'), /empty/);
   });
+
+  it("leaves out keys over Lucene's 32766-byte term limit (escaping counts)", () => {
+    assert.strictEqual(featureKey('x'.repeat(32766), 'keep'), 'x'.repeat(32766));
+    assert.strictEqual(featureKey('x'.repeat(32767), 'keep'), null);
+    assert.strictEqual(featureKey('.'.repeat(11000), 'escape'), null); // 33000 bytes once escaped
+    assert.strictEqual(featureKey('é'.repeat(16384), 'drop'), null); // 32768 bytes in UTF-8
+    assert.throws(() => featureKey('x'.repeat(40000), 'reject'), /term limit/);
+  });
 });
 
 describe('export: pruning (OpenSearch prune types)', () => {
