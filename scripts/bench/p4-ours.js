@@ -2,7 +2,7 @@
 'use strict';
 // Our side of benchmark P4, driven by scripts/bench/p4-search.js with the same commands as P4Lucene:
 //   node scripts/bench/p4-ours.js <workdir>    (loads <workdir>/index.l0idx and queries.csr)
-//   run <threads> | dump <file> | rss | quit
+//   run <threads> [auto|maxscore|exhaustive] | dump <file> | rss | quit
 const path = require('path');
 const readline = require('readline');
 const fs = require('fs');
@@ -16,10 +16,10 @@ async function main() {
   process.stdout.write(`ready ${index.stats().docs} ${ids.length}\n`);
   const rl = readline.createInterface({ input: process.stdin });
   for await (const line of rl) {
-    const [cmd, arg] = line.trim().split(' ');
+    const [cmd, arg, algorithm = 'auto'] = line.trim().split(' ');
     if (cmd === 'run') {
       const t0 = process.hrtime.bigint();
-      await index.search(csr, 10, { threads: Number(arg) });
+      await index.search(csr, 10, { threads: Number(arg), algorithm });
       process.stdout.write(`ns ${process.hrtime.bigint() - t0}\n`);
     } else if (cmd === 'dump') {
       const res = await index.search(csr, 10, { threads: 1 });
