@@ -6,6 +6,9 @@
 #include <gtest/gtest.h>
 
 #include <cstring>
+#include <fstream>
+#include <iterator>
+#include <random>
 
 using namespace l0sparse::model;
 using l0sparse::testing::expect_error;
@@ -167,4 +170,33 @@ TEST(Safetensors, ShardedIndexErrors) {
   expect_error([&] { read_checkpoint_dir(dir.path()); }, {"non-empty"});
   TempDir empty;
   expect_error([&] { read_checkpoint_dir(empty.path()); }, {"no model.safetensors"});
+}
+
+TEST(Safetensors, CorruptedHeadersFailCleanlyNeverCrash) {
+  TempDir dir;
+  std::string good_path = dir.file("good.safetensors");
+  write_safetensors(good_path, {{"a", at::randn({3, 5})}, {"b", at::arange(7, at::kInt)}, {"c", at::randn({2}).to(at::kHalf)}});
+  std::ifstream in(good_path, std::ios::binary);
+  std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  uint64_t header_len = 0;
+  std::memcpy(&header_len, bytes.data(), 8);
+  // Deterministic single- and multi-byte corruptions of the length field and the JSON header: each one
+  // must either still parse (e.g. a changed digit that stays consistent) or raise c10::Error.
+  std::mt19937 gen(1234);
+  int rejected = 0;
+  for (int trial = 0; trial < 400; ++trial) {
+    std::string bad = bytes;
+    int edits = 1 + trial % 3;
+    for (int e = 0; e < edits; ++e) {
+      size_t pos = std::uniform_int_distribution<size_t>(0, 8 + header_len - 1)(gen);
+      bad[pos] = static_cast<char>(std::uniform_int_distribution<int>(0, 255)(gen));
+    }
+    write_bytes(dir.file("bad.safetensors"), bad);
+    try {
+      read_safetensors(dir.file("bad.safetensors"));
+    } catch (const c10::Error&) {
+      ++rejected;
+    }
+  }
+  EXPECT_GT(rejected, 300);  // nearly every corruption is caught by the structural checks
 }
