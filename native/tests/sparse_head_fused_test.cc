@@ -118,7 +118,7 @@ TEST(SparseHeadFused, Bfloat16MatchesReferenceOnTheSameValues) {
   auto bf = at::TensorOptions().dtype(at::kBFloat16);
   at::Tensor H = at::randn({2, 5, 64}, bf), W = (at::randn({700, 64}) * 0.2).to(at::kBFloat16),
              b = (at::randn({700}) * 0.1).to(at::kBFloat16), m = at::ones({2, 5});
-  at::Tensor g = grad_away_from_near_ties(H, W, b, m, at::randn({2, 700}), 1e-2);
+  at::Tensor g = grad_away_from_near_ties(H, W, b, m, at::randn({2, 700}), 5e-2);
   // Truth: the float64 reference on the very same (bf16-representable) values.
   Grads ref = run_with_grads(sparse_head_reference, H.to(at::kDouble), W.to(at::kDouble), b.to(at::kDouble), m, 1,
                              g.to(at::kDouble));

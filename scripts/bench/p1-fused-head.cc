@@ -1,0 +1,111 @@
+// Benchmark P1, our side: the fused sparse head (l0sparse::ops::sparse_head) in one process.
+// Not a test. Driven by scripts/bench/p1-fused-head.py, which runs this and the PyTorch eager peer
+// (p1-eager-head.py) alternately and reads one JSON line from each.
+//
+//   p1-fused-head --mode train|encode --dtype float32|bfloat16 [--batch 32 --length 256 --dim 768
+//                 --vocab 30522 --threads 2 --warmup 1 --reps 1 --seed 0]
+// train = forward + backward (grads for hidden, weight, bias); encode = forward only, no autograd.
+// Peak memory = peak RSS (VmHWM, reset once the inputs exist) minus the RSS at that point, both sides alike.
+#include "ops/flops_loss.h"
+#include "ops/sparse_head.h"
+
+#include <ATen/ATen.h>
+#include <ATen/Parallel.h>
+#include <torch/csrc/autograd/autograd.h>
+#include <torch/csrc/autograd/grad_mode.h>
+
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <string>
+#include <vector>
+
+namespace {
+
+double rss_mb() {  // current resident set size
+  std::ifstream f("/proc/self/statm");
+  long pages = 0, resident = 0;
+  f >> pages >> resident;
+  return resident * (sysconf(_SC_PAGESIZE) / 1048576.0);
+}
+
+// Peak RSS since the last reset_peak_rss(): Linux's VmHWM, which clear_refs '5' resets, so the
+// temporaries made while building the inputs do not count.
+void reset_peak_rss() { std::ofstream("/proc/self/clear_refs") << "5"; }
+
+double peak_rss_mb() {
+  std::ifstream f("/proc/self/status");
+  std::string key;
+  while (f >> key) {
+    if (key == "VmHWM:") {
+      double kb = 0;
+      f >> kb;
+      return kb / 1024.0;
+    }
+    std::getline(f, key);
+  }
+  rusage u{};  // fallback: the all-time peak
+  getrusage(RUSAGE_SELF, &u);
+  return u.ru_maxrss / 1024.0;
+}
+
+std::string arg(int argc, char** argv, const char* name, const char* fallback) {
+  for (int i = 1; i + 1 < argc; ++i)
+    if (std::strcmp(argv[i], name) == 0) return argv[i + 1];
+  return fallback;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const std::string mode = arg(argc, argv, "--mode", "train"), dtype = arg(argc, argv, "--dtype", "float32");
+  const int64_t B = std::stoll(arg(argc, argv, "--batch", "32")), L = std::stoll(arg(argc, argv, "--length", "256")),
+                D = std::stoll(arg(argc, argv, "--dim", "768")), V = std::stoll(arg(argc, argv, "--vocab", "30522"));
+  const int threads = std::stoi(arg(argc, argv, "--threads", "2")), warmup = std::stoi(arg(argc, argv, "--warmup", "1")),
+            reps = std::stoi(arg(argc, argv, "--reps", "1"));
+  at::set_num_threads(threads);
+  at::manual_seed(std::stoll(arg(argc, argv, "--seed", "0")));
+  const at::ScalarType st = dtype == "bfloat16" ? at::kBFloat16 : at::kFloat;
+
+  // Same recipe as the peer: random MLM-like scales, full attention mask, l0 activation (k = 1).
+  at::Tensor H = at::randn({B, L, D}).to(st), W = (at::randn({V, D}) * 0.05).to(st),
+             bias = (at::randn({V}) * 0.1).to(st), mask = at::ones({B, L}), grad_out = at::randn({B, V}).to(st);
+  const double baseline = rss_mb();
+  reset_peak_rss();
+
+  std::vector<double> times;
+  double nnz = 0, flops_ms = 0;
+  for (int it = 0; it < warmup + reps; ++it) {
+    auto t0 = std::chrono::steady_clock::now();
+    if (mode == "encode") {
+      at::NoGradGuard no_grad;
+      at::Tensor w = l0sparse::ops::sparse_head(H, W, bias, mask, 1);
+      nnz = w.ne(0).sum().item<double>() / B;
+    } else {
+      at::Tensor h = H.detach().requires_grad_(true), w = W.detach().requires_grad_(true),
+                 b = bias.detach().requires_grad_(true);
+      at::Tensor out = l0sparse::ops::sparse_head(h, w, b, mask, 1);
+      auto grads = torch::autograd::grad({out}, {h, w, b}, {grad_out});
+      nnz = out.ne(0).sum().item<double>() / B;
+    }
+    auto t1 = std::chrono::steady_clock::now();
+    if (it >= warmup) times.push_back(std::chrono::duration<double>(t1 - t0).count());
+  }
+  {  // the l0-mask FLOPS loss on the same batch size (forward + backward), to show it is negligible
+    at::Tensor w = at::relu(at::randn({B, V})).requires_grad_(true);
+    auto t0 = std::chrono::steady_clock::now();
+    auto loss = l0sparse::ops::flops_loss(w, 2, 200);
+    torch::autograd::grad({loss.loss}, {w});
+    flops_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+  }
+  std::printf("{\"side\": \"ours\", \"mode\": \"%s\", \"dtype\": \"%s\", \"times_s\": [", mode.c_str(), dtype.c_str());
+  for (size_t i = 0; i < times.size(); ++i) std::printf("%s%.4f", i ? ", " : "", times[i]);
+  std::printf("], \"peak_mb\": %.1f, \"baseline_mb\": %.1f, \"doc_nnz\": %.1f, \"flops_loss_ms\": %.2f}\n",
+              peak_rss_mb() - baseline, baseline, nnz, flops_ms);
+  return 0;
+}
