@@ -18,7 +18,7 @@ namespace {
 
 bool use_exhaustive(const InvertedIndex& index, const std::vector<QueryTerm>& terms, SearchAlgorithm algorithm) {
   if (algorithm != SearchAlgorithm::kAuto) return algorithm == SearchAlgorithm::kExhaustive;
-  if (index.num_docs() > kExhaustiveMaxDocs) return false;
+  if (index.num_docs() <= kExhaustiveMaxDocs) return true;
   int64_t postings = 0;
   for (const QueryTerm& qt : terms) postings += index.term_end(qt.term) - index.term_begin(qt.term);
   return postings <= kExhaustiveMaxPostings;

@@ -1,8 +1,8 @@
 #pragma once
 // Exact top-k of one query by term-at-a-time accumulation: every posting of every query term adds q·w to
 // its document's accumulator, then the touched documents go through the top-k queue. It reads each
-// posting once, sequentially, with no per-candidate bookkeeping, so it beats MaxScore when the query's
-// lists are short (small collections, rare terms); MaxScore wins when skipping saves most postings.
+// posting once, sequentially, with no per-candidate bookkeeping, so it beats MaxScore unless skipping
+// saves most postings (see kExhaustiveMaxDocs in batch_search.h for the measured choice).
 #include "index/inverted_index.h"
 #include "index/maxscore.h"
 #include "index/topk_queue.h"

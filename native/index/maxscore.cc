@@ -29,39 +29,47 @@ void maxscore_search(const InvertedIndex& index, const std::vector<QueryTerm>& t
 
   size_t first_essential = 0;
   double threshold = queue.threshold();
-  while (true) {
-    while (first_essential < n && !may_beat(bound_prefix[first_essential + 1], threshold)) ++first_essential;
-    if (first_essential == n) return;  // even all lists together cannot beat the k-th score
-
+  auto min_essential_doc = [&]() {
     uint32_t doc = kNoMoreDocs;
     for (size_t i = first_essential; i < n; ++i) doc = std::min(doc, cursors[i].doc());
-    if (doc == kNoMoreDocs) return;
-
+    return doc;
+  };
+  uint32_t doc = min_essential_doc();
+  while (doc != kNoMoreDocs) {
+    // Score the essential lists at `doc` and find the next candidate in the same pass.
     double score = 0.0;
+    uint32_t next_doc = kNoMoreDocs;
     for (size_t i = first_essential; i < n; ++i) {
-      if (cursors[i].doc() == doc) {
-        score += cursors[i].score();
-        cursors[i].next();
+      PostingCursor& c = cursors[i];
+      if (c.doc() == doc) {
+        score += c.score();
+        c.next();
       }
+      next_doc = std::min(next_doc, c.doc());
     }
+    bool dropped = false;
     if (first_essential > 0) {
-      if (!may_beat(score + bound_prefix[first_essential], threshold)) continue;
+      dropped = !may_beat(score + bound_prefix[first_essential], threshold);
       double rest = 0.0;
-      for (size_t i = 0; i < first_essential; ++i) rest += block_bound[i] = cursors[i].block_max_score(doc);
-      if (!may_beat(score + rest, threshold)) continue;
-      bool dropped = false;
-      for (size_t i = first_essential; i-- > 0;) {
+      if (!dropped) {
+        for (size_t i = 0; i < first_essential; ++i) rest += block_bound[i] = cursors[i].block_max_score(doc);
+        dropped = !may_beat(score + rest, threshold);
+      }
+      for (size_t i = first_essential; !dropped && i-- > 0;) {
         rest -= block_bound[i];
         cursors[i].next_geq(doc);
         if (cursors[i].doc() == doc) score += cursors[i].score();
-        if (!may_beat(score + rest, threshold)) {
-          dropped = true;
-          break;
-        }
+        dropped = !may_beat(score + rest, threshold);
       }
-      if (dropped) continue;
     }
-    if (queue.push(static_cast<float>(score), doc)) threshold = queue.threshold();
+    if (!dropped && queue.push(static_cast<float>(score), doc)) {
+      threshold = queue.threshold();
+      const size_t before = first_essential;
+      while (first_essential < n && !may_beat(bound_prefix[first_essential + 1], threshold)) ++first_essential;
+      if (first_essential == n) return;  // even all lists together cannot beat the k-th score
+      if (first_essential != before) next_doc = min_essential_doc();  // a list left the essential set
+    }
+    doc = next_doc;
   }
 }
 
