@@ -1,0 +1,207 @@
+/**
+ * A whole training run: data → groups → native steps → checkpoints → the final encoder folder.
+ * Resumable: a run restarted on the same output folder continues from its newest complete checkpoint
+ * and reaches the same parameters as an uninterrupted run (same batches, restored AdamW and RNG state).
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+
+import { Presets, SingleBar } from 'cli-progress';
+
+import { NativeMlmModel } from '../encoder/native-model';
+import { saveHfLayout } from '../encoder/save-layouts';
+import { computeIdf } from '../idf/compute-idf';
+import { IdfTable } from '../idf/idf-table';
+import { setNumThreads } from '../native/threads';
+import { QueryEncoder } from '../query/query-encoder';
+import { TextTokenizer } from '../tokenizer/text-tokenizer';
+import { listCheckpoints, readTrainerState, saveCheckpoint } from './checkpoints';
+import type { RandomInit, TrainRunConfig } from './config';
+import { readTrainingData, type TrainingData, type TrainingGroup } from './data';
+import { NativeTrainer, type TrainBatch, type TrainMetrics } from './native-trainer';
+import { GroupSchedule, seededPermutation } from './schedule';
+
+export interface TrainRunOptions {
+  /** Progress bar on stderr (only on a TTY). Default true. */
+  progress?: boolean;
+  /** Called after every optimizer step. */
+  onStep?: (metrics: TrainMetrics) => void;
+  /** Called every `evalEvery` steps and at the end, with the model being trained and the held-out groups. */
+  onEval?: (ctx: EvalContext) => Promise<Record<string, number>>;
+  /** Stop (without the final save) once this many optimizer steps are done: for tests of resumption. */
+  stopAfterStep?: number;
+}
+
+export interface EvalContext {
+  step: number;
+  model: NativeMlmModel;
+  tokenizer: TextTokenizer;
+  queryEncoder: QueryEncoder;
+  heldOut: TrainingGroup[];
+  corpus: { id: string; text: string }[];
+  config: TrainRunConfig;
+}
+
+export interface TrainRunResult {
+  steps: number;
+  resumedFrom: number;
+  modelDir: string | null;
+  lastMetrics: TrainMetrics | null;
+  evaluations: { step: number; metrics: Record<string, number> }[];
+  groups: number;
+  heldOutGroups: number;
+  seconds: number;
+}
+
+function randomInitConfig(init: RandomInit, vocabSize: number, padId: number): Record<string, unknown> {
+  if (init.architecture === 'distilbert') {
+    return { model_type: 'distilbert', vocab_size: vocabSize, dim: init.hiddenSize, n_layers: init.numLayers,
+      n_heads: init.numHeads, hidden_dim: init.intermediateSize, max_position_embeddings: init.maxPositions,
+      pad_token_id: padId, sinusoidal_pos_embds: false, activation: 'gelu', dropout: 0.1, attention_dropout: 0.1 };
+  }
+  return { model_type: 'bert', vocab_size: vocabSize, hidden_size: init.hiddenSize, num_hidden_layers: init.numLayers,
+    num_attention_heads: init.numHeads, intermediate_size: init.intermediateSize, max_position_embeddings: init.maxPositions,
+    type_vocab_size: 2, pad_token_id: padId, hidden_act: 'gelu', hidden_dropout_prob: 0.1, attention_probs_dropout_prob: 0.1 };
+}
+
+/** The run folder remembers its config; resuming with a different one would silently change the run. */
+function pinConfig(config: TrainRunConfig): void {
+  fs.mkdirSync(config.output, { recursive: true });
+  const file = path.join(config.output, 'train-config.json');
+  const text = JSON.stringify(config, null, 2) + '\n';
+  if (fs.existsSync(file)) {
+    if (fs.readFileSync(file, 'utf8') !== text) {
+      throw new Error(`${config.output} holds a run with a different configuration (${file}); use a new output folder or restore that config`);
+    }
+    return;
+  }
+  fs.writeFileSync(`${file}.tmp`, text);
+  fs.renameSync(`${file}.tmp`, file);
+}
+
+/** Splits off whole queries for evaluation: the last `holdOut` query ids of a seeded shuffle. */
+function holdOutQueries(data: TrainingData, holdOut: number, seed: number): { train: TrainingGroup[]; heldOut: TrainingGroup[] } {
+  if (holdOut <= 0) return { train: data.groups, heldOut: [] };
+  const ids = [...new Set(data.groups.map((g) => g.queryId))];
+  if (holdOut >= ids.length) throw new RangeError(`data.holdOut ${holdOut} leaves no training queries (${ids.length} in all)`);
+  const perm = seededPermutation(ids.length, seed ^ 0x5f3759df);
+  const held = new Set(Array.from(perm.subarray(ids.length - holdOut), (i) => ids[i]));
+  return { train: data.groups.filter((g) => !held.has(g.queryId)), heldOut: data.groups.filter((g) => held.has(g.queryId)) };
+}
+
+async function loadIdf(config: TrainRunConfig, tokenizer: TextTokenizer, data: TrainingData, progress: boolean): Promise<IdfTable> {
+  if (config.idf) return IdfTable.load(config.idf, tokenizer);
+  const file = path.join(config.output, 'idf.json');
+  if (fs.existsSync(file)) return IdfTable.load(file, tokenizer);
+  const idf = await computeIdf(data.corpusTexts, tokenizer, { total: data.corpusTexts.length, progress });
+  idf.save(file);
+  return idf;
+}
+
+export async function buildTrainBatch(groups: TrainingGroup[], groupSize: number, tokenizer: TextTokenizer,
+  queryEncoder: QueryEncoder, maxLength: number, withTeacher: boolean): Promise<TrainBatch> {
+  const docs = await tokenizer.encodeDocuments(groups.flatMap((g) => g.docs), maxLength);
+  const queries = await queryEncoder.encode(groups.map((g) => g.query));
+  const batch: TrainBatch = { docs, groupSize, queries };
+  if (withTeacher) batch.teacher = Float32Array.from(groups.flatMap((g) => g.scores ?? []));
+  return batch;
+}
+
+function startBar(total: number, start: number, enabled: boolean): SingleBar | null {
+  if (!enabled || !process.stderr.isTTY) return null;
+  const bar = new SingleBar({
+    format: 'train [{bar}] {value}/{total} | loss {loss} | nnz {nnz} | {rate} it/s | eta {eta_formatted}',
+    stream: process.stderr, hideCursor: true, etaBuffer: 20,
+  }, Presets.shades_classic);
+  bar.start(total, start, { loss: '-', nnz: '-', rate: '-' });
+  return bar;
+}
+
+export async function runTraining(config: TrainRunConfig, opts: TrainRunOptions = {}): Promise<TrainRunResult> {
+  const t0 = Date.now();
+  const progress = opts.progress !== false;
+  pinConfig(config);
+  if (config.threads) setNumThreads(config.threads);
+  const initDir = typeof config.init === 'string' ? config.init : null;
+  const tokenizer = config.tokenizer ? TextTokenizer.fromFile(config.tokenizer) : TextTokenizer.fromDir(initDir!);
+  const data = await readTrainingData(config.data);
+  const { train, heldOut } = holdOutQueries(data, config.data.holdOut ?? 0, config.seed);
+  const idf = await loadIdf(config, tokenizer, data, progress);
+  const queryEncoder = QueryEncoder.fromIdf(tokenizer, idf);
+  const model = initDir
+    ? await NativeMlmModel.load(initDir)
+    : await NativeMlmModel.create(randomInitConfig(config.init as RandomInit, tokenizer.vocabSize, tokenizer.specialId('[PAD]') ?? 0),
+      { seed: (config.init as RandomInit).seed ?? config.seed });
+  if (config.maxLength > model.config.maxPositions) {
+    throw new Error(`maxLength ${config.maxLength} exceeds the model's ${model.config.maxPositions} positions`);
+  }
+  if (model.config.vocabSize !== tokenizer.vocabSize) {
+    throw new Error(`the model has ${model.config.vocabSize} vocabulary rows but the tokenizer has ${tokenizer.vocabSize} tokens`);
+  }
+  const trainer = NativeTrainer.create(model, config.step);
+  const latest = listCheckpoints(config.output).at(-1);
+  let step = 0;
+  if (latest) {
+    step = await trainer.loadCheckpoint(latest.dir);
+    if (step !== readTrainerState(latest.dir).step) throw new Error(`${latest.dir}: optimizer state and trainer-state.json disagree on the step`);
+  }
+  const resumedFrom = step;
+  const schedule = new GroupSchedule(train.length, config.seed);
+  const accumulation = config.step.gradAccumulation ?? 1;
+  const withTeacher = config.step.loss !== 'info_nce';
+  const log = fs.openSync(path.join(config.output, 'train-log.jsonl'), 'a');
+  const evaluations: TrainRunResult['evaluations'] = [];
+  const bar = startBar(config.steps, step, progress);
+  let last: TrainMetrics | null = null;
+  const evaluate = async () => {
+    if (!opts.onEval) return;
+    const metrics = await opts.onEval({ step, model, tokenizer, queryEncoder, heldOut, corpus: data.corpus, config });
+    evaluations.push({ step, metrics });
+    fs.writeSync(log, JSON.stringify({ step, eval: metrics }) + '\n');
+  };
+  try {
+    while (step < config.steps && (opts.stopAfterStep === undefined || step < opts.stopAfterStep)) {
+      for (let a = 0; a < accumulation; a++) {
+        const groups = schedule.batch(step * accumulation + a, config.queriesPerStep).map((i) => train[i]);
+        const batch = await buildTrainBatch(groups, data.groupSize, tokenizer, queryEncoder, config.maxLength, withTeacher);
+        try {
+          last = await trainer.trainStep(batch);
+        } catch (e) {
+          const good = listCheckpoints(config.output).at(-1);
+          throw new Error(`training stopped at step ${step}: ${(e as Error).message}\n` +
+            (good ? `The last good checkpoint is ${good.dir} (step ${good.step}).` : 'No checkpoint was written yet.'));
+        }
+      }
+      step = last!.step;
+      fs.writeSync(log, JSON.stringify(last) + '\n');
+      opts.onStep?.(last!);
+      bar?.update(step, { loss: last!.loss.toFixed(4), nnz: last!.meanDocNnz.toFixed(0), rate: (1 / last!.seconds).toFixed(2) });
+      if (step % config.checkpointEvery === 0 || step === config.steps) {
+        await saveCheckpoint(trainer, config.output, step, config.keepCheckpoints, last!);
+      }
+      if (config.evalEvery > 0 && step % config.evalEvery === 0 && step < config.steps) await evaluate();
+    }
+    if (step >= config.steps && opts.onEval && evaluations.at(-1)?.step !== step) await evaluate();
+  } finally {
+    bar?.stop();
+    fs.closeSync(log);
+  }
+  let modelDir: string | null = null;
+  if (step >= config.steps) {
+    modelDir = path.join(config.output, 'model');
+    const tmp = `${modelDir}.partial-${process.pid}`;
+    fs.rmSync(tmp, { recursive: true, force: true });
+    await saveHfLayout(tmp, {
+      model, tokenizer, maxLength: config.maxLength,
+      // Decoupled training scores with the relu weights: that is the encoder it produced.
+      activation: config.step.decoupled ? 'relu' : (config.step.activation ?? 'l0'), k: config.step.k ?? 1,
+      query: { tokenizer, weights: queryEncoder.effectiveWeights() },
+    });
+    fs.rmSync(modelDir, { recursive: true, force: true });
+    fs.renameSync(tmp, modelDir);
+  }
+  return {
+    steps: step, resumedFrom, modelDir, lastMetrics: last, evaluations, groups: train.length,
+    heldOutGroups: heldOut.length, seconds: (Date.now() - t0) / 1000,
+  };
+}
