@@ -29,3 +29,18 @@ export interface SparseHeadResult {
 export function sparseHeadReference(args: SparseHeadArgs & { gradOutput?: Tensor }): Promise<SparseHeadResult> {
   return callAsync((native) => native.sparseHeadReference(args));
 }
+
+declare module '../native/loader' {
+  interface NativeAddon {
+    sparseHead(args: SparseHeadArgs & { gradOutput?: Tensor }): Promise<SparseHeadResult>;
+  }
+}
+
+/**
+ * The fused sparse head: w = f(max_i mask_i (h_i·W_v + b_v)) computed tile by tile (never [B,L,V]),
+ * in the dtype of hidden (float32, float64, bfloat16). With gradOutput = dL/dw it also returns dL/dH,
+ * dL/dW, dL/db, computed from the argmax rows only. Same values as sparseHeadReference.
+ */
+export function sparseHead(args: SparseHeadArgs & { gradOutput?: Tensor }): Promise<SparseHeadResult> {
+  return callAsync((native) => native.sparseHead(args));
+}

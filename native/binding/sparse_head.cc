@@ -1,11 +1,18 @@
-// sparseHeadReference: the composed-op sparse head (METHOD.md §1), forward and optional backward.
+// The sparse head (METHOD.md §1), forward and optional backward given gradOutput:
+//   sparseHeadReference: composed ops (materialises [B,L,V]; the truth for tests),
+//   sparseHead: the fused op (tiled max/argmax kernels, argmax-only backward).
+// flopsLoss: the l0-mask FLOPS regulariser (METHOD.md §3) with its diagnostics and optional gradient.
 #include "binding/async.h"
 #include "binding/registry.h"
 #include "binding/tensors.h"
+#include "ops/flops_loss.h"
 #include "ops/sparse_head.h"
 
 #include <torch/csrc/autograd/autograd.h>
 #include <torch/csrc/autograd/grad_mode.h>
+
+#include <cmath>
+#include <limits>
 
 namespace l0sparse::binding {
 namespace {
@@ -14,8 +21,10 @@ struct HeadResult {
   at::Tensor weights, grad_hidden, grad_weight, grad_bias;
 };
 
-Napi::Value SparseHeadReference(const Napi::CallbackInfo& info) {
-  Napi::Object o = object_arg(info, 0, "sparseHeadReference");
+using HeadFn = at::Tensor (*)(const at::Tensor&, const at::Tensor&, const at::Tensor&, const at::Tensor&, int);
+
+Napi::Value SparseHeadCall(const Napi::CallbackInfo& info, const char* name, HeadFn head) {
+  Napi::Object o = object_arg(info, 0, name);
   at::Tensor hidden = tensor_from_js(o.Get("hidden"), "hidden");
   at::Tensor weight = tensor_from_js(o.Get("weight"), "weight");
   at::Tensor bias = tensor_from_js(o.Get("bias"), "bias");
@@ -32,14 +41,14 @@ Napi::Value SparseHeadReference(const Napi::CallbackInfo& info) {
     HeadResult r;
     if (!grad_out.defined()) {
       at::NoGradGuard no_grad;
-      r.weights = ops::sparse_head_reference(hidden, weight, bias, mask, extra_logs);
+      r.weights = head(hidden, weight, bias, mask, extra_logs);
       return r;
     }
     torch::autograd::GradMode::set_enabled(true);
     hidden.requires_grad_(true);
     weight.requires_grad_(true);
     bias.requires_grad_(true);
-    r.weights = ops::sparse_head_reference(hidden, weight, bias, mask, extra_logs);
+    r.weights = head(hidden, weight, bias, mask, extra_logs);
     auto grads = torch::autograd::grad({r.weights}, {hidden, weight, bias}, {grad_out});
     r.weights = r.weights.detach();
     r.grad_hidden = grads[0];
@@ -57,12 +66,60 @@ Napi::Value SparseHeadReference(const Napi::CallbackInfo& info) {
     }
     return out;
   };
-  return run_async<HeadResult>(info.Env(), "l0sparse.sparseHeadReference", compute, to_js);
+  return run_async<HeadResult>(info.Env(), name, compute, to_js);
+}
+
+Napi::Value SparseHeadReference(const Napi::CallbackInfo& info) {
+  return SparseHeadCall(info, "sparseHeadReference", ops::sparse_head_reference);
+}
+
+Napi::Value SparseHead(const Napi::CallbackInfo& info) { return SparseHeadCall(info, "sparseHead", ops::sparse_head); }
+
+double number_option(const Napi::Object& obj, const char* key, double fallback) {
+  Napi::Value v = obj.Get(key);
+  if (v.IsUndefined()) return fallback;
+  if (!v.IsNumber() || !std::isfinite(v.As<Napi::Number>().DoubleValue()))
+    throw Napi::TypeError::New(obj.Env(), std::string("option '") + key + "' must be a finite number");
+  return v.As<Napi::Number>().DoubleValue();
+}
+
+struct FlopsResult {
+  ops::FlopsLoss loss;
+  at::Tensor grad;
+};
+
+Napi::Value FlopsLossBinding(const Napi::CallbackInfo& info) {
+  Napi::Object o = object_arg(info, 0, "flopsLoss");
+  at::Tensor weights = tensor_from_js(o.Get("weights"), "weights");
+  const int64_t group_size = int_option(o, "groupSize", 1, 1, std::numeric_limits<int32_t>::max());
+  const double threshold = number_option(o, "threshold", -1.0);
+  const bool want_grad = bool_option(o, "grad", false);
+  auto compute = [=]() mutable {
+    torch::autograd::GradMode::set_enabled(want_grad);
+    if (want_grad) weights.requires_grad_(true);
+    FlopsResult r{ops::flops_loss(weights, group_size, threshold), at::Tensor()};
+    if (want_grad) r.grad = torch::autograd::grad({r.loss.loss}, {weights})[0];
+    r.loss.loss = r.loss.loss.detach();
+    return r;
+  };
+  auto to_js = [](Napi::Env env, FlopsResult&& r) -> Napi::Value {
+    Napi::Object out = Napi::Object::New(env);
+    out.Set("loss", r.loss.loss.to(at::kDouble).item<double>());
+    out.Set("maskedFraction", r.loss.masked_fraction);
+    out.Set("meanNnz", r.loss.mean_nnz);
+    out.Set("regularized", tensor_to_js(env, r.loss.regularized.to(at::kInt)));
+    out.Set("nnz", tensor_to_js(env, r.loss.nnz.to(at::kInt)));
+    if (r.grad.defined()) out.Set("gradWeights", tensor_to_js(env, r.grad));
+    return out;
+  };
+  return run_async<FlopsResult>(info.Env(), "flopsLoss", compute, to_js);
 }
 
 void Init(Napi::Env env, Napi::Object exports) {
   exports.Set("sparseHeadReference",
               Napi::Function::New(env, L0SPARSE_SYNC(SparseHeadReference), "sparseHeadReference"));
+  exports.Set("sparseHead", Napi::Function::New(env, L0SPARSE_SYNC(SparseHead), "sparseHead"));
+  exports.Set("flopsLoss", Napi::Function::New(env, L0SPARSE_SYNC(FlopsLossBinding), "flopsLoss"));
 }
 
 Registrar registrar(Init);
