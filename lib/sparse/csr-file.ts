@@ -2,16 +2,19 @@
  * Binary CSR file of document vectors, append-friendly so that corpus encoding can resume.
  *
  * Layout (little-endian):
- *   file header, 32 bytes:  magic "L0SPCSR\0" | u32 version (1) | u32 header size (32) | u64 numCols
- *                           | u32 flags (0) | u32 CRC-32 of the 28 bytes before it
+ *   file header, 48 bytes:  magic "L0SPCSR\0" | u32 version (1) | u32 header size (48) | u64 numCols
+ *                           | u64 rows | u64 nnz | u32 records | u32 CRC-32 of the 44 bytes before it
  *   then records, one per appended batch:
  *     record header, 32 bytes: magic "BTCH" | u32 rows | u64 nnz | u64 id bytes | u32 CRC-32 of the payload
  *                              | u32 CRC-32 of the 28 bytes before it
  *     payload: row offsets (rows + 1) x u64 | id offsets (rows + 1) x u64 | column ids nnz x u32
  *              | weights nnz x f32 | ids (UTF-8, id bytes)
- * A record is complete when both checksums match; totals (rows, nnz) are the sums over records. A crash
- * can only leave an incomplete last record: the reader reports it, and reopening with `resume` cuts the
- * file back to the last complete record and continues after it (no lost, no duplicated documents).
+ * A record is complete when both checksums match. The header's totals count the committed records: an
+ * append writes and fsyncs the record, then rewrites and fsyncs the header. Readers check that the first
+ * `records` records are complete and add up to the totals, and ignore anything after them (the tail a
+ * crash mid-append leaves, reported by csrFileInfo as uncommittedBytes). Reopening with `resume` keeps
+ * every complete record, cuts the file after the last one, rewrites the totals and continues (no lost,
+ * no duplicated documents).
  */
 import * as fs from 'fs';
 import { crc32 } from 'zlib';
@@ -21,7 +24,7 @@ import { type Csr, validateCsr } from './csr';
 const FILE_MAGIC = Buffer.from('L0SPCSR\0', 'latin1');
 const RECORD_MAGIC = Buffer.from('BTCH', 'latin1');
 const VERSION = 1;
-const FILE_HEADER = 32;
+const FILE_HEADER = 48;
 const RECORD_HEADER = 32;
 
 export class CsrFileError extends Error {
@@ -33,18 +36,27 @@ export interface CsrBatch {
   ids: string[];
 }
 
-function fileHeader(numCols: number): Buffer {
+interface FileHeader {
+  numCols: number;
+  rows: number;
+  nnz: number;
+  records: number;
+}
+
+function fileHeader(h: FileHeader): Buffer {
   const b = Buffer.alloc(FILE_HEADER);
   FILE_MAGIC.copy(b, 0);
   b.writeUInt32LE(VERSION, 8);
   b.writeUInt32LE(FILE_HEADER, 12);
-  b.writeBigUInt64LE(BigInt(numCols), 16);
-  b.writeUInt32LE(0, 24);
-  b.writeUInt32LE(crc32(b.subarray(0, 28)), 28);
+  b.writeBigUInt64LE(BigInt(h.numCols), 16);
+  b.writeBigUInt64LE(BigInt(h.rows), 24);
+  b.writeBigUInt64LE(BigInt(h.nnz), 32);
+  b.writeUInt32LE(h.records, 40);
+  b.writeUInt32LE(crc32(b.subarray(0, 44)), 44);
   return b;
 }
 
-function readFileHeader(fd: number, path: string): number {
+function readFileHeader(fd: number, path: string): FileHeader {
   const size = fs.fstatSync(fd).size;
   if (size < FILE_HEADER) throw new CsrFileError(`${path}: not an l0sparse CSR file (only ${size} bytes)`);
   const b = Buffer.alloc(FILE_HEADER);
@@ -52,11 +64,14 @@ function readFileHeader(fd: number, path: string): number {
   if (!b.subarray(0, 8).equals(FILE_MAGIC)) throw new CsrFileError(`${path}: not an l0sparse CSR file (bad magic)`);
   const version = b.readUInt32LE(8);
   if (version !== VERSION) throw new CsrFileError(`${path}: CSR file version ${version} is not supported (this build reads ${VERSION})`);
-  if (b.readUInt32LE(12) !== FILE_HEADER || crc32(b.subarray(0, 28)) !== b.readUInt32LE(28))
+  if (b.readUInt32LE(12) !== FILE_HEADER || crc32(b.subarray(0, 44)) !== b.readUInt32LE(44))
     throw new CsrFileError(`${path}: corrupt CSR file header (checksum mismatch)`);
   const numCols = Number(b.readBigUInt64LE(16));
   if (numCols < 1 || numCols > 0x7fffffff) throw new CsrFileError(`${path}: corrupt CSR file header (numCols ${numCols})`);
-  return numCols;
+  const rows = b.readBigUInt64LE(24), nnz = b.readBigUInt64LE(32);
+  if (rows > BigInt(Number.MAX_SAFE_INTEGER) || nnz > BigInt(Number.MAX_SAFE_INTEGER))
+    throw new CsrFileError(`${path}: corrupt CSR file header (rows ${rows}, nnz ${nnz})`);
+  return { numCols, rows: Number(rows), nnz: Number(nnz), records: b.readUInt32LE(40) };
 }
 
 function encodeRecord(csr: Csr, ids: string[]): Buffer {
@@ -164,51 +179,67 @@ export interface CsrFileInfo {
   rows: number;
   nnz: number;
   records: number;
+  /** Bytes after the committed records (an append interrupted by a crash); readers ignore them. */
+  uncommittedBytes: number;
 }
 
 /**
- * Streams the batches of a CSR file (one per appended record). A damaged or incomplete record is an
- * error naming its byte offset (a writer that crashed leaves one; `CsrFileWriter.open(..., {mode: 'resume'})`
- * repairs it).
+ * The committed records (the header's count), each checked; afterwards the totals are checked too.
+ * Throws a CsrFileError naming the byte offset of a missing or damaged committed record.
  */
-export function* readCsrFile(path: string): Generator<CsrBatch> {
+function* committedRecords(path: string, decode: boolean):
+  Generator<{ header: FileHeader; head: RecordHead; end: number; size: number; batch?: CsrBatch }, { header: FileHeader; end: number; size: number }> {
   const fd = fs.openSync(path, 'r');
   try {
-    const numCols = readFileHeader(fd, path);
-    for (const rec of scanRecords(fd, path, numCols, true)) {
-      if ('damaged' in rec) throw new CsrFileError(`${path}: ${rec.damaged} at byte ${rec.offset}`);
-      yield rec.batch!;
+    const header = readFileHeader(fd, path);
+    const size = fs.fstatSync(fd).size;
+    let rows = 0, nnz = 0, records = 0, end = FILE_HEADER;
+    for (const rec of scanRecords(fd, path, header.numCols, decode)) {
+      if (records === header.records) break;
+      if ('damaged' in rec) {
+        throw new CsrFileError(`${path}: ${rec.damaged} at byte ${rec.offset} (the header promises ${header.records} records, ` +
+          `${records} are complete)`);
+      }
+      rows += rec.head.rows;
+      nnz += rec.head.nnz;
+      records++;
+      end = rec.end;
+      yield { header, head: rec.head, end, size, batch: rec.batch };
     }
+    if (records !== header.records)
+      throw new CsrFileError(`${path}: truncated: the header promises ${header.records} records, the file ends after ${records}`);
+    if (rows !== header.rows || nnz !== header.nnz)
+      throw new CsrFileError(`${path}: corrupt CSR file: records hold ${rows} rows and ${nnz} entries, the header says ${header.rows} and ${header.nnz}`);
+    return { header, end, size };
   } finally {
     fs.closeSync(fd);
   }
 }
 
-/** Totals of a CSR file (reads record headers and checks checksums; throws on damage). */
+/** Streams the batches of a CSR file, one per committed record (decoded one at a time). */
+export function* readCsrFile(path: string): Generator<CsrBatch> {
+  for (const rec of committedRecords(path, true)) yield rec.batch!;
+}
+
+/** Totals of a CSR file (reads every committed record and checks its checksums; throws on damage). */
 export function csrFileInfo(path: string): CsrFileInfo {
-  const fd = fs.openSync(path, 'r');
-  try {
-    const numCols = readFileHeader(fd, path);
-    const info: CsrFileInfo = { numCols, rows: 0, nnz: 0, records: 0 };
-    for (const rec of scanRecords(fd, path, numCols, false)) {
-      if ('damaged' in rec) throw new CsrFileError(`${path}: ${rec.damaged} at byte ${rec.offset}`);
-      info.rows += rec.head.rows;
-      info.nnz += rec.head.nnz;
-      info.records++;
+  const it = committedRecords(path, false);
+  for (let r = it.next(); ; r = it.next()) {
+    if (r.done) {
+      const { header, end, size } = r.value;
+      return { numCols: header.numCols, rows: header.rows, nnz: header.nnz, records: header.records, uncommittedBytes: size - end };
     }
-    return info;
-  } finally {
-    fs.closeSync(fd);
   }
 }
 
 /** The whole file as one CSR batch. */
 export function readCsrFileAll(path: string): CsrBatch & { numCols: number } {
-  const batches = [...readCsrFile(path)];
-  const fd = fs.openSync(path, 'r');
-  let numCols: number;
-  try { numCols = readFileHeader(fd, path); } finally { fs.closeSync(fd); }
-  return { ...concatCsr(batches, numCols), numCols };
+  const batches: CsrBatch[] = [];
+  const it = committedRecords(path, true);
+  for (let r = it.next(); ; r = it.next()) {
+    if (r.done) return { ...concatCsr(batches, r.value.header.numCols), numCols: r.value.header.numCols };
+    batches.push(r.value.batch!);
+  }
 }
 
 export function concatCsr(batches: CsrBatch[], numCols: number): CsrBatch {
@@ -250,7 +281,8 @@ export class CsrFileWriter {
   private closed = false;
 
   private constructor(private readonly fd: number, private readonly path: string, readonly numCols: number,
-    private offset: number, ids: string[], truncatedBytes: number, private readonly sync: boolean) {
+    private offset: number, ids: string[], truncatedBytes: number, private readonly sync: boolean,
+    private readonly totals: FileHeader) {
     this.resumedRows = ids.length;
     this.truncatedBytes = truncatedBytes;
     this.seen = new Set(ids);
@@ -262,21 +294,25 @@ export class CsrFileWriter {
     if (mode === 'resume' && fs.existsSync(path)) {
       const fd = fs.openSync(path, 'r+');
       try {
-        const fileCols = readFileHeader(fd, path);
-        if (fileCols !== numCols) throw new CsrFileError(`${path}: the file has numCols ${fileCols}, resume asked for ${numCols}`);
+        const header = readFileHeader(fd, path);
+        if (header.numCols !== numCols) throw new CsrFileError(`${path}: the file has numCols ${header.numCols}, resume asked for ${numCols}`);
+        // Every complete record is kept, whether or not the header had counted it yet.
+        const totals: FileHeader = { numCols, rows: 0, nnz: 0, records: 0 };
         let end = FILE_HEADER;
         const ids: string[] = [];
         for (const rec of scanRecords(fd, path, numCols, true)) {
           if ('damaged' in rec) break;
           for (const id of rec.batch!.ids) ids.push(id);
+          totals.rows += rec.head.rows;
+          totals.nnz += rec.head.nnz;
+          totals.records++;
           end = rec.end;
         }
         const size = fs.fstatSync(fd).size;
-        if (size > end) {
-          fs.ftruncateSync(fd, end);
-          fs.fsyncSync(fd);
-        }
-        return new CsrFileWriter(fd, path, numCols, end, ids, size - end, sync);
+        if (size > end) fs.ftruncateSync(fd, end);
+        fs.writeSync(fd, fileHeader(totals), 0, FILE_HEADER, 0);
+        fs.fsyncSync(fd);
+        return new CsrFileWriter(fd, path, numCols, end, ids, size - end, sync, totals);
       } catch (e) {
         fs.closeSync(fd);
         throw e;
@@ -284,9 +320,10 @@ export class CsrFileWriter {
     }
     if (mode === 'create' && fs.existsSync(path)) throw new CsrFileError(`${path} exists (use mode 'overwrite' or 'resume')`);
     const fd = fs.openSync(path, 'w');
-    fs.writeSync(fd, fileHeader(numCols), 0, FILE_HEADER, 0);
+    const totals: FileHeader = { numCols, rows: 0, nnz: 0, records: 0 };
+    fs.writeSync(fd, fileHeader(totals), 0, FILE_HEADER, 0);
     if (sync) fs.fsyncSync(fd);
-    return new CsrFileWriter(fd, path, numCols, FILE_HEADER, [], 0, sync);
+    return new CsrFileWriter(fd, path, numCols, FILE_HEADER, [], 0, sync, totals);
   }
 
   /** Rows in the file (resumed + appended). */
@@ -315,14 +352,20 @@ export class CsrFileWriter {
       if (!(csr.values[j] >= 0) || !Number.isFinite(csr.values[j])) throw new RangeError(`append: weight ${csr.values[j]} must be finite and >= 0`);
     }
     const record = encodeRecord(csr, ids);
+    const totals = { ...this.totals, rows: this.totals.rows + rows, nnz: this.totals.nnz + csr.indices.length, records: this.totals.records + 1 };
+    if (totals.records > 0xffffffff) throw new CsrFileError(`${this.path}: a CSR file holds at most 2^32 - 1 batches`);
     try {
       let written = 0;
       while (written < record.length) written += fs.writeSync(this.fd, record, written, record.length - written, this.offset + written);
+      if (this.sync) fs.fsyncSync(this.fd);  // the record is durable before the header counts it
+      fs.writeSync(this.fd, fileHeader(totals), 0, FILE_HEADER, 0);
       if (this.sync) fs.fsyncSync(this.fd);
     } catch (e) {
       fs.ftruncateSync(this.fd, this.offset);  // leave no partial record behind (e.g. disk full)
+      fs.writeSync(this.fd, fileHeader(this.totals), 0, FILE_HEADER, 0);
       throw e;
     }
+    Object.assign(this.totals, totals);
     this.offset += record.length;
     for (const id of ids) this.seen.add(id);
     this.rowsWritten += rows;

@@ -5,6 +5,8 @@ import * as path from 'path';
 
 import { csrFromRows, type Csr } from '../../lib/sparse/csr';
 import { csrFileInfo, CsrFileWriter, readCsrFile, readCsrFileAll } from '../../lib/sparse/csr-file';
+import { crc32 } from 'zlib';
+
 import { rng } from '../helpers';
 
 function batch(next: () => number, rows: number, start: number): { csr: Csr; ids: string[] } {
@@ -38,7 +40,7 @@ describe('binary CSR file', () => {
     const all = readCsrFileAll(file);
     assert.strictEqual(all.ids.length, 12);
     assert.deepStrictEqual(all.csr.indices, Int32Array.from([...batches[0].csr.indices, ...batches[2].csr.indices]));
-    assert.deepStrictEqual(csrFileInfo(file), { numCols: 100, rows: 12, nnz: all.csr.indices.length, records: 3 });
+    assert.deepStrictEqual(csrFileInfo(file), { numCols: 100, rows: 12, nnz: all.csr.indices.length, records: 3, uncommittedBytes: 0 });
   });
 
   it('resumes after a crash: the torn last record is cut off, no doc lost or duplicated', () => {
@@ -70,6 +72,29 @@ describe('binary CSR file', () => {
     assert.throws(() => CsrFileWriter.open(file, { numCols: 100 }), /exists/);
   });
 
+  it('ignores a complete record the header has not counted yet (crash between the two writes), and resume keeps it', () => {
+    const next = rng(4);
+    const file = path.join(dir, 'v.csr');
+    const b1 = batch(next, 3, 0), b2 = batch(next, 4, 3);
+    const w = CsrFileWriter.open(file, { numCols: 100 });
+    w.append(b1.csr, b1.ids);
+    const headerAfterFirst = fs.readFileSync(file).subarray(0, 48);
+    w.append(b2.csr, b2.ids);
+    w.close();
+    const fd = fs.openSync(file, 'r+');
+    fs.writeSync(fd, headerAfterFirst, 0, 48, 0);  // the second header write never happened
+    fs.closeSync(fd);
+    const info = csrFileInfo(file);
+    assert.strictEqual(info.rows, 3);
+    assert.ok(info.uncommittedBytes > 0);
+    assert.deepStrictEqual(readCsrFileAll(file).ids, b1.ids);
+    const r = CsrFileWriter.open(file, { numCols: 100, mode: 'resume' });
+    assert.strictEqual(r.resumedRows, 7);
+    assert.strictEqual(r.truncatedBytes, 0);
+    r.close();
+    assert.deepStrictEqual(csrFileInfo(file), { numCols: 100, rows: 7, nnz: b1.csr.indices.length + b2.csr.indices.length, records: 2, uncommittedBytes: 0 });
+  });
+
   it('rejects damaged files with clear errors and never trusts a lying header', () => {
     const next = rng(3);
     const file = path.join(dir, 'v.csr');
@@ -84,13 +109,19 @@ describe('binary CSR file', () => {
     flip(17);
     assert.throws(() => [...readCsrFile(file)], /header \(checksum mismatch\)/);
     flip(bytes.length - 2);
-    assert.throws(() => [...readCsrFile(file)], /payload checksum mismatch at byte 32/);
+    assert.throws(() => [...readCsrFile(file)], /payload checksum mismatch at byte 48 \(the header promises 1 records, 0 are complete\)/);
     // A record header claiming 2^40 entries (checksum fixed up) must fail on the size check, not allocate.
     const lying = Buffer.from(bytes);
-    lying.writeBigUInt64LE(1n << 40n, 32 + 8);
-    lying.writeUInt32LE(require('zlib').crc32(lying.subarray(32, 60)), 60);
+    lying.writeBigUInt64LE(1n << 40n, 48 + 8);
+    lying.writeUInt32LE(crc32(lying.subarray(48, 76)), 76);
     fs.writeFileSync(file, lying);
     assert.throws(() => [...readCsrFile(file)], /truncated record \(needs \d+ payload bytes/);
+    // A file header whose totals disagree with its records (checksum fixed up).
+    const wrongTotals = Buffer.from(bytes);
+    wrongTotals.writeBigUInt64LE(1n << 40n, 24);
+    wrongTotals.writeUInt32LE(crc32(wrongTotals.subarray(0, 44)), 44);
+    fs.writeFileSync(file, wrongTotals);
+    assert.throws(() => csrFileInfo(file), /records hold 6 rows .* the header says 1099511627776/);
     fs.writeFileSync(file, 'short');
     assert.throws(() => [...readCsrFile(file)], /not an l0sparse CSR file/);
   });
