@@ -87,7 +87,7 @@ export class VectorOutputs {
       csr?.close();
       throw e;
     }
-    const outputs = new VectorOutputs(paths, csr, jsonlFd, vocab, jsonlIds, { ...committed });
+    const outputs = new VectorOutputs(paths, csr, jsonlFd, vocab, jsonlIds, { csrBytes: committed.csrBytes, jsonlBytes: committed.jsonlBytes });
     Object.assign(outputs.truncated, truncated);
     return outputs;
   }

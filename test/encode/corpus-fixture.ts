@@ -52,7 +52,7 @@ export function vectorMap(csr: Csr, ids: readonly string[]): VectorMap {
 }
 
 /** Truth: BEIR's title + " " + text, encoded in one batch by the encoder API. */
-export async function directVectors(encoder: SparseEncoder, docs: RawDoc[], opts: { zeroSpecialTokens?: boolean } = {}): Promise<VectorMap> {
+export async function directVectors(encoder: SparseEncoder, docs: RawDoc[], opts: { zeroSpecialTokens?: boolean; maxLength?: number } = {}): Promise<VectorMap> {
   const texts = docs.map((d) => `${d.title} ${d.text}`);
   const csr = await encoder.encodeDocuments(texts, { batchSize: texts.length, progress: false, allowEmpty: true, ...opts });
   return vectorMap(csr, docs.map((d) => d._id));
