@@ -58,3 +58,5 @@ export type { CsrBatch, CsrFileInfo, CsrWriterOptions } from './sparse/csr-file'
 export { readJsonlVectors, readJsonlVectorsAll, writeJsonlVectors, jsonlVectorLines, JsonlVectorWriter, JsonlVectorError } from './sparse/jsonl-vectors';
 export type { JsonlBatch, JsonlReadOptions, SkippedLine } from './sparse/jsonl-vectors';
 export { readVocabFile, tokenToId } from './sparse/vocab';
+export { encodeCorpus, readProgressRecord as readEncodeProgress } from './encode';
+export type { EncodeCorpusOptions, EncodeCorpusReport, CorpusDocument, CorpusInput, EncodeMode, EncodeSettings, OutputPaths as EncodeOutputs } from './encode';
