@@ -35,9 +35,23 @@ std::string shape_text(at::IntArrayRef sizes) {
   return out.str();
 }
 
+// transformers' "legacy" renaming: TF-era checkpoints (bert-base-uncased among them) call LayerNorm
+// parameters gamma/beta.
+TensorMap with_legacy_names(const TensorMap& tensors, const std::string& source) {
+  TensorMap out;
+  for (const auto& [name, t] : tensors) {
+    std::string renamed = name;
+    if (ends_with(name, "LayerNorm.gamma")) renamed = name.substr(0, name.size() - 5) + "weight";
+    if (ends_with(name, "LayerNorm.beta")) renamed = name.substr(0, name.size() - 4) + "bias";
+    TORCH_CHECK(out.emplace(renamed, t).second, source, ": tensor '", renamed, "' is stored twice (also as '", name, "')");
+  }
+  return out;
+}
+
 }  // namespace
 
-void MlmModel::load_checkpoint(const TensorMap& tensors, const std::string& source) {
+void MlmModel::load_checkpoint(const TensorMap& stored, const std::string& source) {
+  const TensorMap tensors = with_legacy_names(stored, source);
   const bool bert = config_.architecture == Architecture::Bert;
   const std::string word_name = bert ? "bert.embeddings.word_embeddings.weight" : "distilbert.embeddings.word_embeddings.weight";
   const std::string tied_weight_alias = bert ? "cls.predictions.decoder.weight" : "vocab_projector.weight";
@@ -96,9 +110,12 @@ void MlmModel::load_checkpoint(const TensorMap& tensors, const std::string& sour
     missing.clear();
 
   TORCH_CHECK(mismatched.empty(), source, ": tensor shapes do not match config.json: ", list_names(mismatched));
+  bool base_model_only = tensors.count("embeddings.word_embeddings.weight") > 0;
   TORCH_CHECK(missing.empty(), source, ": missing tensors for a ", architecture_name(config_.architecture),
               " masked LM: ", list_names(missing),
-              missing.size() == params.size() ? " (none of the expected names: is this a different architecture?)" : "");
+              base_model_only ? " (this looks like a base model saved without its masked-LM head; save the *ForMaskedLM model)"
+              : missing.size() == params.size() ? " (none of the expected names: is this a different architecture?)"
+                                                : "");
   TORCH_CHECK(unexpected.empty(), source, ": unexpected tensors (not part of a ", architecture_name(config_.architecture),
               " masked LM with this config): ", list_names(unexpected));
 }

@@ -70,7 +70,8 @@ class MlmModel : public torch::nn::Module {
 
   // Copies a checkpoint (HF names) into the parameters. Tensors named as tied aliases of the decoder
   // (cls.predictions.decoder.weight/bias, vocab_projector.weight) and the heads transformers itself
-  // ignores for a masked LM (bert.pooler.*, cls.seq_relationship.*, *.position_ids) are accepted;
+  // ignores for a masked LM (bert.pooler.*, cls.seq_relationship.*, *.position_ids) are accepted, and
+  // TF-era LayerNorm.gamma/beta names are read as weight/bias (transformers' legacy renaming);
   // anything else missing, extra, mis-shaped or non-floating is an error naming the tensors and `source`.
   void load_checkpoint(const TensorMap& tensors, const std::string& source);
 

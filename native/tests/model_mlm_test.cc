@@ -183,6 +183,31 @@ TEST(MlmCheckpoint, MissingExtraMisshapedAndWrongVocabTensorsAreNamed) {
   fresh->load_checkpoint(legacy, "dir");
   EXPECT_TRUE(at::equal(fresh->decoder_bias(), m->decoder_bias()));
 
+  // TF-era LayerNorm names (gamma/beta) load like transformers' legacy renaming.
+  TensorMap tf_names;
+  for (auto& [name, t] : good) {
+    std::string n = name;
+    if (n.find("LayerNorm.weight") != std::string::npos) n.replace(n.find("LayerNorm.weight"), 16, "LayerNorm.gamma");
+    if (n.find("LayerNorm.bias") != std::string::npos) n.replace(n.find("LayerNorm.bias"), 14, "LayerNorm.beta");
+    tf_names[n] = t;
+  }
+  ASSERT_TRUE(tf_names.count("bert.embeddings.LayerNorm.gamma"));
+  auto from_tf = make("bert", 98);
+  from_tf->load_checkpoint(tf_names, "dir");
+  {
+    at::NoGradGuard no_grad;
+    EXPECT_TRUE(at::equal(from_tf->doc_vectors(ids_2x5(), mask_2x5(), 0), m->doc_vectors(ids_2x5(), mask_2x5(), 0)));
+  }
+  TensorMap both = good;
+  both["bert.embeddings.LayerNorm.gamma"] = good["bert.embeddings.LayerNorm.weight"];
+  expect_error([&] { m->load_checkpoint(both, "dir"); }, {"'bert.embeddings.LayerNorm.weight' is stored twice"});
+
+  // A base model (no "bert." prefix, no head) gets a specific hint.
+  TensorMap base;
+  for (auto& [name, t] : good)
+    if (name.rfind("bert.", 0) == 0) base[name.substr(5)] = t;
+  expect_error([&] { m->load_checkpoint(base, "dir"); }, {"base model saved without its masked-LM head"});
+
   // DistilBERT names in a BERT config: everything missing, with a hint.
   auto d = make("distilbert");
   TensorMap other;
