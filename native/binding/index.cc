@@ -28,6 +28,9 @@ struct SharedIndex {
 };
 using IndexPtr = std::shared_ptr<SharedIndex>;
 
+// Marks the External that load() passes to the constructor, so no other External is ever taken for it.
+constexpr napi_type_tag kLoadedIndexTag = {0x6c30737061727365ULL, 0x696e646578746167ULL};
+
 // The class constructor of each JS environment (main thread and worker_threads each load the addon).
 std::mutex constructors_mutex;
 std::unordered_map<napi_env, Napi::FunctionReference*> constructors;
@@ -59,7 +62,9 @@ class SparseIndexWrap : public Napi::ObjectWrap<SparseIndexWrap> {
   explicit SparseIndexWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<SparseIndexWrap>(info) {
     guarded(info, [&](const Napi::CallbackInfo& i) -> Napi::Value {
       if (i.Length() == 1 && i[0].IsExternal()) {
-        state_ = *i[0].As<Napi::External<IndexPtr>>().Data();
+        auto external = i[0].As<Napi::External<IndexPtr>>();
+        if (!external.CheckTypeTag(&kLoadedIndexTag)) throw Napi::TypeError::New(i.Env(), "new SparseIndex(numCols): numCols must be a number");
+        state_ = *external.Data();
       } else {
         if (i.Length() < 1) throw Napi::TypeError::New(i.Env(), "new SparseIndex(numCols): numCols is required");
         const int64_t cols = integer_arg(i[0], "numCols", 1, INT32_MAX);
@@ -194,7 +199,9 @@ class SparseIndexWrap : public Napi::ObjectWrap<SparseIndexWrap> {
               std::lock_guard<std::mutex> lock(constructors_mutex);
               ctor = constructors.at(env);
             }
-            return ctor->New({Napi::External<IndexPtr>::New(env, &loaded)});
+            auto external = Napi::External<IndexPtr>::New(env, &loaded);
+            external.TypeTag(&kLoadedIndexTag);
+            return ctor->New({external});
           });
     });
   }
