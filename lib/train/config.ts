@@ -18,6 +18,8 @@ export interface RandomInit {
   intermediateSize: number;
   maxPositions: number;
   seed?: number;
+  /** Start as a bag of words (see native/model/bag_of_words_init.h); default true. */
+  bagOfWords?: boolean | { embeddingStd?: number; headScale?: number; biasPerDim?: number };
 }
 
 export interface TrainDataConfig {
@@ -67,7 +69,7 @@ export const TRAIN_DEFAULTS = {
 const TOP_KEYS = ['output', 'init', 'tokenizer', 'idf', 'data', 'steps', 'queriesPerStep', 'maxLength', 'checkpointEvery',
   'keepCheckpoints', 'evalEvery', 'seed', 'threads', 'step'];
 const DATA_KEYS = ['jsonl', 'beir', 'split', 'negatives', 'teacher', 'skipNegatives', 'onBadLine', 'holdOut'];
-const INIT_KEYS = ['architecture', 'hiddenSize', 'numLayers', 'numHeads', 'intermediateSize', 'maxPositions', 'seed'];
+const INIT_KEYS = ['architecture', 'hiddenSize', 'numLayers', 'numHeads', 'intermediateSize', 'maxPositions', 'seed', 'bagOfWords'];
 
 function fail(msg: string): never {
   throw new RangeError(`train config: ${msg}`);
@@ -86,6 +88,17 @@ function isObject(v: unknown): v is Record<string, unknown> {
 function int(v: unknown, name: string, min: number): number {
   if (typeof v !== 'number' || !Number.isInteger(v) || v < min) fail(`'${name}' must be an integer >= ${min}, got ${JSON.stringify(v)}`);
   return v;
+}
+
+function bagOfWordsOption(v: unknown): RandomInit['bagOfWords'] {
+  if (v === undefined) return true;
+  if (typeof v === 'boolean') return v;
+  if (!isObject(v)) fail("'init.bagOfWords' must be a boolean or { embeddingStd, headScale, biasPerDim }");
+  checkKeys(v, ['embeddingStd', 'headScale', 'biasPerDim'], 'init.bagOfWords.');
+  for (const [k, x] of Object.entries(v)) {
+    if (typeof x !== 'number' || !Number.isFinite(x) || x < 0) fail(`'init.bagOfWords.${k}' must be a number >= 0`);
+  }
+  return v as { embeddingStd?: number; headScale?: number; biasPerDim?: number };
 }
 
 /** Validates a parsed config object and fills defaults; relative paths resolve against `baseDir`. */
@@ -112,6 +125,7 @@ export function normalizeTrainConfig(raw: unknown, baseDir = process.cwd()): Tra
       intermediateSize: int(raw.init.intermediateSize, 'init.intermediateSize', 1),
       maxPositions: int(raw.init.maxPositions, 'init.maxPositions', 2),
       seed: raw.init.seed === undefined ? undefined : int(raw.init.seed, 'init.seed', 0),
+      bagOfWords: bagOfWordsOption(raw.init.bagOfWords),
     };
     if (init.hiddenSize % init.numHeads !== 0) fail(`init.hiddenSize ${init.hiddenSize} is not divisible by numHeads ${init.numHeads}`);
     if (raw.tokenizer === undefined) fail("a random 'init' needs 'tokenizer' (tokenizer.json or vocab.txt)");

@@ -93,7 +93,23 @@ declare module '../native/loader' {
     trainerSaveModel(trainer: TrainerHandle, dir: string): Promise<void>;
     trainerSaveState(trainer: TrainerHandle, dir: string): Promise<void>;
     trainerLoad(trainer: TrainerHandle, dir: string): Promise<number>;
+    mlmInitBagOfWords(model: MlmHandle, opts: BagOfWordsInit): void;
   }
+}
+
+export interface BagOfWordsInit {
+  embeddingStd?: number;
+  headScale?: number;
+  biasPerDim?: number;
+  seed?: number;
+}
+
+/**
+ * Re-initialises a (random) model so that its untrained document vector is the document's own tokens
+ * (native/model/bag_of_words_init.h): training then starts from lexical matching.
+ */
+export function initBagOfWords(model: NativeMlmModel, opts: BagOfWordsInit = {}): void {
+  loadNative().mlmInitBagOfWords(model.nativeHandle, opts);
 }
 
 export class NativeTrainer {

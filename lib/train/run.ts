@@ -18,7 +18,7 @@ import { TextTokenizer } from '../tokenizer/text-tokenizer';
 import { listCheckpoints, readTrainerState, saveCheckpoint } from './checkpoints';
 import type { RandomInit, TrainRunConfig } from './config';
 import { readTrainingData, type TrainingData, type TrainingGroup } from './data';
-import { NativeTrainer, type TrainBatch, type TrainMetrics } from './native-trainer';
+import { initBagOfWords, NativeTrainer, type TrainBatch, type TrainMetrics } from './native-trainer';
 import { GroupSchedule, seededPermutation } from './schedule';
 
 export interface TrainRunOptions {
@@ -132,6 +132,12 @@ export async function runTraining(config: TrainRunConfig, opts: TrainRunOptions 
     ? await NativeMlmModel.load(initDir)
     : await NativeMlmModel.create(randomInitConfig(config.init as RandomInit, tokenizer.vocabSize, tokenizer.specialId('[PAD]') ?? 0),
       { seed: (config.init as RandomInit).seed ?? config.seed });
+  if (!initDir) {
+    const bow = (config.init as RandomInit).bagOfWords ?? true;
+    if (bow !== false) {
+      initBagOfWords(model, { ...(bow === true ? {} : bow), seed: (config.init as RandomInit).seed ?? config.seed });
+    }
+  }
   if (config.maxLength > model.config.maxPositions) {
     throw new Error(`maxLength ${config.maxLength} exceeds the model's ${model.config.maxPositions} positions`);
   }

@@ -5,6 +5,7 @@
 #include "binding/model_handle.h"
 #include "binding/registry.h"
 #include "binding/tensors.h"
+#include "model/bag_of_words_init.h"
 #include "model/safetensors.h"
 #include "train/trainer.h"
 
@@ -68,7 +69,7 @@ Napi::Value TrainerStep(const Napi::CallbackInfo& info) {
   b.query_indices = tensor_from_js(q.Get("indices"), "queries.indices", at::kInt);
   b.query_values = tensor_from_js(q.Get("values"), "queries.values", at::kFloat);
   b.teacher = optional_tensor_from_js(o.Get("teacher"), "teacher", at::kFloat);
-  if (b.teacher.defined()) b.teacher = b.teacher.view({-1, b.group_size});
+  if (b.teacher.defined() && b.teacher.numel() % b.group_size == 0) b.teacher = b.teacher.view({-1, b.group_size});
   auto trainer = box.trainer;
   auto model = box.model;
   return run_async<train::TrainMetrics>(
@@ -134,7 +135,26 @@ Napi::Value TrainerLoad(const Napi::CallbackInfo& info) {
       [](Napi::Env env, double&& steps) -> Napi::Value { return Napi::Number::New(env, steps); });
 }
 
+Napi::Value MlmInitBagOfWords(const Napi::CallbackInfo& info) {
+  auto m = model_from_handle(info[0], "mlmInitBagOfWords model");
+  Napi::Object o = info.Length() > 1 && info[1].IsObject() ? info[1].As<Napi::Object>() : Napi::Object::New(info.Env());
+  model::BagOfWordsInit init;
+  auto number = [&](const char* key, double fallback) {
+    Napi::Value v = o.Get(key);
+    if (v.IsUndefined()) return fallback;
+    if (!v.IsNumber()) throw Napi::TypeError::New(info.Env(), std::string("mlmInitBagOfWords: '") + key + "' must be a number");
+    return v.As<Napi::Number>().DoubleValue();
+  };
+  init.embedding_std = number("embeddingStd", init.embedding_std);
+  init.head_scale = number("headScale", init.head_scale);
+  init.bias_per_dim = number("biasPerDim", init.bias_per_dim);
+  init.seed = static_cast<uint64_t>(int_option(o, "seed", 42, 0, int64_t(1) << 53));
+  model::init_bag_of_words(*m, init);
+  return info.Env().Undefined();
+}
+
 void Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("mlmInitBagOfWords", Napi::Function::New(env, L0SPARSE_SYNC(MlmInitBagOfWords), "mlmInitBagOfWords"));
   exports.Set("trainerCreate", Napi::Function::New(env, L0SPARSE_SYNC(TrainerCreate), "trainerCreate"));
   exports.Set("trainerStep", Napi::Function::New(env, L0SPARSE_SYNC(TrainerStep), "trainerStep"));
   exports.Set("trainerSaveModel", Napi::Function::New(env, L0SPARSE_SYNC(TrainerSave), "trainerSaveModel"));
