@@ -7,6 +7,7 @@
 
 #include <ATen/autocast_mode.h>
 #include <gtest/gtest.h>
+#include <torch/optim/adamw.h>
 
 #include <set>
 
@@ -263,4 +264,35 @@ TEST(MlmCheckpoint, SinusoidalDistilBertMayOmitItsFixedPositionTable) {
   fresh->load_checkpoint(tensors, "dir");
   at::NoGradGuard no_grad;
   EXPECT_TRUE(at::allclose(m->doc_vectors(ids_2x5(), mask_2x5(), 1), fresh->doc_vectors(ids_2x5(), mask_2x5(), 1)));
+}
+
+TEST(MlmTraining, AdamWOverParametersRaisesATargetWeight) {
+  // What the trainer (issue 5) does: train mode, differentiable doc vectors, torch::optim::AdamW over
+  // parameters(). Pushing one vocabulary entry up must work through the tied decoder and the encoder.
+  auto m = make("distilbert");
+  int64_t target;
+  at::Tensor before;
+  {
+    at::NoGradGuard no_grad;
+    at::Tensor w = m->doc_vectors(ids_2x5(), mask_2x5(), 1);
+    // Gradients exist only where the pooled logit is positive: take an entry active in both documents,
+    // the weakest one, so that there is room to grow.
+    at::Tensor both = std::get<0>(w.min(0));
+    target = at::where(both.gt(0), both, at::full_like(both, 1e9)).argmin().item<int64_t>();
+    ASSERT_GT(both[target].item<float>(), 0.0f);
+    before = w.select(1, target).clone();
+  }
+  torch::optim::AdamW optimizer(m->parameters(), torch::optim::AdamWOptions(1e-2).weight_decay(0.01));
+  m->train();
+  for (int step = 0; step < 15; ++step) {
+    optimizer.zero_grad();
+    at::Tensor w = m->doc_vectors(ids_2x5(), mask_2x5(), 1);
+    at::Tensor loss = -w.select(1, target).sum() + 1e-3 * w.sum();
+    loss.backward();
+    optimizer.step();
+  }
+  m->eval();
+  at::NoGradGuard no_grad;
+  at::Tensor after = m->doc_vectors(ids_2x5(), mask_2x5(), 1).select(1, target);
+  EXPECT_TRUE(after.gt(before + 0.1).all().item<bool>()) << "before " << before << " after " << after;
 }
