@@ -190,6 +190,34 @@ describe('train: NativeTrainer against composed references', function () {
     assert.ok(maxParamDiff(full, two) > 1e-3, 'two plain steps on half batches should differ from one full step');
   });
 
+  it('AdamW weight decay: p·(1 - lr·wd) on weights, none on biases and LayerNorm weights', async () => {
+    // Same step with wd 0 and wd 2: the parameters differ by exactly lr·wd·p_before where decay applies.
+    const lr = 1e-2; const wd = 2;
+    const base: TrainStepConfig = { lr, warmupSteps: 0, lambda: 0.01, lambdaWarmup: 0, maxGradNorm: 0 };
+    const a = path.join(work, 'wd-0'); const b = path.join(work, 'wd-2');
+    await trainAndSave(modelDir, { ...base, weightDecay: 0 }, [batch], a);
+    await trainAndSave(modelDir, { ...base, weightDecay: wd }, [batch], b);
+    const p0 = readSafetensors(path.join(modelDir, 'model.safetensors'));
+    const pa = readSafetensors(path.join(a, 'model.safetensors'));
+    const pb = readSafetensors(path.join(b, 'model.safetensors'));
+    const exempt = (name: string) => name.endsWith('bias') || /LayerNorm|layer_norm/.test(name);
+    let decayed = 0; let exempted = 0;
+    for (const [name, { data }] of p0) {
+      const x = pa.get(name)!.data; const y = pb.get(name)!.data;
+      let worst = 0; let scale = 0;
+      for (let i = 0; i < data.length; i++) {
+        const want = exempt(name) ? 0 : lr * wd * data[i];
+        worst = Math.max(worst, Math.abs((x[i] - y[i]) - want));
+        scale = Math.max(scale, Math.abs(data[i]));
+      }
+      assert.ok(worst <= 2e-7 * Math.max(scale, 1), `${name}: decay differs from ${exempt(name) ? 'none' : 'lr·wd·p'} by ${worst}`);
+      if (exempt(name)) exempted++; else decayed++;
+    }
+    assert.ok(decayed >= 10 && exempted >= 10, `${decayed} decayed, ${exempted} exempt tensors`);
+    // LayerNorm weights start at 1, so a wrongly applied decay would show as lr·wd = 0.02.
+    assert.ok(p0.get('vocab_layer_norm.weight')!.data.every((v) => Math.abs(v - 1) < 0.5));
+  });
+
   it('determinism on CPU: same seed → identical saved parameters after 3 steps (dropout on); another seed differs', async () => {
     const cfg = (seed: number): TrainStepConfig => ({ lr: 1e-3, warmupSteps: 0, lambdaWarmup: 0, lambda: 0.01, seed });
     const a = path.join(work, 'det-a'); const b = path.join(work, 'det-b'); const c = path.join(work, 'det-c');
