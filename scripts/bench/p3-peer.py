@@ -1,0 +1,64 @@
+#!/usr/bin/env python3
+"""Benchmark P3 peer worker: sentence-transformers 6 SparseEncoder over the P3 checkpoint, answering commands on
+stdin (one per line) so the coordinator (scripts/bench/p3-encode.js) can interleave it with l0sparse:
+  warm <n>         encode_document on the first n texts (not timed)
+  run              encode_document on all texts, prints {"seconds": ...}
+  dump <file>      writes the vectors of the texts at the coordinator's sample positions (JSON)
+  quit
+Modules: Transformer(model, transformer_task="fill-mask", max_seq_length) + SpladePooling("max", "relu")
+(= max over tokens of log1p(relu(logits)), special tokens kept), batch size 32, float32, torch threads fixed.
+
+  .venv-fixtures/bin/python scripts/bench/p3-peer.py <model dir> <texts.json> <threads> <max length> <batch size>
+"""
+import json
+import sys
+import time
+
+import torch
+from sentence_transformers import SparseEncoder
+from sentence_transformers.base.modules import Transformer
+from sentence_transformers.sparse_encoder.modules import SpladePooling
+
+
+def main():
+    model_dir, texts_file, threads, max_length, batch_size = sys.argv[1:6]
+    torch.set_num_threads(int(threads))
+    with open(texts_file, encoding="utf-8") as f:
+        texts = json.load(f)
+    transformer = Transformer(model_dir, transformer_task="fill-mask", max_seq_length=int(max_length))
+    pooling = SpladePooling(pooling_strategy="max", activation_function="relu")
+    model = SparseEncoder(modules=[transformer, pooling], device="cpu", similarity_fn_name="dot").eval()
+    batch = int(batch_size)
+    print(json.dumps({"ready": True, "torch": torch.__version__, "threads": torch.get_num_threads(),
+                      "max_seq_length": model.max_seq_length}), flush=True)
+    for line in sys.stdin:
+        cmd = line.split()
+        if not cmd:
+            continue
+        if cmd[0] == "warm":
+            model.encode_document(texts[:int(cmd[1])], batch_size=batch, convert_to_tensor=True)
+            print(json.dumps({"warm": True}), flush=True)
+        elif cmd[0] == "run":
+            start = time.perf_counter()
+            vectors = model.encode_document(texts, batch_size=batch, convert_to_tensor=True)
+            seconds = time.perf_counter() - start
+            print(json.dumps({"seconds": seconds, "docs": int(vectors.shape[0])}), flush=True)
+        elif cmd[0] == "dump":
+            sample = json.loads(cmd[2])
+            vectors = model.encode_document([texts[i] for i in sample], batch_size=batch, convert_to_tensor=True)
+            dense = vectors.to_dense()
+            rows = []
+            for r in range(dense.shape[0]):
+                nz = torch.nonzero(dense[r]).flatten()
+                rows.append({"indices": nz.tolist(), "values": dense[r, nz].tolist()})
+            with open(cmd[1], "w", encoding="utf-8") as f:
+                json.dump(rows, f)
+            print(json.dumps({"dumped": len(rows)}), flush=True)
+        elif cmd[0] == "quit":
+            break
+        else:
+            print(json.dumps({"error": f"unknown command {cmd[0]}"}), flush=True)
+
+
+if __name__ == "__main__":
+    main()
