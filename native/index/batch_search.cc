@@ -16,13 +16,7 @@
 namespace l0sparse::index {
 namespace {
 
-bool use_exhaustive(const InvertedIndex& index, const std::vector<QueryTerm>& terms, SearchAlgorithm algorithm) {
-  if (algorithm != SearchAlgorithm::kAuto) return algorithm == SearchAlgorithm::kExhaustive;
-  if (index.num_docs() <= kExhaustiveMaxDocs) return true;
-  int64_t postings = 0;
-  for (const QueryTerm& qt : terms) postings += index.term_end(qt.term) - index.term_begin(qt.term);
-  return postings <= kExhaustiveMaxPostings;
-}
+bool use_exhaustive(SearchAlgorithm algorithm) { return algorithm == SearchAlgorithm::kExhaustive; }
 
 // Per worker thread: the accumulator is made on the first query that needs it.
 struct Scratch {
@@ -36,7 +30,7 @@ void search_one(const InvertedIndex& index, const CsrView& queries, int64_t row,
   for (int64_t j = queries.indptr[row]; j < queries.indptr[row + 1]; ++j)
     terms.push_back({queries.indices[j], queries.values[j]});
   TopKQueue queue(k);
-  if (use_exhaustive(index, terms, algorithm)) {
+  if (use_exhaustive(algorithm)) {
     if (!scratch.accumulator) scratch.accumulator = std::make_unique<ScoreAccumulator>(index.num_docs());
     exhaustive_search(index, terms, *scratch.accumulator, queue);
   } else {

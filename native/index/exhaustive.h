@@ -1,8 +1,8 @@
 #pragma once
 // Exact top-k of one query by term-at-a-time accumulation: every posting of every query term adds q·w to
 // its document's accumulator, then the touched documents go through the top-k queue. It reads each
-// posting once, sequentially, with no per-candidate bookkeeping, so it beats MaxScore unless skipping
-// saves most postings (see kExhaustiveMaxDocs in batch_search.h for the measured choice).
+// posting once, with no per-candidate bookkeeping: faster than MaxScore when bounds prune little (flat
+// weights), slower on skewed real vectors (measurements in batch_search.h).
 #include "index/inverted_index.h"
 #include "index/maxscore.h"
 #include "index/topk_queue.h"
