@@ -8,7 +8,7 @@
  *   const hits = await index.search(queriesCsr, 10, { threads: 2 });
  *   hits.ids()[0];                      // external ids of query 0, best first
  *
- * Exact top-k: block-max MaxScore, or term-at-a-time accumulation when the query's lists are short.
+ * Exact top-k by block-max MaxScore (or, on request, term-at-a-time accumulation).
  * Scores are dot products (sums of q·w, accumulated in double, rounded to float). Ties rank the document
  * added first. A query that matches fewer than k documents is padded with index -1 and score -Infinity.
  */
@@ -34,8 +34,8 @@ export interface SearchOptions {
   threads?: number;
   /** Preallocated outputs of queries·k entries each, written in place. */
   out?: { docIndices: Int32Array; scores: Float32Array };
-  /** 'auto' (default): term-at-a-time accumulation for short lists on small collections, block-max MaxScore
-   *  otherwise. Both are exact; forcing one is for tests and benchmarks. */
+  /** 'auto' (default, currently 'maxscore'): block-max MaxScore; 'exhaustive': term-at-a-time accumulation
+   *  over whole lists (faster when weights are flat and bounds prune little). Both are exact. */
   algorithm?: 'auto' | 'maxscore' | 'exhaustive';
 }
 
