@@ -166,6 +166,7 @@ export async function runTraining(config: TrainRunConfig, opts: TrainRunOptions 
     fs.writeSync(log, JSON.stringify({ step, eval: metrics }) + '\n');
   };
   try {
+    if (config.evalEvery > 0 && step === 0) await evaluate();  // the starting point of the curve
     while (step < config.steps && (opts.stopAfterStep === undefined || step < opts.stopAfterStep)) {
       for (let a = 0; a < accumulation; a++) {
         const groups = schedule.batch(step * accumulation + a, config.queriesPerStep).map((i) => train[i]);
