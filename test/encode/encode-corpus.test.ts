@@ -152,6 +152,15 @@ describe('encode: encodeCorpus', function () {
     assert.ok(maxRelativeDiff(got, new Map(docs.slice(0, 30).map((d) => [d._id, truth.get(d._id)!]))) <= 1e-6);
   });
 
+  it('writes valid empty outputs for an empty corpus', async () => {
+    const empty = writeCorpus(path.join(work, 'empty', 'corpus.jsonl'), []);
+    fs.writeFileSync(empty, '\n');
+    const report = await encodeCorpus(encoder, empty, { outputs: { csr: path.join(work, 'empty', 'v.csr'), jsonl: path.join(work, 'empty', 'v.jsonl') }, progress: false });
+    assert.deepEqual([report.complete, report.docs, report.nnz.min], [true, 0, null]);
+    assert.equal(csrFileVectors(report.outputs.csr!).ids.length, 0);
+    assert.equal(fs.readFileSync(report.outputs.jsonl!, 'utf8'), '');
+  });
+
   it('refuses to replace outputs unless told to, and checks its options', async () => {
     const csr = path.join(work, 'plain', 'v.csr');
     await assert.rejects(encodeCorpus(encoder, corpus, { outputs: { csr }, progress: false }), /v\.csr exists: resume the run/);
