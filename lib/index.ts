@@ -60,3 +60,14 @@ export type { JsonlBatch, JsonlReadOptions, SkippedLine } from './sparse/jsonl-v
 export { readVocabFile, tokenToId } from './sparse/vocab';
 export { encodeCorpus, readProgressRecord as readEncodeProgress } from './encode';
 export type { EncodeCorpusOptions, EncodeCorpusReport, CorpusDocument, CorpusInput, EncodeMode, EncodeSettings, OutputPaths as EncodeOutputs } from './encode';
+export { NativeTrainer, initBagOfWords, TRAIN_STEP_KEYS } from './train/native-trainer';
+export type { TrainStepConfig, TrainBatch, TrainMetrics, BagOfWordsInit } from './train/native-trainer';
+export { runTraining } from './train/run';
+export type { TrainRunOptions, TrainRunResult, EvalContext } from './train/run';
+export { normalizeTrainConfig, loadTrainConfig } from './train/config';
+export type { TrainRunConfig, TrainDataConfig, RandomInit } from './train/config';
+export { readTrainingData } from './train/data';
+export type { TrainingGroup, TrainingData } from './train/data';
+export { heldOutEvaluation } from './train/held-out-eval';
+export { evaluateEncoder, encodeTexts } from './retrieval/evaluate-encoder';
+export type { EncoderEvalInput, EncoderEvalResult } from './retrieval/evaluate-encoder';
