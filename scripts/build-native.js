@@ -72,6 +72,7 @@ function build({ variant, tests = false, sanitize = false, copyTo, buildDir } = 
       defs.push(`CUDA_nvrtc_LIBRARY=${nvrtc}`);
     }
     process.env.TORCH_CUDA_ARCH_LIST = process.env.TORCH_CUDA_ARCH_LIST || '8.0;9.0';
+    defs.push(`L0SPARSE_CUDA_ARCH_LIST=${process.env.TORCH_CUDA_ARCH_LIST}`);  // a change reconfigures
   }
   if (spawnSync('ccache', ['--version'], { stdio: 'ignore' }).status === 0) {
     defs.push('CMAKE_CXX_COMPILER_LAUNCHER=ccache', 'CMAKE_CUDA_COMPILER_LAUNCHER=ccache');
