@@ -177,6 +177,25 @@ describe('SparseIndex', () => {
     await assert.rejects(SparseIndex.load(path.join(dir, 'missing.l0idx')), /cannot open/);
   });
 
+  it('runs concurrent searches with equal results, and build() after them adds documents', async () => {
+    const next = rng(11);
+    const docs = randomCsr(2000, 100, 30, next, false);
+    const ids = Array.from({ length: 2000 }, (_, i) => `c${i}`);
+    const index = new SparseIndex(100);
+    index.add(docs, ids);
+    await index.build();
+    const queries = randomCsr(200, 100, 10, next, false);
+    const expected = await index.search(queries, 10, { threads: 1 });
+    const searches = Array.from({ length: 6 }, (_, i) => index.search(queries, 10, { threads: 1 + (i % 2) }));
+    for (const r of await Promise.all(searches)) {
+      assert.deepStrictEqual(r.docIndices, expected.docIndices);
+      assert.deepStrictEqual(r.scores, expected.scores);
+    }
+    index.add(csrFromRows([[[1, 1000]]], 100), ['late']);
+    await index.build();
+    assert.deepStrictEqual((await index.search(csrFromRows([[[1, 1]]], 100), 1)).ids(), [['late']]);
+  });
+
   it('turns bad arguments into errors, never a crash', async () => {
     assert.throws(() => new SparseIndex(0), /numCols/);
     const index = new SparseIndex(5);
