@@ -208,8 +208,10 @@ export async function encodeCorpus(encoder: SparseEncoder, corpus: CorpusInput, 
     while (inflight) {
       const { batch, vectors } = await (inflight as Promise<{ batch: PlannedBatch; vectors: Csr }>);
       inflight = null;
-      // The next batch is encoded natively while this one is written.
-      if (!opts.signal?.aborted) await startNext();
+      // The next batch is encoded natively while this one is written. A planning error (e.g. a malformed
+      // line in the next window) is raised only after this batch is committed, so a resume need not redo it.
+      let planningError: unknown = null;
+      if (!opts.signal?.aborted) await startNext().catch((e: unknown) => { planningError = e; });
       outputs.append(vectors, batch.ids);
       addBatchStats(committed, vectors);
       Object.assign(committed, outputs.committedBytes);
@@ -219,6 +221,7 @@ export async function encodeCorpus(encoder: SparseEncoder, corpus: CorpusInput, 
       bar.increment(batch.ids.length + corpusReport.skipped.length - skippedShown);
       skippedShown = corpusReport.skipped.length;
       opts.onBatch?.(committed);
+      if (planningError) throw planningError;
     }
     if (inputExhausted) {
       if (plan.alreadyWritten !== resumedDocs) {

@@ -13,7 +13,11 @@ import type { PruneSpec } from '../sparse/prune';
 const RECORD_FORMAT = 'l0sparse-encode-progress';
 const RECORD_VERSION = 1;
 
-/** Everything that decides which vectors a run writes and in which batches; a resume must match it exactly. */
+/**
+ * Everything that decides which vectors a run writes and in which batches; a resume must match it exactly.
+ * The bad-line policy is not part of it: a run stopped by a malformed line (policy 'fail') has committed
+ * only windows before that line, which 'skip' forms the same way.
+ */
 export interface EncodeRunIdentity {
   /** Resolved corpus path, or the caller's name for an iterable input. */
   input: string;
@@ -27,7 +31,6 @@ export interface EncodeRunIdentity {
   zeroSpecialTokens: boolean;
   prune: PruneSpec | null;
   dtype: string;
-  onBadLine: string;
   csr: string | null;
   jsonl: string | null;
 }

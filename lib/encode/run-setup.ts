@@ -82,7 +82,6 @@ export function runIdentity(encoder: SparseEncoder, input: string, settings: Enc
     zeroSpecialTokens: settings.zeroSpecialTokens,
     prune: settings.prune,
     dtype: settings.dtype,
-    onBadLine: settings.onBadLine,
     csr: outputs.csr ?? null,
     jsonl: outputs.jsonl ?? null,
   };

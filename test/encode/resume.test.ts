@@ -109,6 +109,22 @@ describe('encode: resuming an interrupted corpus encoding', function () {
     await assertLikeUninterrupted(outputs);
   });
 
+  it('commits the batches before a malformed line that stops the run, and resumes with the line skipped', async () => {
+    const outputs = outputsIn(`bad-line-${runs}`);
+    const lines = docs.map((d) => JSON.stringify(d));
+    lines.splice(30, 0, '{"_id": "torn');
+    const file = path.join(work, `bad-line-${runs}`, 'corpus.jsonl');
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    fs.writeFileSync(file, lines.join('\n') + '\n');
+    const settings = { ...RESUME_SETTINGS, outputs, progress: false };
+    await assert.rejects(encodeCorpus(encoder, file, settings), (e: Error) => e.message.startsWith(`${file}:31: invalid JSON`));
+    const record = JSON.parse(fs.readFileSync(`${outputs.csr}.progress.json`, 'utf8')) as { complete: boolean; committed: { docs: number } };
+    assert.deepEqual([record.complete, record.committed.docs], [false, 20], 'the first window, read before the bad line');
+    const resumed = await encodeCorpus(encoder, file, { ...settings, mode: 'resume', onBadLine: 'skip', warn: () => undefined });
+    assert.deepEqual([resumed.complete, resumed.resumedDocs, resumed.docs, resumed.skippedLines.map((p) => p.line)], [true, 20, 60, [31]]);
+    await assertLikeUninterrupted(outputs);
+  });
+
   it('resumes a JSONL-only run from the ids in the JSONL file', async () => {
     const jsonl = path.join(work, `jsonl-only-${runs}`, 'v.jsonl');
     await interrupted({ jsonl }, 6);
