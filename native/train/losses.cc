@@ -16,6 +16,11 @@ at::Tensor sparse_query_scores(const at::Tensor& query_indptr, const at::Tensor&
   const int64_t vocab = docs.size(1);
   at::Tensor indptr = query_indptr.to(at::kLong).contiguous();
   at::Tensor indices = query_indices.to(at::kLong).contiguous();
+  // A lying indptr would otherwise be broadcast by index_put_ (values silently repeated or dropped).
+  TORCH_CHECK(indptr[0].item<int64_t>() == 0 && indptr[num_queries].item<int64_t>() == indices.numel() &&
+                  (num_queries == 0 || indptr.diff().ge(0).all().item<bool>()),
+              "query scores: indptr must start at 0, never decrease and end at the number of indices (",
+              indices.numel(), ")");
   TORCH_CHECK(indices.numel() == 0 || (indices.min().item<int64_t>() >= 0 && indices.max().item<int64_t>() < vocab),
               "query scores: a query token id is outside [0, ", vocab, ")");
   // Union of query tokens -> compact column space.
