@@ -134,7 +134,9 @@ InvertedIndex load_index(const std::string& path) {
   std::vector<std::string> ids;
   ids.reserve(static_cast<size_t>(h.docs));
   for (uint64_t d = 0; d < h.docs; ++d) {
-    if (id_offsets[d + 1] < id_offsets[d]) throw corrupt("id offsets decrease at document " + std::to_string(d));
+    // Checked before each use: a later decrease must not let an earlier offset point past the id bytes.
+    if (id_offsets[d + 1] < id_offsets[d] || id_offsets[d + 1] > h.id_bytes)
+      throw corrupt("id offsets decrease or leave the id bytes at document " + std::to_string(d));
     ids.emplace_back(id_bytes.data() + id_offsets[d], id_offsets[d + 1] - id_offsets[d]);
   }
   try {

@@ -135,7 +135,9 @@ InvertedIndex InvertedIndex::from_postings(int64_t num_cols, std::vector<std::st
     fail("term offsets do not span the postings");
   for (int64_t t = 0; t < num_cols; ++t) {
     const int64_t begin = term_offsets[t], end = term_offsets[t + 1];
-    if (end < begin) fail("term offsets decrease at term " + std::to_string(t));
+    // Bounded before use: a later decrease must not let an earlier offset run past the postings.
+    if (end < begin || end > static_cast<int64_t>(doc_ids.size()))
+      fail("term offsets decrease or leave the postings at term " + std::to_string(t));
     for (int64_t j = begin; j < end; ++j) {
       if (doc_ids[j] >= static_cast<uint64_t>(docs))
         fail("term " + std::to_string(t) + " names document " + std::to_string(doc_ids[j]) + " of " + std::to_string(docs));
