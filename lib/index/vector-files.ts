@@ -2,8 +2,8 @@
 import * as fs from 'fs';
 
 import type { Csr } from '../sparse/csr';
-import { readCsrFileAll } from '../sparse/csr-file';
-import { readJsonlVectorsAll, type SkippedLine } from '../sparse/jsonl-vectors';
+import { csrFileInfo, readCsrFile, readCsrFileAll } from '../sparse/csr-file';
+import { readJsonlVectors, readJsonlVectorsAll, type SkippedLine } from '../sparse/jsonl-vectors';
 import { readVocabFile } from '../sparse/vocab';
 
 export interface VectorFile {
@@ -35,4 +35,24 @@ export async function readVectorFile(path: string, options: { vocab?: string; on
   const vocab = readVocabFile(options.vocab);
   const { csr, ids, skipped } = await readJsonlVectorsAll(path, vocab, { onError: options.onBadLine ?? 'fail' });
   return { format: 'jsonl', csr, ids, skipped };
+}
+
+/** The same files streamed batch by batch (a CSR record, or `batchSize` JSONL lines), for corpora that
+ *  should not be held twice in memory. numCols is known before the first batch. */
+export async function streamVectorFile(path: string, options: { vocab?: string; onBadLine?: 'fail' | 'skip'; batchSize?: number } = {}):
+  Promise<{ format: 'csr' | 'jsonl'; numCols: number; batches: AsyncGenerator<{ csr: Csr; ids: string[]; skipped: SkippedLine[] }> }> {
+  if (!fs.existsSync(path)) throw new Error(`${path}: no such file`);
+  if (isCsrFile(path)) {
+    const { numCols } = csrFileInfo(path);
+    return {
+      format: 'csr', numCols,
+      batches: (async function* () { for (const b of readCsrFile(path)) yield { ...b, skipped: [] }; })(),
+    };
+  }
+  if (!options.vocab) throw new Error(`${path} is not a binary CSR file; reading it as JSONL vectors needs --vocab <vocab.txt>`);
+  const vocab = readVocabFile(options.vocab);
+  return {
+    format: 'jsonl', numCols: vocab.length,
+    batches: readJsonlVectors(path, vocab, { onError: options.onBadLine ?? 'fail', batchSize: options.batchSize ?? 8192 }),
+  };
 }

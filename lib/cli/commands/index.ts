@@ -20,27 +20,31 @@ export function register(program: Command): void {
     .option('--on-bad-line <fail|skip>', 'malformed JSONL lines: fail, or skip and report them', 'fail')
     .option('--json', 'print JSON')
     .action(async (opts: IndexCommandOptions) => {
-      const { readVectorFile } = await import('../../index/vector-files');
+      const { streamVectorFile } = await import('../../index/vector-files');
       const { SparseIndex } = await import('../../index/sparse-index');
       const { parsePruneSpec, pruneCsr } = await import('../../sparse/prune');
       if (opts.onBadLine !== 'fail' && opts.onBadLine !== 'skip') throw new Error(`--on-bad-line must be fail or skip, got '${opts.onBadLine}'`);
       const prune = opts.prune ? parsePruneSpec(opts.prune) : null;
       const t0 = process.hrtime.bigint();
-      const file = await readVectorFile(opts.vectors, { vocab: opts.vocab, onBadLine: opts.onBadLine });
-      for (const s of file.skipped) process.stderr.write(`l0sparse: skipped ${opts.vectors}:${s.line}: ${s.reason}\n`);
-      const csr = prune ? await pruneCsr(file.csr, prune) : file.csr;
-      const index = new SparseIndex(csr.numCols);
-      index.add(csr, file.ids);
+      // Batch by batch, so the corpus is never held twice (once as vectors, once as postings).
+      const file = await streamVectorFile(opts.vectors, { vocab: opts.vocab, onBadLine: opts.onBadLine });
+      const index = new SparseIndex(file.numCols);
+      let skipped = 0;
+      for await (const batch of file.batches) {
+        for (const s of batch.skipped) process.stderr.write(`l0sparse: skipped ${opts.vectors}:${s.line}: ${s.reason}\n`);
+        skipped += batch.skipped.length;
+        index.add(prune ? await pruneCsr(batch.csr, prune) : batch.csr, batch.ids);
+      }
       await index.build();
       await index.save(opts.out);
       const stats = index.stats();
       const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
-      const report = { out: opts.out, format: file.format, skippedLines: file.skipped.length, prune, seconds, ...stats };
+      const report = { out: opts.out, format: file.format, skippedLines: skipped, prune, seconds, ...stats };
       if (opts.json) process.stdout.write(JSON.stringify(report, null, 2) + '\n');
       else {
         process.stdout.write(`indexed ${stats.docs} documents, ${stats.postings} postings over ${stats.terms} terms ` +
           `(${(stats.bytes / 2 ** 20).toFixed(1)} MiB) in ${seconds.toFixed(2)} s -> ${opts.out}\n`);
-        if (file.skipped.length) process.stdout.write(`skipped ${file.skipped.length} bad lines (listed on stderr)\n`);
+        if (skipped) process.stdout.write(`skipped ${skipped} bad lines (listed on stderr)\n`);
       }
     });
 }
