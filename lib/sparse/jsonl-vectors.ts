@@ -50,7 +50,8 @@ function parseLine(text: string, tokenIds: Map<string, number>): { id: string; r
   for (const [token, weight] of Object.entries(vector as Record<string, unknown>)) {
     const col = tokenIds.get(token);
     if (col === undefined) throw new Error(`token '${token}' is not in the vocabulary`);
-    if (typeof weight !== 'number' || !Number.isFinite(weight) || weight < 0) throw new Error(`weight of '${token}' must be a finite number >= 0`);
+    if (typeof weight !== 'number' || !Number.isFinite(Math.fround(weight)) || weight < 0)
+      throw new Error(`weight of '${token}' must be a number >= 0 that fits a float32`);
     if (weight > 0) row.set(col, weight);
   }
   return { id, row };

@@ -49,11 +49,13 @@ describe('JSONL vectors', () => {
       '{"id": "c", "vector": {"the": -1}}',
       '',
       '{"id": "d", "vector": {"sat": 2, "mat": 0}}',
+      '{"id": "e", "vector": {"sat": 1e40}}',
     ].join('\n'));
     await assert.rejects(readJsonlVectorsAll(file, vocab), /bad\.jsonl:2: token 'dog' is not in the vocabulary/);
     const r = await readJsonlVectorsAll(file, vocab, { onError: 'skip' });
     assert.deepStrictEqual(r.ids, ['a', 'd']);
-    assert.deepStrictEqual(r.skipped.map((s) => s.line), [2, 3, 4, 5]);
+    assert.deepStrictEqual(r.skipped.map((s) => s.line), [2, 3, 4, 5, 8]);
+    assert.match(r.skipped[4].reason, /fits a float32/);
     assert.match(r.skipped[2].reason, /duplicate id 'a'/);
     assert.deepStrictEqual([...r.csr.indices], [2, 4]);  // the explicit zero is dropped
   });
