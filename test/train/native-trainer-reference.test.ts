@@ -218,6 +218,32 @@ describe('train: NativeTrainer against composed references', function () {
     assert.ok(p0.get('vocab_layer_norm.weight')!.data.every((v) => Math.abs(v - 1) < 0.5));
   });
 
+  it('clipping: the applied gradient has norm maxGradNorm; the reported gradNorm is the norm before clipping', async () => {
+    // lr 1, eps 1, wd 0: the first AdamW step moves p by -g/(|g|+1), so g = u/(1-|u|) is read back.
+    const cfg: TrainStepConfig = { lr: 1, adamEps: 1, weightDecay: 0, warmupSteps: 0, lambda: 0.05, lambdaWarmup: 0, threshold: -1 };
+    const out = path.join(work, 'clip');
+    const [m] = await trainAndSave(modelDir, { ...cfg, maxGradNorm: 2 }, [batch], out);
+    const p0 = readSafetensors(path.join(modelDir, 'model.safetensors'));
+    const p1 = readSafetensors(path.join(out, 'model.safetensors'));
+    let sq = 0;
+    for (const [name, { data }] of p0) {
+      const after = p1.get(name)!.data;
+      for (let i = 0; i < data.length; i++) { const u = data[i] - after[i]; const g = u / (1 - Math.abs(u)); sq += g * g; }
+    }
+    assert.ok(m.gradNorm > 10, `gradient norm before clipping ${m.gradNorm}`);
+    close(Math.sqrt(sq), 2, 'norm of the applied (clipped) gradient', 1e-4);
+  });
+
+  it('bf16 autocast: losses and gradient norm close to float32 (bf16 has ~3 significant digits)', async () => {
+    const cfg: TrainStepConfig = { lambda: 0.05, threshold: -1, regularizerPerSlot: false, maxGradNorm: 0 };
+    const f32 = await oneStep(cfg);
+    const b16 = await oneStep({ ...cfg, bf16: true });
+    close(b16.rankingLoss, f32.rankingLoss, 'bf16 ranking loss', 3e-2);
+    close(b16.regularizerLoss, f32.regularizerLoss, 'bf16 regularizer', 3e-2);
+    close(b16.gradNorm, f32.gradNorm, 'bf16 gradient norm', 5e-2);
+    assert.notEqual(b16.regularizerLoss, f32.regularizerLoss, 'bf16 gave bit-identical results: is autocast on?');
+  });
+
   it('determinism on CPU: same seed → identical saved parameters after 3 steps (dropout on); another seed differs', async () => {
     const cfg = (seed: number): TrainStepConfig => ({ lr: 1e-3, warmupSteps: 0, lambdaWarmup: 0, lambda: 0.01, seed });
     const a = path.join(work, 'det-a'); const b = path.join(work, 'det-b'); const c = path.join(work, 'det-c');
