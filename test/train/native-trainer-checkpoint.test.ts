@@ -58,6 +58,27 @@ describe('train: NativeTrainer checkpoints resume bit-exactly', function () {
     assert.ok(bytes(straight).equals(bytes(resumed)), 'resumed parameters differ from the uninterrupted run');
   });
 
+  it('between accumulation micro-steps: parameters untouched, and saving the optimizer state is refused', async () => {
+    const m = await NativeMlmModel.load(modelDir);
+    try {
+      const t = NativeTrainer.create(m, { ...config, gradAccumulation: 2, warmupSteps: 0 });
+      const r = await t.trainStep(fixtureBatch(fx, { toQuery: 2 }));
+      assert.equal(r.optimizerStepped, false);
+      await m.save(path.join(work, 'micro'));
+      await NativeMlmModel.load(modelDir).then(async (fresh) => {
+        await fresh.save(path.join(work, 'micro-fresh'));
+        fresh.dispose();
+      });
+      assert.ok(bytes(path.join(work, 'micro')).equals(bytes(path.join(work, 'micro-fresh'))), 'a micro-step changed parameters');
+      await assert.rejects(t.saveCheckpoint(path.join(work, 'micro-ckpt')), /between optimizer steps \(1 accumulated micro-batches pending\)/);
+      const s = await t.trainStep(fixtureBatch(fx, { fromQuery: 2 }));
+      assert.equal(s.optimizerStepped, true);
+      await t.saveCheckpoint(path.join(work, 'micro-ckpt'));
+    } finally {
+      m.dispose();
+    }
+  });
+
   it('without the optimizer state (weights only) the continuation differs, so the check above has teeth', async () => {
     const ckpt = path.join(work, 'ckpt');
     const c = await NativeMlmModel.load(path.join(ckpt));
