@@ -1,0 +1,116 @@
+#!/usr/bin/env node
+'use strict';
+// ASan + UBSan build and run of the native tests that need no LibTorch-heavy code:
+//   index   native/tests/index_file_test.cc + index_search_test.cc over native/index (torch-free: the
+//           index, its file format, MaxScore/exhaustive search)
+//   model   native/tests/safetensors_test.cc + model_config_test.cc over the safetensors reader/writer,
+//           JSON and config parsing (links libc10 + libtorch_cpu; the torch libraries themselves are not
+//           instrumented)
+// The full test binary with every LibTorch op under ASan is the CMake option L0SPARSE_SANITIZE
+// (`node scripts/test-native.js --sanitize`): much slower, not run in CI.
+//
+//   node scripts/sanitize.js [--suites index,model]
+// Env: L0SPARSE_SANITIZE_DIR (default build-sanitize), CLANGXX.
+// Missing clang++ or GoogleTest: prints why and exits 0. A failing test or a sanitizer report exits 1.
+const fs = require('fs');
+const path = require('path');
+const { spawnSync } = require('child_process');
+
+const ROOT = path.resolve(__dirname, '..');
+const OUT = path.resolve(ROOT, process.env.L0SPARSE_SANITIZE_DIR || 'build-sanitize');
+const log = (m) => process.stderr.write(`[l0sparse:sanitize] ${m}\n`);
+
+function arg(name, fallback) {
+  const i = process.argv.indexOf(name);
+  return i >= 0 ? process.argv[i + 1] : fallback;
+}
+
+function findClang() {
+  for (const c of [process.env.CLANGXX, 'clang++-14', 'clang++', 'clang++-15', 'clang++-16'].filter(Boolean)) {
+    if (spawnSync(c, ['--version'], { stdio: 'ignore' }).status === 0) return c;
+  }
+  return null;
+}
+
+function torchRoot() {
+  try {
+    const rec = JSON.parse(fs.readFileSync(path.join(ROOT, '.deps', 'libtorch.json'), 'utf8'));
+    return fs.existsSync(path.join(rec.root, 'include')) ? fs.realpathSync(rec.root) : null;
+  } catch {
+    return null;
+  }
+}
+
+const SUITES = {
+  index: {
+    tests: ['native/tests/index_file_test.cc', 'native/tests/index_search_test.cc'],
+    sources: ['index_file', 'binary_file', 'crc32', 'inverted_index', 'csr_view', 'batch_search', 'maxscore', 'exhaustive']
+      .map((n) => `native/index/${n}.cc`),
+    torch: null,
+  },
+  model: {
+    tests: ['native/tests/safetensors_test.cc', 'native/tests/model_config_test.cc'],
+    sources: ['native/model/safetensors.cc', 'native/model/json.cc', 'native/model/files.cc', 'native/model/config.cc'],
+    torch: ['c10', 'torch_cpu'],
+  },
+};
+
+const SAN = ['-fsanitize=address,undefined', '-fno-sanitize-recover=undefined', '-fno-omit-frame-pointer'];
+
+function compile(clang, name, suite, torch) {
+  const bin = path.join(OUT, `${name}_tests`);
+  const inputs = [...suite.tests, ...suite.sources, 'scripts/sanitize.js'];
+  const headers = ['native/index', 'native/model', 'native/tests'].flatMap((d) =>
+    fs.readdirSync(path.join(ROOT, d)).filter((f) => f.endsWith('.h')).map((f) => `${d}/${f}`));
+  const newest = Math.max(...[...inputs, ...headers].map((f) => fs.statSync(path.join(ROOT, f)).mtimeMs));
+  if (fs.existsSync(bin) && fs.statSync(bin).mtimeMs > newest) return bin;
+  const args = ['-std=c++20', '-O1', '-g', ...SAN, '-I', path.join(ROOT, 'native'),
+    ...[...suite.tests, ...suite.sources].map((f) => path.join(ROOT, f)), '-lgtest', '-lgtest_main', '-pthread', '-o', bin];
+  if (suite.torch) {
+    args.push('-isystem', path.join(torch, 'include'), '-isystem', path.join(torch, 'include', 'torch', 'csrc', 'api', 'include'),
+      '-D_GLIBCXX_USE_CXX11_ABI=1', '-L', path.join(torch, 'lib'), ...suite.torch.map((l) => `-l${l}`),
+      `-Wl,-rpath,${path.join(torch, 'lib')}`);
+  }
+  const t0 = Date.now();
+  const r = spawnSync(clang, args, { cwd: ROOT, stdio: 'inherit' });
+  if (r.status !== 0) throw new Error(`building the ${name} suite failed (exit ${r.status})`);
+  log(`built ${path.relative(ROOT, bin)} in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+  return bin;
+}
+
+function main() {
+  const names = arg('--suites', Object.keys(SUITES).join(',')).split(',');
+  for (const n of names) if (!SUITES[n]) throw new Error(`unknown suite ${n} (have ${Object.keys(SUITES).join(', ')})`);
+  const clang = findClang();
+  if (!clang) { log('skipped: no clang++ (apt-get install clang-14 libclang-rt-14-dev)'); return 0; }
+  fs.mkdirSync(OUT, { recursive: true });
+  const probe = path.join(OUT, 'probe.cc');
+  fs.writeFileSync(probe, '#include <gtest/gtest.h>\nTEST(P, P) {}\n');
+  if (spawnSync(clang, ['-std=c++20', ...SAN, probe, '-lgtest', '-lgtest_main', '-pthread', '-o', path.join(OUT, 'probe')],
+    { stdio: 'ignore' }).status !== 0) {
+    log(`skipped: ${clang} cannot build an ASan/UBSan GoogleTest program (apt-get install libgtest-dev libclang-rt-14-dev)`);
+    return 0;
+  }
+  const torch = torchRoot();
+  let ok = true;
+  for (const name of names) {
+    const suite = SUITES[name];
+    if (suite.torch && !torch) { log(`${name}: skipped, no LibTorch recorded in .deps/libtorch.json`); continue; }
+    const bin = compile(clang, name, suite, torch);
+    const t0 = Date.now();
+    // detect_leaks: LeakSanitizer needs ptrace-like access that some containers deny; it is on when it works.
+    const env = { ...process.env, ASAN_OPTIONS: process.env.ASAN_OPTIONS || 'detect_leaks=1:strict_string_checks=1',
+      UBSAN_OPTIONS: 'print_stacktrace=1:halt_on_error=1' };
+    const r = spawnSync(bin, ['--gtest_brief=1'], { cwd: ROOT, stdio: 'inherit', env });
+    log(`${name}: ${r.status === 0 ? 'ok' : `FAILED (exit ${r.status}, signal ${r.signal})`} in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+    ok = ok && r.status === 0;
+  }
+  return ok ? 0 : 1;
+}
+
+try {
+  process.exit(main());
+} catch (e) {
+  log(`error: ${e.message}`);
+  process.exit(1);
+}
