@@ -20,7 +20,7 @@ inline bool ranks_before(const ScoredDoc& a, const ScoredDoc& b) {
 
 class TopKQueue {
  public:
-  explicit TopKQueue(int64_t k) : k_(k) { heap_.reserve(static_cast<size_t>(k)); }
+  explicit TopKQueue(int64_t k) : k_(k) { heap_.reserve(static_cast<size_t>(std::min<int64_t>(k, 1024))); }
 
   // Offers a candidate; returns true if it entered the queue.
   bool push(float score, uint32_t doc) {
