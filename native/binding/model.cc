@@ -104,18 +104,9 @@ EncodeRequest encode_request(const Napi::CallbackInfo& info, const char* fn) {
 }
 
 at::Tensor run_encode(const EncodeRequest& r) {
-  at::NoGradGuard no_grad;
-  // Encoding is inference: no dropout, even on a model a trainer left in train mode.
-  const bool was_training = r.model->is_training();
-  r.model->eval();
-  at::Tensor w;
-  try {
-    w = r.model->doc_vectors(r.ids, r.mask, r.extra_logs, r.bfloat16).contiguous();
-  } catch (...) {
-    if (was_training) r.model->train();
-    throw;
-  }
-  if (was_training) r.model->train();
+  // Inference semantics (no dropout, no autograd) even on a model a trainer left in train mode; unlike
+  // toggling eval()/train(), this never changes the mode another thread may be relying on.
+  at::Tensor w = r.model->encode(r.ids, r.mask, r.extra_logs, r.bfloat16).contiguous();
   if (r.zero_ids.defined() && r.zero_ids.numel()) w.index_fill_(1, r.zero_ids, 0.0);
   return w;
 }

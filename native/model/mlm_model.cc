@@ -168,22 +168,26 @@ at::Tensor MlmModel::activation(const at::Tensor& x) const {
   TORCH_CHECK(false, "unsupported activation ", a);
 }
 
-at::Tensor MlmModel::attention(const EncoderLayer& layer, const at::Tensor& x, const at::Tensor& additive_mask) const {
+at::Tensor MlmModel::attention(const EncoderLayer& layer, const at::Tensor& x, const at::Tensor& additive_mask,
+                               bool train) const {
   const int64_t B = x.size(0), L = x.size(1), H = config_.num_heads, Dh = config_.hidden_size / H;
   auto heads = [&](const at::Tensor& t) { return t.view({B, L, H, Dh}).transpose(1, 2); };  // [B,H,L,Dh]
   at::Tensor q = heads(layer.query->forward(x));
   at::Tensor k = heads(layer.key->forward(x));
   at::Tensor v = heads(layer.value->forward(x));
-  double p = is_training() ? config_.attention_dropout : 0.0;
+  double p = train ? config_.attention_dropout : 0.0;
   at::Tensor mask = additive_mask.to(q.scalar_type());
   at::Tensor context = at::scaled_dot_product_attention(q, k, v, mask, p);
   return context.transpose(1, 2).reshape({B, L, H * Dh});
 }
 
 at::Tensor MlmModel::head_hidden(const at::Tensor& input_ids, const at::Tensor& attention_mask) {
+  return forward_hidden(input_ids, attention_mask, is_training());
+}
+
+at::Tensor MlmModel::forward_hidden(const at::Tensor& input_ids, const at::Tensor& attention_mask, bool train) {
   check_encoder_inputs(config_, input_ids, attention_mask);
   const int64_t B = input_ids.size(0), L = input_ids.size(1);
-  const bool train = is_training();
   const double p = config_.hidden_dropout;
   at::Tensor ids = input_ids.to(at::kLong);
 
@@ -198,7 +202,7 @@ at::Tensor MlmModel::head_hidden(const at::Tensor& input_ids, const at::Tensor& 
       at::zeros({B, 1, 1, L}, x.options().dtype(at::kFloat)).masked_fill(keep.logical_not(), lowest_finite(at::kFloat));
 
   for (const EncoderLayer& layer : layers_) {
-    at::Tensor attended = layer.attention_out->forward(attention(layer, x, additive_mask));
+    at::Tensor attended = layer.attention_out->forward(attention(layer, x, additive_mask, train));
     x = layer.attention_norm->forward(at::dropout(attended, p, train) + x);
     at::Tensor ffn = layer.ffn_out->forward(activation(layer.ffn_in->forward(x)));
     x = layer.output_norm->forward(at::dropout(ffn, p, train) + x);
@@ -213,14 +217,25 @@ at::Tensor MlmModel::logits(const at::Tensor& input_ids, const at::Tensor& atten
 
 at::Tensor MlmModel::doc_vectors(const at::Tensor& input_ids, const at::Tensor& attention_mask, int extra_logs,
                                  bool bfloat16) {
+  return doc_vectors_impl(input_ids, attention_mask, extra_logs, bfloat16, is_training());
+}
+
+at::Tensor MlmModel::encode(const at::Tensor& input_ids, const at::Tensor& attention_mask, int extra_logs,
+                            bool bfloat16) {
+  at::NoGradGuard no_grad;
+  return doc_vectors_impl(input_ids, attention_mask, extra_logs, bfloat16, /*train=*/false);
+}
+
+at::Tensor MlmModel::doc_vectors_impl(const at::Tensor& input_ids, const at::Tensor& attention_mask, int extra_logs,
+                                      bool bfloat16, bool train) {
   if (!bfloat16) {
-    at::Tensor h = head_hidden(input_ids, attention_mask).to(at::kFloat);
+    at::Tensor h = forward_hidden(input_ids, attention_mask, train).to(at::kFloat);
     return ops::sparse_head(h, decoder_weight(), decoder_bias_, attention_mask, extra_logs);
   }
   at::Tensor h;
   {
     CpuBFloat16Autocast autocast;
-    h = head_hidden(input_ids, attention_mask);
+    h = forward_hidden(input_ids, attention_mask, train);
   }
   // The head takes one dtype for all three operands; casting is differentiable, so training works too.
   at::Tensor w = ops::sparse_head(h.to(at::kBFloat16), decoder_weight().to(at::kBFloat16),

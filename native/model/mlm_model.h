@@ -63,6 +63,11 @@ class MlmModel : public torch::nn::Module {
   // bfloat16 = true computes under CPU autocast and runs the head in bfloat16; the result is float32.
   at::Tensor doc_vectors(const at::Tensor& input_ids, const at::Tensor& attention_mask, int extra_logs,
                          bool bfloat16 = false);
+  // Inference: doc_vectors without dropout and without autograd, whatever mode the module is in (a trainer
+  // sharing this model may have left it in train mode). Does not change the module's mode. Parameters are
+  // read in place: do not run it concurrently with an optimizer step on the same model.
+  at::Tensor encode(const at::Tensor& input_ids, const at::Tensor& attention_mask, int extra_logs,
+                    bool bfloat16 = false);
 
   // The tied decoder: weight = word embeddings [V,D], bias [V].
   const at::Tensor& decoder_weight() const { return word_embeddings_->weight; }
@@ -80,7 +85,11 @@ class MlmModel : public torch::nn::Module {
 
  private:
   at::Tensor activation(const at::Tensor& x) const;
-  at::Tensor attention(const EncoderLayer& layer, const at::Tensor& x, const at::Tensor& additive_mask) const;
+  at::Tensor forward_hidden(const at::Tensor& input_ids, const at::Tensor& attention_mask, bool train);
+  at::Tensor doc_vectors_impl(const at::Tensor& input_ids, const at::Tensor& attention_mask, int extra_logs,
+                              bool bfloat16, bool train);
+  at::Tensor attention(const EncoderLayer& layer, const at::Tensor& x, const at::Tensor& additive_mask,
+                       bool train) const;
 
   MlmConfig config_;
   std::shared_ptr<EmbeddingTable> word_embeddings_, position_embeddings_, token_type_embeddings_;
