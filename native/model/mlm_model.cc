@@ -8,7 +8,6 @@
 
 #include <cmath>
 #include <limits>
-#include <sstream>
 
 namespace l0sparse::model {
 namespace {
@@ -239,7 +238,7 @@ at::Tensor MlmModel::doc_vectors_impl(const at::Tensor& input_ids, const at::Ten
   }
   // The head takes one dtype for all three operands; casting is differentiable, so training works too.
   at::Tensor w = ops::sparse_head(h.to(at::kBFloat16), decoder_weight().to(at::kBFloat16),
-                                            decoder_bias_.to(at::kBFloat16), attention_mask, extra_logs);
+                                  decoder_bias_.to(at::kBFloat16), attention_mask, extra_logs);
   return w.to(at::kFloat);
 }
 
