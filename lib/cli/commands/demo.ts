@@ -1,0 +1,65 @@
+import type { Command } from 'commander';
+
+import type { DemoOptions } from '../../demo/run-demo';
+
+function num(v: string, name: string, integer = false): number {
+  const n = Number(v);
+  if (v.trim() === '' || !Number.isFinite(n) || (integer && !Number.isInteger(n))) throw new Error(`${name} must be ${integer ? 'an integer' : 'a number'}, got '${v}'`);
+  return n;
+}
+
+/** `l0sparse demo`: train a small ℓ0 model on SciFact here, evaluate it next to BM25, print a table, write JSON + plots. */
+export function register(program: Command): void {
+  program.command('demo')
+    .description('SciFact end to end: IDF, train a small l0 model from scratch, encode, index, evaluate next to BM25; table + JSON + PNG plot')
+    .option('--data <dir>', 'BEIR SciFact folder (default: ../shared/data/scifact if present, else download the BEIR zip once into ~/.cache/l0sparse or $L0SPARSE_CACHE)')
+    .option('--out <dir>', 'output folder (run, model, indexes, demo.json, demo.md, plots)', 'l0sparse-demo')
+    .option('--tokenizer <file>', 'tokenizer.json or vocab.txt (default: the project\'s 8k WordPiece vocab trained on SciFact)')
+    .option('--steps <n>', 'training steps', '300')
+    .option('--dim <d>', 'hidden size', '64')
+    .option('--layers <n>', 'transformer layers', '1')
+    .option('--heads <n>', 'attention heads (default dim/32)')
+    .option('--max-length <n>', 'max document tokens', '256')
+    .option('--queries-per-step <n>', 'queries per step (each with a positive and hard negatives)', '16')
+    .option('--negatives <n>', 'BM25 hard negatives per query', '1')
+    .option('--loss <info_nce|kl>', 'info_nce (in-batch + hard negatives) or kl (BM25 scores as teacher)', 'info_nce')
+    .option('--lr <x>', 'peak learning rate', '1e-3')
+    .option('--lambda <x>', 'FLOPS regularizer weight', '1e-3')
+    .option('--threshold <t>', 'l0 mask threshold (docs with <= t nonzeros are not regularized; < 0: plain FLOPS)', '200')
+    .option('--activation <relu|l0>', 'document activation', 'l0')
+    .option('--k <n>', 'extra log1p count of the l0 activation', '1')
+    .option('--no-bag-of-words', 'plain random initialisation instead of the bag-of-words start')
+    .option('--eval-every <n>', 'held-out training-curve point every n steps (0 = none)', '0')
+    .option('--hold-out <n>', 'train queries held out for the curve', '50')
+    .option('--curve-corpus <n>', 'documents searched for the curve', '1000')
+    .option('--bf16', 'bfloat16 autocast in training (CPU)')
+    .option('--seed <n>', 'seed', '42')
+    .option('--no-progress', 'no progress bars')
+    .option('--json', 'print the result JSON instead of the table')
+    .action(async (o: Record<string, string | boolean | undefined>) => {
+      const { runDemo, formatDemoTable } = await import('../../demo/run-demo');
+      if (o.loss !== 'info_nce' && o.loss !== 'kl') throw new Error(`--loss must be info_nce or kl, got '${o.loss}'`);
+      if (o.activation !== 'relu' && o.activation !== 'l0') throw new Error(`--activation must be relu or l0, got '${o.activation}'`);
+      const s = (k: string) => String(o[k]);
+      const options: DemoOptions = {
+        data: o.data as string | undefined, out: s('out'), tokenizer: o.tokenizer as string | undefined,
+        steps: num(s('steps'), '--steps', true), dim: num(s('dim'), '--dim', true), layers: num(s('layers'), '--layers', true),
+        heads: o.heads === undefined ? undefined : num(s('heads'), '--heads', true), maxLength: num(s('maxLength'), '--max-length', true),
+        queriesPerStep: num(s('queriesPerStep'), '--queries-per-step', true), negatives: num(s('negatives'), '--negatives', true),
+        loss: o.loss, lr: num(s('lr'), '--lr'), lambda: num(s('lambda'), '--lambda'), threshold: num(s('threshold'), '--threshold'),
+        activation: o.activation, k: num(s('k'), '--k', true), bagOfWords: o.bagOfWords !== false,
+        evalEvery: num(s('evalEvery'), '--eval-every', true), holdOut: num(s('holdOut'), '--hold-out', true),
+        curveCorpus: num(s('curveCorpus'), '--curve-corpus', true), seed: num(s('seed'), '--seed', true),
+        bf16: o.bf16 === true, progress: o.progress !== false,
+      };
+      const result = await runDemo(options);
+      if (o.json) {
+        process.stdout.write(JSON.stringify(result, null, 2) + '\n');
+        return;
+      }
+      process.stdout.write(`\nSciFact test (${result.data.testQueries} queries, ${result.data.documents} documents)\n\n`);
+      process.stdout.write(formatDemoTable(result.rows) + '\n\n');
+      process.stdout.write(`time: ${Object.entries(result.seconds).map(([k, v]) => `${k} ${v.toFixed(1)} s`).join(', ')}\n`);
+      process.stdout.write(`files: ${Object.values(result.files).join(', ')}\n`);
+    });
+}

@@ -1,0 +1,282 @@
+/**
+ * `l0sparse demo`: the whole pipeline on BEIR SciFact with a model trained here from scratch.
+ * SciFact → IDF from the corpus → ℓ0 training on the train split (BM25-mined hard negatives, bag-of-words
+ * initialisation) → encode the corpus → inverted index → SciFact test next to BM25 (word level and
+ * WordPiece) → table, JSON and plots.
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+
+import { analyzeAll, type BatchAnalyzer, type TextAnalyzer } from '../bm25/bm25-index';
+import { bm25OnBeir } from '../bm25/beir-bm25';
+import { englishAnalyzer } from '../bm25/english-analyzer';
+import { wordPieceAnalyzer } from '../bm25/wordpiece-analyzer';
+import { documentText, loadBeir, type BeirDataset } from '../data/beir';
+import { hitsToRun } from '../data/trec';
+import { NativeMlmModel } from '../encoder/native-model';
+import { startProgress } from '../encoder/progress';
+import { efficiency, evaluate } from '../eval';
+import { IdfTable } from '../idf/idf-table';
+import { SparseIndex } from '../index/sparse-index';
+import { tradeoffChart, trainingCurveChart, writeChart, type CurvePoint } from '../plot';
+import { QueryEncoder } from '../query/query-encoder';
+import { evaluateEncoder } from '../retrieval/evaluate-encoder';
+import type { Csr } from '../sparse/csr';
+import { TextTokenizer } from '../tokenizer/text-tokenizer';
+import { normalizeTrainConfig, type TrainRunConfig } from '../train/config';
+import { heldOutEvaluation } from '../train/held-out-eval';
+import type { TrainStepConfig } from '../train/native-trainer';
+import { runTraining } from '../train/run';
+import { bm25Vectors } from './bm25-impacts';
+import { resolveScifact } from './scifact-data';
+
+/** The project's own WordPiece vocabulary, trained on the SciFact corpus (scripts/demo/train-scifact-vocab.py). */
+export const DEFAULT_DEMO_VOCAB = path.resolve(__dirname, '..', '..', '..', 'assets', 'scifact-wordpiece-8k.txt');
+
+export interface DemoOptions {
+  /** BEIR SciFact folder; default ../shared/data/scifact when present, else downloaded into the cache. */
+  data?: string;
+  out: string;
+  tokenizer?: string;
+  steps: number;
+  dim: number;
+  layers: number;
+  heads?: number;
+  intermediate?: number;
+  maxLength: number;
+  queriesPerStep: number;
+  negatives: number;
+  /** 'info_nce' (in-batch + BM25 hard negatives) or 'kl' (BM25 scores of the group as the teacher). */
+  loss: 'info_nce' | 'kl';
+  lr: number;
+  lambda: number;
+  lambdaWarmup?: number;
+  threshold: number;
+  activation: 'relu' | 'l0';
+  k: number;
+  bagOfWords: boolean;
+  /** Held-out training-curve points (0 = none); the curve uses `holdOut` train queries over `curveCorpus` docs. */
+  evalEvery: number;
+  holdOut: number;
+  curveCorpus: number;
+  seed: number;
+  bf16?: boolean;
+  progress?: boolean;
+  /** Extra train-step settings (sweeps). */
+  step?: TrainStepConfig;
+  /** Evaluate the BM25 baselines (default true). */
+  baselines?: boolean;
+  /** Use only the first n corpus documents besides every judged one (tests); default all. */
+  maxCorpus?: number;
+  /** Write plots (default true). */
+  plots?: boolean;
+  log?: (line: string) => void;
+}
+
+export const DEMO_DEFAULTS: Omit<DemoOptions, 'out'> = {
+  steps: 300, dim: 64, layers: 1, maxLength: 256, queriesPerStep: 16, negatives: 1, loss: 'info_nce', lr: 1e-3,
+  lambda: 1e-3, threshold: 200, activation: 'l0', k: 1, bagOfWords: true, evalEvery: 0, holdOut: 0, curveCorpus: 1000,
+  seed: 42,
+};
+
+export interface SystemRow {
+  system: string;
+  ndcg10: number;
+  recall100: number;
+  flops: number;
+  meanDocNnz: number;
+  meanQueryNnz: number;
+  indexBytes: number;
+  /** Milliseconds per query: query-side processing (analysis / tokenize + idf) and top-100 search, one thread. */
+  latencyMs: number;
+  notes?: string;
+}
+
+export interface DemoResult {
+  data: { dir: string; source: string; documents: number; testQueries: number };
+  config: { options: Omit<DemoOptions, 'log'>; train: TrainRunConfig };
+  rows: SystemRow[];
+  training: { steps: number; seconds: number; groups: number; curve: { step: number; metrics: Record<string, number> }[]; lastMetrics: unknown };
+  seconds: Record<string, number>;
+  files: Record<string, string>;
+}
+
+async function timedSearch(index: SparseIndex, prepare: () => Promise<Csr> | Csr, numQueries: number, repeats = 3): Promise<number> {
+  const times: number[] = [];
+  for (let r = 0; r < repeats; r++) {
+    const t0 = process.hrtime.bigint();
+    const queries = await prepare();
+    await index.search(queries, 100, { threads: 1 });
+    times.push(Number(process.hrtime.bigint() - t0) / 1e6 / numQueries);
+  }
+  return times.sort((a, b) => a - b)[Math.floor(times.length / 2)];
+}
+
+async function indexStats(docs: Csr, ids: string[], file: string): Promise<{ index: SparseIndex; bytes: number }> {
+  const index = new SparseIndex(docs.numCols);
+  index.add(docs, ids);
+  await index.build();
+  await index.save(file);
+  return { index, bytes: fs.statSync(file).size };
+}
+
+/** BM25 at one analysis level: quality from the Lucene-style BM25 (top 1000, as Pyserini); cost from its vectors. */
+async function bm25Row(name: string, data: BeirDataset, analyzer: TextAnalyzer | BatchAnalyzer, dir: string, progress: boolean): Promise<SystemRow> {
+  const r = await bm25OnBeir(data, analyzer, { progress });
+  const e = evaluate(data.qrels, hitsToRun(r.results), { measures: ['ndcg_cut.10', 'recall.100'], averageOverAllJudged: true, ignoreIdenticalIds: true });
+  const docTerms = await analyzeAll(data.corpus.map(documentText), analyzer);
+  const queryTexts = data.queries.map((q) => q.text);
+  const vectors = bm25Vectors(docTerms, await analyzeAll(queryTexts, analyzer));
+  const eff = efficiency(vectors.queries, vectors.docs);
+  const { index, bytes } = await indexStats(vectors.docs, data.corpus.map((d) => d.id), path.join(dir, `${name.replace(/\W+/g, '-')}.index`));
+  const latencyMs = await timedSearch(index, async () => {
+    // The query side of BM25 is its analysis; vectors are then looked up in the same term table.
+    await analyzeAll(queryTexts, analyzer);
+    return vectors.queries;
+  }, queryTexts.length);
+  return {
+    system: name, ndcg10: e.summary.get('ndcg_cut_10') ?? 0, recall100: e.summary.get('recall_100') ?? 0,
+    flops: eff.flops, meanDocNnz: eff.meanDocNonZeros, meanQueryNnz: eff.meanQueryNonZeros, indexBytes: bytes, latencyMs,
+  };
+}
+
+function restrictCorpus(data: BeirDataset, max: number | undefined): BeirDataset {
+  if (max === undefined || data.corpus.length <= max) return data;
+  const judged = new Set([...data.qrels.values()].flatMap((m) => [...m.keys()]));
+  const keep = new Set([...data.corpus.filter((d) => judged.has(d.id)), ...data.corpus.filter((d) => !judged.has(d.id)).slice(0, Math.max(0, max - judged.size))].map((d) => d.id));
+  return { ...data, corpus: data.corpus.filter((d) => keep.has(d.id)) };
+}
+
+export function demoTrainConfig(o: DemoOptions, dataDir: string, tokenizer: string): TrainRunConfig {
+  const heads = o.heads ?? Math.max(1, Math.round(o.dim / 32));
+  return normalizeTrainConfig({
+    output: path.join(o.out, 'run'),
+    init: {
+      architecture: 'distilbert', hiddenSize: o.dim, numLayers: o.layers, numHeads: heads, intermediateSize: o.intermediate ?? o.dim * 2,
+      maxPositions: Math.max(o.maxLength, 128), bagOfWords: o.bagOfWords,
+    },
+    tokenizer,
+    data: { beir: dataDir, split: 'train', negatives: o.negatives, teacher: o.loss === 'kl' ? 'bm25' : 'none', holdOut: o.evalEvery > 0 ? o.holdOut || 50 : 0 },
+    steps: o.steps, queriesPerStep: o.queriesPerStep, maxLength: o.maxLength,
+    checkpointEvery: Math.max(1, Math.min(o.steps, 100)), keepCheckpoints: 1, evalEvery: o.evalEvery, seed: o.seed,
+    step: {
+      loss: o.loss, activation: o.activation, k: o.k, lr: o.lr, warmupSteps: Math.min(20, Math.ceil(o.steps / 10)),
+      lambda: o.lambda, lambdaWarmup: o.lambdaWarmup ?? Math.max(1, Math.ceil(o.steps / 2)), threshold: o.threshold,
+      bf16: o.bf16, ...o.step,
+    },
+  });
+}
+
+export async function runDemo(options: DemoOptions): Promise<DemoResult> {
+  const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
+  const progress = options.progress !== false;
+  const seconds: Record<string, number> = {};
+  const tic = () => { const t = Date.now(); return () => (Date.now() - t) / 1000; };
+  const total = tic();
+  fs.mkdirSync(options.out, { recursive: true });
+
+  let t = tic();
+  const data = await resolveScifact({ data: options.data, progress, log });
+  const test = restrictCorpus(await loadBeir(data.dir, 'test'), options.maxCorpus);
+  seconds.data = t();
+  log(`SciFact: ${data.dir} (${data.source}), ${test.corpus.length} documents, ${test.queries.length} test queries`);
+  const tokenizerFile = options.tokenizer ?? DEFAULT_DEMO_VOCAB;
+  const tokenizer = TextTokenizer.fromFile(tokenizerFile);
+
+  // Training (the run folder is resumable; a different configuration starts over).
+  const train = demoTrainConfig(options, data.dir, tokenizerFile);
+  const pinned = path.join(train.output, 'train-config.json');
+  if (fs.existsSync(pinned) && fs.readFileSync(pinned, 'utf8') !== JSON.stringify(train, null, 2) + '\n') {
+    log(`${train.output} holds a run with other settings: starting it over`);
+    fs.rmSync(train.output, { recursive: true, force: true });
+  }
+  t = tic();
+  log(`training: ${options.steps} steps × ${options.queriesPerStep} queries (${options.loss}, ${options.activation}${options.activation === 'l0' ? ` k=${options.k}` : ''}, λ=${options.lambda}, t=${options.threshold}), D=${options.dim}, ${options.layers} layer(s), vocabulary ${tokenizer.vocabSize}`);
+  const trained = await runTraining(train, {
+    progress,
+    onEval: options.evalEvery > 0 ? heldOutEvaluation({ maxCorpus: options.curveCorpus }) : undefined,
+  });
+  seconds.train = t();
+  if (!trained.modelDir) throw new Error('training did not finish');
+
+  // Encode the corpus, index, evaluate on the test split.
+  t = tic();
+  const model = await NativeMlmModel.load(trained.modelDir);
+  const idf = IdfTable.load(path.join(train.output, 'idf.json'), tokenizer);
+  const queryEncoder = QueryEncoder.fromIdf(tokenizer, idf);
+  const bar = startProgress('encode', test.corpus.length, progress, { unit: 'docs' });
+  let encoded = 0;
+  const r = await evaluateEncoder({
+    model, tokenizer, queryEncoder, corpus: test.corpus.map((d) => ({ id: d.id, text: documentText(d) })),
+    queries: test.queries, qrels: test.qrels, activation: train.step.decoupled ? 'relu' : (train.step.activation ?? 'l0'),
+    k: train.step.k ?? 1, maxLength: options.maxLength, batchSize: 32,
+    onDocuments: (n) => { bar.increment(n - encoded); encoded = n; },
+  });
+  bar.stop();
+  seconds.encode = r.encodeSeconds;
+  const { index, bytes } = await indexStats(r.docs, test.corpus.map((d) => d.id), path.join(options.out, 'model.index'));
+  const queryTexts = test.queries.map((q) => q.text);
+  const latencyMs = await timedSearch(index, () => queryEncoder.encode(queryTexts, { allowEmpty: true }), queryTexts.length);
+  seconds.evaluateModel = t();
+  const modelRow: SystemRow = {
+    system: `l0 model (D=${options.dim}, ${options.layers}L, ${options.steps} steps)`, ndcg10: r.ndcg10, recall100: r.recall100,
+    flops: r.flops, meanDocNnz: r.meanDocNnz, meanQueryNnz: r.meanQueryNnz, indexBytes: bytes, latencyMs,
+  };
+
+  const rows: SystemRow[] = [];
+  if (options.baselines !== false) {
+    t = tic();
+    const bmDir = path.join(options.out, 'bm25');
+    fs.mkdirSync(bmDir, { recursive: true });
+    rows.push(await bm25Row('BM25 (word, Anserini analysis)', test, englishAnalyzer(), bmDir, progress));
+    rows.push(await bm25Row(`BM25 (WordPiece, ${path.basename(tokenizerFile)})`, test, wordPieceAnalyzer(tokenizer), bmDir, progress));
+    seconds.bm25 = t();
+  }
+  rows.push(modelRow);
+  seconds.total = total();
+
+  const files: Record<string, string> = { json: path.join(options.out, 'demo.json'), table: path.join(options.out, 'demo.md'), model: trained.modelDir };
+  const curve = trained.evaluations;
+  if (options.plots !== false) {
+    const tradeoff = await writeChart(tradeoffChart(rows.map((row) => ({
+      label: `${row.system.split(' (')[0]} ${row.ndcg10.toFixed(3)}`, series: row.system.startsWith('BM25') ? row.system : 'l0 model (trained here)',
+      flops: row.flops, ndcg10: row.ndcg10,
+    })), { title: 'SciFact test: quality vs cost', subtitle: `${test.corpus.length} docs, ${test.queries.length} queries` }), path.join(options.out, 'demo-tradeoff'));
+    files.tradeoffPng = tradeoff.png;
+    files.tradeoffSvg = tradeoff.svg;
+    if (curve.length > 0) {
+      const points: CurvePoint[] = curve.flatMap((e) => [
+        { step: e.step, value: e.metrics.ndcg10, series: 'held-out nDCG@10' },
+        { step: e.step, value: e.metrics.recall100, series: 'held-out R@100' },
+      ]);
+      const c = await writeChart(trainingCurveChart(points, [], { title: `Held-out train queries (${options.holdOut || 50}) over ${options.curveCorpus} docs`, yTitle: 'metric' }), path.join(options.out, 'demo-training-curve'));
+      files.curvePng = c.png;
+    }
+  }
+  const result: DemoResult = {
+    data: { dir: data.dir, source: data.source, documents: test.corpus.length, testQueries: test.queries.length },
+    config: { options: { ...options, log: undefined } as Omit<DemoOptions, 'log'>, train },
+    rows,
+    training: { steps: trained.steps, seconds: trained.seconds, groups: trained.groups, curve, lastMetrics: trained.lastMetrics },
+    seconds, files,
+  };
+  fs.writeFileSync(files.json, JSON.stringify(result, null, 2) + '\n');
+  fs.writeFileSync(files.table, formatDemoTable(rows) + '\n');
+  return result;
+}
+
+export function formatBytes(n: number): string {
+  return n >= 1 << 20 ? `${(n / (1 << 20)).toFixed(1)} MiB` : `${(n / 1024).toFixed(0)} KiB`;
+}
+
+/** The demo table in Markdown (also readable as plain text). */
+export function formatDemoTable(rows: SystemRow[]): string {
+  const lines = [
+    '| system | nDCG@10 | R@100 | FLOPS | doc nnz | query nnz | index | latency ms/q |',
+    '|---|---|---|---|---|---|---|---|',
+  ];
+  for (const r of rows) {
+    lines.push(`| ${r.system} | ${r.ndcg10.toFixed(4)} | ${r.recall100.toFixed(4)} | ${r.flops.toFixed(2)} | ${r.meanDocNnz.toFixed(1)} | ${r.meanQueryNnz.toFixed(1)} | ${formatBytes(r.indexBytes)} | ${r.latencyMs.toFixed(3)} |`);
+  }
+  return lines.join('\n');
+}

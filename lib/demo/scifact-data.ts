@@ -1,0 +1,141 @@
+/**
+ * Where the demo's SciFact comes from: `--data <dir>`, else ../shared/data/scifact when present, else the
+ * public BEIR archive, downloaded once into a cache (~/.cache/l0sparse or $L0SPARSE_CACHE), checked against
+ * the MD5 that BEIR publishes for it (beir-cellar/beir README) and its known size, then unpacked.
+ */
+import * as crypto from 'crypto';
+import * as fs from 'fs';
+import * as https from 'https';
+import * as os from 'os';
+import * as path from 'path';
+
+import * as yauzl from 'yauzl';
+
+import { startProgress } from '../encoder/progress';
+
+export const SCIFACT_URL = 'https://public.ukp.informatik.tu-darmstadt.de/thakur/BEIR/datasets/scifact.zip';
+/** Published by BEIR (README dataset table). */
+export const SCIFACT_MD5 = '5f7d1de60b170fc8027bb7898e2efca1';
+export const SCIFACT_BYTES = 2_816_079;
+
+export function cacheDir(): string {
+  return process.env.L0SPARSE_CACHE ?? path.join(os.homedir(), '.cache', 'l0sparse');
+}
+
+function isBeirDir(dir: string): boolean {
+  return fs.existsSync(path.join(dir, 'corpus.jsonl')) && fs.existsSync(path.join(dir, 'queries.jsonl')) &&
+    fs.existsSync(path.join(dir, 'qrels', 'test.tsv'));
+}
+
+export interface ResolveDataOptions {
+  data?: string;
+  progress?: boolean;
+  /** Where to look for a local copy before downloading (default: ../shared/data/scifact from the cwd). */
+  localCandidates?: string[];
+  url?: string;
+  md5?: string;
+  log?: (line: string) => void;
+}
+
+/** Returns a BEIR SciFact folder, downloading and unpacking it into the cache when needed. */
+export async function resolveScifact(options: ResolveDataOptions = {}): Promise<{ dir: string; source: 'given' | 'local' | 'cache' | 'downloaded' }> {
+  if (options.data) {
+    if (!isBeirDir(options.data)) throw new Error(`--data ${options.data} is not a BEIR folder (corpus.jsonl, queries.jsonl, qrels/test.tsv)`);
+    return { dir: path.resolve(options.data), source: 'given' };
+  }
+  const candidates = options.localCandidates ?? [path.resolve('..', 'shared', 'data', 'scifact')];
+  for (const c of candidates) if (isBeirDir(c)) return { dir: c, source: 'local' };
+  const root = path.join(cacheDir(), 'beir');
+  const dir = path.join(root, 'scifact');
+  if (isBeirDir(dir) && fs.existsSync(path.join(root, 'scifact.zip.md5'))) return { dir, source: 'cache' };
+  fs.mkdirSync(root, { recursive: true });
+  const zip = path.join(root, 'scifact.zip');
+  const md5 = options.md5 ?? SCIFACT_MD5;
+  if (!fs.existsSync(zip) || (await fileMd5(zip)) !== md5) {
+    options.log?.(`downloading BEIR SciFact (${(SCIFACT_BYTES / 1e6).toFixed(1)} MB) from ${options.url ?? SCIFACT_URL} into ${root}`);
+    await download(options.url ?? SCIFACT_URL, zip, options.progress !== false);
+    const got = await fileMd5(zip);
+    if (got !== md5) {
+      fs.renameSync(zip, `${zip}.bad`);
+      throw new Error(`${zip}: md5 ${got} but BEIR publishes ${md5}; the download is kept as ${zip}.bad. Retry, or pass --data <dir>`);
+    }
+  }
+  const tmp = `${root}/.unzip-${process.pid}`;
+  fs.rmSync(tmp, { recursive: true, force: true });
+  await unzip(zip, tmp);
+  const inner = isBeirDir(path.join(tmp, 'scifact')) ? path.join(tmp, 'scifact') : tmp;
+  if (!isBeirDir(inner)) throw new Error(`${zip} does not hold a BEIR folder`);
+  fs.rmSync(dir, { recursive: true, force: true });
+  fs.renameSync(inner, dir);
+  fs.rmSync(tmp, { recursive: true, force: true });
+  fs.writeFileSync(path.join(root, 'scifact.zip.md5'), `${md5}  scifact.zip\n`);
+  return { dir, source: 'downloaded' };
+}
+
+export async function fileMd5(file: string): Promise<string> {
+  const hash = crypto.createHash('md5');
+  for await (const chunk of fs.createReadStream(file)) hash.update(chunk as Buffer);
+  return hash.digest('hex');
+}
+
+/** HTTPS GET (following redirects) into `dest` via a temp file, with a byte progress bar. */
+export function download(url: string, dest: string, progress: boolean, redirects = 5): Promise<void> {
+  return new Promise((resolve, reject) => {
+    https.get(url, (res) => {
+      if (res.statusCode && res.statusCode >= 300 && res.statusCode < 400 && res.headers.location && redirects > 0) {
+        res.resume();
+        download(new URL(res.headers.location, url).toString(), dest, progress, redirects - 1).then(resolve, reject);
+        return;
+      }
+      if (res.statusCode !== 200) {
+        res.resume();
+        reject(new Error(`GET ${url}: HTTP ${res.statusCode}`));
+        return;
+      }
+      const total = Number(res.headers['content-length'] ?? SCIFACT_BYTES);
+      const bar = startProgress('download', total, progress, { unit: 'B' });
+      const tmp = `${dest}.part`;
+      const out = fs.createWriteStream(tmp);
+      res.on('data', (chunk: Buffer) => bar.increment(chunk.length));
+      res.pipe(out);
+      out.on('finish', () => {
+        bar.stop();
+        fs.renameSync(tmp, dest);
+        resolve();
+      });
+      const fail = (e: Error) => { bar.stop(); out.destroy(); reject(new Error(`GET ${url}: ${e.message}`)); };
+      res.on('error', fail);
+      out.on('error', fail);
+    }).on('error', (e) => reject(new Error(`GET ${url}: ${e.message} (no network? pass --data <BEIR scifact dir>)`)));
+  });
+}
+
+/** Extracts every file of a zip archive under `dest`, refusing entries that would escape it. */
+export function unzip(zipFile: string, dest: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    yauzl.open(zipFile, { lazyEntries: true }, (err, zip) => {
+      if (err || !zip) return reject(err ?? new Error(`cannot open ${zipFile}`));
+      zip.on('error', reject);
+      zip.on('end', () => resolve());
+      zip.on('entry', (entry: yauzl.Entry) => {
+        const target = path.resolve(dest, entry.fileName);
+        if (!target.startsWith(path.resolve(dest) + path.sep)) return reject(new Error(`${zipFile}: entry ${entry.fileName} escapes the folder`));
+        if (entry.fileName.endsWith('/')) {
+          fs.mkdirSync(target, { recursive: true });
+          zip.readEntry();
+          return;
+        }
+        fs.mkdirSync(path.dirname(target), { recursive: true });
+        zip.openReadStream(entry, (e, stream) => {
+          if (e || !stream) return reject(e ?? new Error(`cannot read ${entry.fileName}`));
+          const out = fs.createWriteStream(target);
+          stream.on('error', reject);
+          out.on('error', reject);
+          out.on('finish', () => zip.readEntry());
+          stream.pipe(out);
+        });
+      });
+      zip.readEntry();
+    });
+  });
+}

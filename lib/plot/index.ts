@@ -1,0 +1,2 @@
+export { renderVegaLite, writeChart, pngSize, type RenderedChart } from './render';
+export { tradeoffChart, trainingCurveChart, isParetoOptimal, type TradeoffPoint, type CurvePoint } from './charts';

@@ -1,0 +1,117 @@
+import { strict as assert } from 'assert';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+
+import { DEMO_DEFAULTS, formatDemoTable, runDemo } from '../../lib/demo/run-demo';
+import { bm25Vectors } from '../../lib/demo/bm25-impacts';
+import { fileMd5, resolveScifact, unzip } from '../../lib/demo/scifact-data';
+import { pngSize } from '../../lib/plot';
+import { sharedData } from '../helpers';
+
+/** A small real BEIR folder cut from SciFact: the judged docs of a few train and test queries plus some others. */
+function miniScifact(src: string, dest: string, trainQueries: number, testQueries: number, others: number): void {
+  const read = (f: string) => fs.readFileSync(path.join(src, f), 'utf8');
+  const qrels = (split: string, n: number) => {
+    const lines = read(`qrels/${split}.tsv`).trim().split('\n');
+    const keep = new Set<string>();
+    const out = [lines[0]];
+    for (const l of lines.slice(1)) {
+      const q = l.split('\t')[0];
+      if (!keep.has(q) && keep.size >= n) continue;
+      keep.add(q);
+      out.push(l);
+    }
+    return { text: out.join('\n') + '\n', queries: keep, docs: new Set(out.slice(1).map((l) => l.split('\t')[1])) };
+  };
+  const train = qrels('train', trainQueries);
+  const test = qrels('test', testQueries);
+  const judged = new Set([...train.docs, ...test.docs]);
+  const corpus = read('corpus.jsonl').trim().split('\n');
+  let extra = 0;
+  const keptDocs = corpus.filter((l) => {
+    const id = (JSON.parse(l) as { _id: string })._id;
+    if (judged.has(id)) return true;
+    return extra++ < others;
+  });
+  const queries = read('queries.jsonl').trim().split('\n')
+    .filter((l) => { const id = (JSON.parse(l) as { _id: string })._id; return train.queries.has(id) || test.queries.has(id); });
+  fs.mkdirSync(path.join(dest, 'qrels'), { recursive: true });
+  fs.writeFileSync(path.join(dest, 'corpus.jsonl'), keptDocs.join('\n') + '\n');
+  fs.writeFileSync(path.join(dest, 'queries.jsonl'), queries.join('\n') + '\n');
+  fs.writeFileSync(path.join(dest, 'qrels', 'train.tsv'), train.text);
+  fs.writeFileSync(path.join(dest, 'qrels', 'test.tsv'), test.text);
+}
+
+describe('demo', function () {
+  this.timeout(240_000);
+  const shared = sharedData();
+  let tmp: string;
+  before(() => { tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'l0sparse-demo-')); });
+  after(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+  it('BM25 vectors give the BM25 score as a dot product', () => {
+    const v = bm25Vectors([['a', 'b', 'a'], ['b', 'c']], [['a', 'b', 'z']], { k1: 0.9, b: 0.4 });
+    const idf = (df: number) => Math.log(1 + (2 - df + 0.5) / (df + 0.5));
+    const avgdl = 2.5;
+    const w = (tf: number, dl: number, df: number) => idf(df) * tf / (tf + 0.9 * (1 - 0.4 + 0.4 * dl / avgdl));
+    const score = (d: number) => {
+      let s = 0;
+      for (let j = v.docs.indptr[d]; j < v.docs.indptr[d + 1]; j++) {
+        for (let i = v.queries.indptr[0]; i < v.queries.indptr[1]; i++) if (v.queries.indices[i] === v.docs.indices[j]) s += v.queries.values[i] * v.docs.values[j];
+      }
+      return s;
+    };
+    assert.ok(Math.abs(score(0) - (w(2, 3, 1) + w(1, 3, 2))) < 1e-6);
+    assert.ok(Math.abs(score(1) - w(1, 2, 2)) < 1e-6);
+    assert.equal(v.queries.indptr[1], 2, 'the term missing from the corpus is dropped');
+  });
+
+  it('unzips an archive and uses a given or local folder before downloading', async function () {
+    // A real zip: the mini dataset packed by the system's zip tool when present.
+    if (!shared) this.skip();
+    const mini = path.join(tmp, 'zipsrc', 'scifact');
+    miniScifact(path.join(shared!, 'scifact'), mini, 3, 3, 5);
+    const { execFileSync } = await import('child_process');
+    try { execFileSync('zip', ['-qr', path.join(tmp, 'mini.zip'), 'scifact'], { cwd: path.join(tmp, 'zipsrc') }); } catch { this.skip(); }
+    await unzip(path.join(tmp, 'mini.zip'), path.join(tmp, 'unzipped'));
+    assert.equal(fs.readFileSync(path.join(tmp, 'unzipped', 'scifact', 'corpus.jsonl'), 'utf8'), fs.readFileSync(path.join(mini, 'corpus.jsonl'), 'utf8'));
+    assert.match(await fileMd5(path.join(tmp, 'mini.zip')), /^[0-9a-f]{32}$/);
+    assert.deepEqual(await resolveScifact({ data: mini }), { dir: path.resolve(mini), source: 'given' });
+    assert.deepEqual(await resolveScifact({ localCandidates: [mini] }), { dir: mini, source: 'local' });
+    await assert.rejects(resolveScifact({ data: tmp }), /not a BEIR folder/);
+  });
+
+  it('runs the whole pipeline on a tiny configuration: table, JSON and plots agree', async function () {
+    if (!shared) this.skip();
+    const data = path.join(tmp, 'mini');
+    miniScifact(path.join(shared!, 'scifact'), data, 24, 20, 150);
+    const out = path.join(tmp, 'out');
+    const r = await runDemo({
+      ...DEMO_DEFAULTS, data, out, tokenizer: path.join(shared!, 'bert-base-uncased', 'vocab.txt'),
+      steps: 4, dim: 32, layers: 1, maxLength: 64, queriesPerStep: 4, evalEvery: 2, holdOut: 4, curveCorpus: 60,
+      progress: false, log: () => undefined,
+    });
+    assert.equal(r.rows.length, 3);
+    assert.deepEqual(r.rows.map((x) => x.system.split(' ')[0]), ['BM25', 'BM25', 'l0']);
+    for (const row of r.rows) {
+      for (const k of ['ndcg10', 'recall100', 'flops', 'meanDocNnz', 'latencyMs'] as const) assert.ok(Number.isFinite(row[k]) && row[k] >= 0, `${row.system} ${k}`);
+      assert.ok(row.ndcg10 <= 1 && row.recall100 <= 1);
+      assert.ok(row.indexBytes > 0);
+    }
+    assert.ok(r.rows[0].ndcg10 > 0.3, `BM25 on the mini corpus: ${r.rows[0].ndcg10}`);
+    const json = JSON.parse(fs.readFileSync(r.files.json, 'utf8')) as typeof r;
+    assert.deepEqual(json.rows, r.rows);
+    assert.equal(json.training.steps, 4);
+    const steps = json.training.curve.map((c) => c.step);
+    assert.ok(steps.includes(2) && steps.at(-1) === 4, `curve steps ${steps}`);
+    assert.equal(fs.readFileSync(r.files.table, 'utf8').trim(), formatDemoTable(r.rows));
+    // The model's row is what the trained model retrieves: its index holds every corpus document.
+    assert.equal(fs.statSync(path.join(out, 'model.index')).size, r.rows[2].indexBytes);
+    for (const f of [r.files.tradeoffPng, r.files.curvePng]) {
+      const size = pngSize(fs.readFileSync(f));
+      assert.ok(size.width >= 400 && size.height >= 300, `${f}: ${size.width}x${size.height}`);
+    }
+    assert.match(fs.readFileSync(r.files.tradeoffSvg, 'utf8'), /BM25/);
+  });
+});
