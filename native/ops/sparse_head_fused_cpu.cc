@@ -1,12 +1,14 @@
 // CPU kernels of the fused sparse head; interface and semantics in sparse_head_kernels.h.
 //
-// Forward: the vocabulary is cut into tiles; each task = (vocab tile, document) runs one GEMM of the
-// document's real tokens [L_b, D] against the tile [T, D] through LibTorch (MKL) into a per-thread buffer
-// [L_b, T] and folds it into a running max/argmax. Extra memory: threads x L x T logits, plus a
-// copy of the real token rows when padding is dropped or the dtype converted — never anything of size B*L*V.
-// Tasks are ordered tile-major so a thread's consecutive tasks reuse the same weight tile from cache.
-// Padding rows are dropped before the GEMM: they could only contribute max(0, .), which the final
-// clamp at 0 already provides.
+// Forward: the real (mask != 0) token rows of all documents, R x D, are multiplied tile by tile with the
+// vocabulary: one GEMM per tile [R, D] x [D, T] through LibTorch (MKL threads it; large M keeps it
+// efficient), then the running max/argmax per (document, vocab id) over that tile, in parallel over
+// documents. Extra memory: the [R, T] logits of one tile (~8 MiB) plus a copy of the real rows when
+// padding is dropped or the dtype converted — never anything of size B*L*V. Padding rows are dropped
+// before the GEMM: they could only contribute max(0, .), which the final clamp at 0 already provides.
+// Measured alternative: parallel tasks = (tile, document), each with its own small GEMM inside
+// at::parallel_for. On this shared 2-core machine (load average ~15) it was 5-10x slower (B=8 encode:
+// 42-60 s vs 5-9 s), so the single threaded-by-MKL GEMM per tile won.
 //
 // Backward (argmax only, cost ~ nnz x D): grad_weight/grad_bias rows are partitioned by vocab id and
 // grad_hidden by (document, slice of D), so no two threads ever write the same element.
@@ -27,14 +29,11 @@
 namespace l0sparse::ops {
 namespace {
 
-// Vocab tile width: a [256, 768] float32 weight tile (768 KiB) plus the [L, 256] logits stay in L2.
-constexpr int64_t kVocabTile = 256;
-
 at::ScalarType accumulation_type(at::ScalarType t) { return t == at::kDouble ? at::kDouble : at::kFloat; }
 
 // dtype the per-tile GEMM runs in. bfloat16 stays bfloat16 (oneDNN, fp32 accumulation inside, logits
 // rounded to bf16 on store, as PyTorch's own bf16 matmul): measured 2x the fp32 GEMM throughput per core on
-// this AVX512-BF16 CPU at the tile shape [256x768]x[768x256]. L0SPARSE_BF16_GEMM=0 converts bf16 tiles to
+// this AVX512-BF16 CPU (at::mm [256x768]x[768x256], 1 thread). L0SPARSE_BF16_GEMM=0 converts bf16 tiles to
 // fp32 instead (exact logits of the bf16 values). float16 is converted to fp32.
 at::ScalarType gemm_type(at::ScalarType t) {
   static const bool bf16_gemm = [] {
@@ -43,32 +42,6 @@ at::ScalarType gemm_type(at::ScalarType t) {
   }();
   if (t == at::kBFloat16 && bf16_gemm) return at::kBFloat16;
   return accumulation_type(t);
-}
-
-// A document's real (mask != 0) token rows in the GEMM dtype, and their positions (ascending,
-// so a strict '>' in the running max keeps the smallest position on ties).
-struct DocumentRows {
-  at::Tensor rows;  // [L_b, D], contiguous
-  std::vector<int32_t> positions;
-};
-
-std::vector<DocumentRows> real_token_rows(const at::Tensor& hidden, const at::Tensor& mask, at::ScalarType gemm) {
-  at::Tensor keep = mask.ne(0).contiguous();
-  const bool* k = keep.data_ptr<bool>();
-  const int64_t B = hidden.size(0), L = hidden.size(1);
-  std::vector<DocumentRows> docs(B);
-  for (int64_t b = 0; b < B; ++b) {
-    for (int64_t i = 0; i < L; ++i)
-      if (k[b * L + i]) docs[b].positions.push_back(static_cast<int32_t>(i));
-    const auto n = static_cast<int64_t>(docs[b].positions.size());
-    if (n == L) {
-      docs[b].rows = hidden[b].to(gemm).contiguous();  // a view when no conversion is needed
-    } else if (n > 0) {
-      at::Tensor idx = at::from_blob(docs[b].positions.data(), {n}, at::kInt).to(at::kLong);
-      docs[b].rows = hidden[b].index_select(0, idx).to(gemm).contiguous();
-    }
-  }
-  return docs;
 }
 
 // best[j] / arg[j] = max over rows of logits[r, j] and the position of its first occurrence.
@@ -89,57 +62,67 @@ void running_max(const logit_t* logits, int64_t rows, int64_t width, const int32
   }
 }
 
+// Logits buffer of one vocab tile, [R, T]: T is chosen so that it stays about this size (cache-friendly,
+// and O(R) memory instead of O(R x V)).
+constexpr int64_t kTileLogitsBytes = 8 << 20;
+
 template <typename logit_t, typename acc_t>
-void forward_tiles(const std::vector<DocumentRows>& docs, const at::Tensor& weight, const at::Tensor& bias_acc,
-                   at::Tensor& pooled, at::Tensor& argmax) {
-  const int64_t B = static_cast<int64_t>(docs.size()), V = weight.size(0), D = weight.size(1);
-  const int64_t tiles = (V + kVocabTile - 1) / kVocabTile;
-  int64_t max_rows = 0;
-  for (const auto& d : docs) max_rows = std::max<int64_t>(max_rows, static_cast<int64_t>(d.positions.size()));
+void forward_tiles(const at::Tensor& hidden, const at::Tensor& mask, const at::Tensor& weight,
+                  const at::Tensor& bias_acc, at::Tensor& pooled, at::Tensor& argmax) {
+  const int64_t B = hidden.size(0), L = hidden.size(1), D = hidden.size(2), V = weight.size(0);
   const at::ScalarType gemm = c10::CppTypeToScalarType<logit_t>::value;
-  const bool convert_weight = weight.scalar_type() != gemm;
-  const acc_t* bias = bias_acc.data_ptr<acc_t>();
+  at::Tensor keep = mask.ne(0).contiguous().view(-1);
+  const bool* k = keep.data_ptr<bool>();
+  std::vector<int64_t> doc_begin(B + 1, 0);
+  std::vector<int32_t> positions;
+  std::vector<int64_t> flat_rows;
+  for (int64_t b = 0; b < B; ++b) {
+    for (int64_t i = 0; i < L; ++i)
+      if (k[b * L + i]) {
+        positions.push_back(static_cast<int32_t>(i));
+        flat_rows.push_back(b * L + i);
+      }
+    doc_begin[b + 1] = static_cast<int64_t>(positions.size());
+  }
+  const int64_t R = static_cast<int64_t>(positions.size());
   acc_t* out = pooled.data_ptr<acc_t>();
   int32_t* out_arg = argmax.data_ptr<int32_t>();
-
-  at::parallel_for(0, tiles * B, 1, [&](int64_t begin, int64_t end) {
-    at::Tensor logits = at::empty({std::max<int64_t>(max_rows, 1) * kVocabTile}, weight.options().dtype(gemm));
-    at::Tensor tile_gemm = convert_weight ? at::empty({kVocabTile, D}, weight.options().dtype(gemm)) : at::Tensor();
-    std::vector<acc_t> best(kVocabTile);
-    std::vector<int32_t> arg(kVocabTile);
-    int64_t converted_tile = -1;
-    for (int64_t task = begin; task < end; ++task) {
-      const int64_t tile = task / B, b = task % B;
-      const int64_t v0 = tile * kVocabTile, width = std::min(kVocabTile, V - v0);
-      const int64_t rows = static_cast<int64_t>(docs[b].positions.size());
-      acc_t* dst = out + b * V + v0;
-      int32_t* dst_arg = out_arg + b * V + v0;
-      if (rows == 0) {  // fully masked document
-        std::fill(dst, dst + width, acc_t(0));
-        std::fill(dst_arg, dst_arg + width, -1);
-        continue;
-      }
-      at::Tensor w_tile;
-      if (convert_weight) {
-        if (converted_tile != tile) {
-          tile_gemm.narrow(0, 0, width).copy_(weight.narrow(0, v0, width));
-          converted_tile = tile;
+  if (R == 0) {
+    pooled.zero_();
+    argmax.fill_(-1);
+    return;
+  }
+  at::Tensor flat = hidden.view({B * L, D});
+  at::Tensor rows = (R == B * L ? flat : flat.index_select(0, at::tensor(flat_rows, at::kLong))).to(gemm).contiguous();
+  const int64_t tile = std::clamp<int64_t>(kTileLogitsBytes / (R * static_cast<int64_t>(sizeof(logit_t))) / 16 * 16,
+                                           64, 2048);
+  at::Tensor logits = at::empty({R * std::min(tile, V)}, weight.options().dtype(gemm));
+  at::Tensor tile_gemm = weight.scalar_type() != gemm ? at::empty({tile, D}, weight.options().dtype(gemm)) : at::Tensor();
+  const acc_t* bias = bias_acc.data_ptr<acc_t>();
+  for (int64_t v0 = 0; v0 < V; v0 += tile) {
+    const int64_t width = std::min(tile, V - v0);
+    at::Tensor w_tile = weight.narrow(0, v0, width);
+    if (tile_gemm.defined()) w_tile = tile_gemm.narrow(0, 0, width).copy_(w_tile);
+    at::Tensor z = logits.narrow(0, 0, R * width).view({R, width});
+    at::mm_out(z, rows, w_tile.t());
+    const logit_t* zp = z.data_ptr<logit_t>();
+    at::parallel_for(0, B, 1, [&](int64_t b0, int64_t b1) {
+      std::vector<acc_t> best(width);
+      std::vector<int32_t> arg(width);
+      for (int64_t b = b0; b < b1; ++b) {
+        acc_t* dst = out + b * V + v0;
+        int32_t* dst_arg = out_arg + b * V + v0;
+        const int64_t r0 = doc_begin[b], n = doc_begin[b + 1] - r0;
+        running_max<logit_t, acc_t>(zp + r0 * width, n, width, positions.data() + r0, best.data(), arg.data());
+        for (int64_t j = 0; j < width; ++j) {  // n = 0 (fully masked) leaves best = -inf: zero weight
+          const acc_t value = best[j] + bias[v0 + j];
+          const bool positive = value > acc_t(0);
+          dst[j] = positive ? value : acc_t(0);
+          dst_arg[j] = positive ? arg[j] : -1;
         }
-        w_tile = tile_gemm.narrow(0, 0, width);
-      } else {
-        w_tile = weight.narrow(0, v0, width);
       }
-      at::Tensor z = logits.narrow(0, 0, rows * width).view({rows, width});
-      at::mm_out(z, docs[b].rows, w_tile.t());
-      running_max<logit_t, acc_t>(z.data_ptr<logit_t>(), rows, width, docs[b].positions.data(), best.data(), arg.data());
-      for (int64_t j = 0; j < width; ++j) {
-        const acc_t value = best[j] + bias[v0 + j];
-        const bool positive = value > acc_t(0);
-        dst[j] = positive ? value : acc_t(0);
-        dst_arg[j] = positive ? arg[j] : -1;
-      }
-    }
-  });
+    });
+  }
 }
 
 // grad_weight[v] = sum_b g[b,v] hidden[b, argmax[b,v]], grad_bias[v] = sum_b g[b,v]; tasks own vocab rows.
@@ -224,14 +207,13 @@ SparseHeadForward sparse_head_forward_cpu(const at::Tensor& hidden, const at::Te
   at::Tensor h = hidden.contiguous(), w = weight.contiguous();
   at::Tensor bias_acc = bias.to(acc).contiguous();
   const at::ScalarType gemm = gemm_type(hidden.scalar_type());
-  std::vector<DocumentRows> docs = real_token_rows(h, mask, gemm);
   SparseHeadForward out{at::empty({B, V}, h.options().dtype(acc)), at::empty({B, V}, h.options().dtype(at::kInt))};
   if (gemm == at::kDouble)
-    forward_tiles<double, double>(docs, w, bias_acc, out.pooled, out.argmax);
+    forward_tiles<double, double>(h, mask, w, bias_acc, out.pooled, out.argmax);
   else if (gemm == at::kBFloat16)
-    forward_tiles<c10::BFloat16, float>(docs, w, bias_acc, out.pooled, out.argmax);
+    forward_tiles<c10::BFloat16, float>(h, mask, w, bias_acc, out.pooled, out.argmax);
   else
-    forward_tiles<float, float>(docs, w, bias_acc, out.pooled, out.argmax);
+    forward_tiles<float, float>(h, mask, w, bias_acc, out.pooled, out.argmax);
   return out;
 }
 

@@ -2,7 +2,7 @@
 // Not a test. Driven by scripts/bench/p1-fused-head.py, which runs this and the PyTorch eager peer
 // (p1-eager-head.py) alternately and reads one JSON line from each.
 //
-//   p1-fused-head --mode train|encode --dtype float32|bfloat16 [--batch 32 --length 256 --dim 768
+//   p1-fused-head --modes encode,train --dtype float32|bfloat16 [--batch 32 --length 256 --dim 768
 //                 --vocab 30522 --threads 2 --warmup 1 --reps 1 --seed 0]
 // train = forward + backward (grads for hidden, weight, bias); encode = forward only, no autograd.
 // Peak memory = peak RSS (VmHWM, reset once the inputs exist) minus the RSS at that point, both sides alike.
@@ -63,7 +63,7 @@ std::string arg(int argc, char** argv, const char* name, const char* fallback) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  const std::string mode = arg(argc, argv, "--mode", "train"), dtype = arg(argc, argv, "--dtype", "float32");
+  const std::string modes = arg(argc, argv, "--modes", "encode,train"), dtype = arg(argc, argv, "--dtype", "float32");
   const int64_t B = std::stoll(arg(argc, argv, "--batch", "32")), L = std::stoll(arg(argc, argv, "--length", "256")),
                 D = std::stoll(arg(argc, argv, "--dim", "768")), V = std::stoll(arg(argc, argv, "--vocab", "30522"));
   const int threads = std::stoi(arg(argc, argv, "--threads", "2")), warmup = std::stoi(arg(argc, argv, "--warmup", "1")),
@@ -76,36 +76,41 @@ int main(int argc, char** argv) {
   at::Tensor H = at::randn({B, L, D}).to(st), W = (at::randn({V, D}) * 0.05).to(st),
              bias = (at::randn({V}) * 0.1).to(st), mask = at::ones({B, L}), grad_out = at::randn({B, V}).to(st);
   const double baseline = rss_mb();
-  reset_peak_rss();
 
-  std::vector<double> times;
-  double nnz = 0, flops_ms = 0;
-  for (int it = 0; it < warmup + reps; ++it) {
-    auto t0 = std::chrono::steady_clock::now();
-    if (mode == "encode") {
-      at::NoGradGuard no_grad;
-      at::Tensor w = l0sparse::ops::sparse_head(H, W, bias, mask, 1);
-      nnz = w.ne(0).sum().item<double>() / B;
-    } else {
-      at::Tensor h = H.detach().requires_grad_(true), w = W.detach().requires_grad_(true),
-                 b = bias.detach().requires_grad_(true);
-      at::Tensor out = l0sparse::ops::sparse_head(h, w, b, mask, 1);
-      auto grads = torch::autograd::grad({out}, {h, w, b}, {grad_out});
-      nnz = out.ne(0).sum().item<double>() / B;
+  // One measurement per mode, each with its own peak (VmHWM reset before it): encode first, then train.
+  std::printf("{\"side\": \"ours\", \"dtype\": \"%s\", \"baseline_mb\": %.1f", dtype.c_str(), baseline);
+  for (const std::string& m : {std::string("encode"), std::string("train")}) {
+    if (modes.find(m) == std::string::npos) continue;
+    reset_peak_rss();
+    std::vector<double> times;
+    double nnz = 0;
+    for (int it = 0; it < warmup + reps; ++it) {
+      auto t0 = std::chrono::steady_clock::now();
+      if (m == "encode") {
+        at::NoGradGuard no_grad;
+        at::Tensor w = l0sparse::ops::sparse_head(H, W, bias, mask, 1);
+        nnz = w.ne(0).sum().item<double>() / B;
+      } else {
+        at::Tensor h = H.detach().requires_grad_(true), w = W.detach().requires_grad_(true),
+                   b = bias.detach().requires_grad_(true);
+        at::Tensor out = l0sparse::ops::sparse_head(h, w, b, mask, 1);
+        auto grads = torch::autograd::grad({out}, {h, w, b}, {grad_out});
+        nnz = out.ne(0).sum().item<double>() / B;
+      }
+      auto t1 = std::chrono::steady_clock::now();
+      if (it >= warmup) times.push_back(std::chrono::duration<double>(t1 - t0).count());
     }
-    auto t1 = std::chrono::steady_clock::now();
-    if (it >= warmup) times.push_back(std::chrono::duration<double>(t1 - t0).count());
+    std::printf(", \"%s\": {\"times_s\": [", m.c_str());
+    for (size_t i = 0; i < times.size(); ++i) std::printf("%s%.4f", i ? ", " : "", times[i]);
+    std::printf("], \"peak_mb\": %.1f, \"doc_nnz\": %.1f}", peak_rss_mb() - baseline, nnz);
   }
-  {  // the l0-mask FLOPS loss on the same batch size (forward + backward), to show it is negligible
+  {  // the l0-mask FLOPS loss (forward + backward) on a [B,V] batch of the same size: is it negligible?
     at::Tensor w = at::relu(at::randn({B, V})).requires_grad_(true);
     auto t0 = std::chrono::steady_clock::now();
     auto loss = l0sparse::ops::flops_loss(w, 2, 200);
     torch::autograd::grad({loss.loss}, {w});
-    flops_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+    std::printf(", \"flops_loss_ms\": %.2f}\n",
+                std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
   }
-  std::printf("{\"side\": \"ours\", \"mode\": \"%s\", \"dtype\": \"%s\", \"times_s\": [", mode.c_str(), dtype.c_str());
-  for (size_t i = 0; i < times.size(); ++i) std::printf("%s%.4f", i ? ", " : "", times[i]);
-  std::printf("], \"peak_mb\": %.1f, \"baseline_mb\": %.1f, \"doc_nnz\": %.1f, \"flops_loss_ms\": %.2f}\n",
-              peak_rss_mb() - baseline, baseline, nnz, flops_ms);
   return 0;
 }
