@@ -69,5 +69,10 @@ export type { TrainRunConfig, TrainDataConfig, RandomInit } from './train/config
 export { readTrainingData } from './train/data';
 export type { TrainingGroup, TrainingData } from './train/data';
 export { heldOutEvaluation } from './train/held-out-eval';
+// Data-parallel training (docs/DISTRIBUTED.md)
+export { ProcessGroup, distributedFromEnv, shardOf, shardRange } from './train/distributed';
+export type { DistributedEnv } from './train/distributed';
+export { launchLocal, RankFailedError } from './train/launch';
+export type { LaunchOptions } from './train/launch';
 export { evaluateEncoder, encodeTexts } from './retrieval/evaluate-encoder';
 export type { EncoderEvalInput, EncoderEvalResult } from './retrieval/evaluate-encoder';

@@ -18,6 +18,7 @@ import { TextTokenizer } from '../tokenizer/text-tokenizer';
 import { listCheckpoints, readTrainerState, saveCheckpoint } from './checkpoints';
 import type { RandomInit, TrainRunConfig } from './config';
 import { readTrainingData, type TrainingData, type TrainingGroup } from './data';
+import { shardOf, type ProcessGroup } from './distributed';
 import { initBagOfWords, NativeTrainer, type TrainBatch, type TrainMetrics } from './native-trainer';
 import { GroupSchedule, seededPermutation } from './schedule';
 
@@ -30,6 +31,12 @@ export interface TrainRunOptions {
   onEval?: (ctx: EvalContext) => Promise<Record<string, number>>;
   /** Stop (without the final save) once this many optimizer steps are done: for tests of resumption. */
   stopAfterStep?: number;
+  /**
+   * Data-parallel run (docs/DISTRIBUTED.md): this process is one rank of a joined ProcessGroup. Each step's
+   * global batch (queriesPerStep groups) is split into contiguous rank shards; rank 0 alone writes the log,
+   * checkpoints, evaluations and the final model; every rank resumes from the newest checkpoint.
+   */
+  processGroup?: ProcessGroup;
 }
 
 export interface EvalContext {
@@ -89,12 +96,13 @@ function holdOutQueries(data: TrainingData, holdOut: number, seed: number): { tr
   return { train: data.groups.filter((g) => !held.has(g.queryId)), heldOut: data.groups.filter((g) => held.has(g.queryId)) };
 }
 
-async function loadIdf(config: TrainRunConfig, tokenizer: TextTokenizer, data: TrainingData, progress: boolean): Promise<IdfTable> {
+async function loadIdf(config: TrainRunConfig, tokenizer: TextTokenizer, data: TrainingData, progress: boolean,
+  save = true): Promise<IdfTable> {
   if (config.idf) return IdfTable.load(config.idf, tokenizer);
   const file = path.join(config.output, 'idf.json');
   if (fs.existsSync(file)) return IdfTable.load(file, tokenizer);
   const idf = await computeIdf(data.corpusTexts, tokenizer, { total: data.corpusTexts.length, progress });
-  idf.save(file);
+  if (save) idf.save(file);  // data-parallel runs: rank 0 writes, the others read it (see runTraining)
   return idf;
 }
 
@@ -119,14 +127,24 @@ function startBar(total: number, start: number, enabled: boolean): SingleBar | n
 
 export async function runTraining(config: TrainRunConfig, opts: TrainRunOptions = {}): Promise<TrainRunResult> {
   const t0 = Date.now();
-  const progress = opts.progress !== false;
-  pinConfig(config);
+  // Data parallel: rank 0 owns every file of the run folder; the other ranks only read (see TrainRunOptions).
+  const pg = opts.processGroup;
+  const rank = pg?.rank ?? 0;
+  const worldSize = pg?.worldSize ?? 1;
+  const isMain = rank === 0;
+  if (config.queriesPerStep < worldSize) {
+    throw new RangeError(`queriesPerStep ${config.queriesPerStep} is smaller than the ${worldSize} ranks: every rank needs a query per step`);
+  }
+  const progress = opts.progress !== false && isMain;
+  if (isMain) pinConfig(config);
   if (config.threads) setNumThreads(config.threads);
   const initDir = typeof config.init === 'string' ? config.init : null;
   const tokenizer = config.tokenizer ? TextTokenizer.fromFile(config.tokenizer) : TextTokenizer.fromDir(initDir!);
   const data = await readTrainingData(config.data);
   const { train, heldOut } = holdOutQueries(data, config.data.holdOut ?? 0, config.seed);
-  const idf = await loadIdf(config, tokenizer, data, progress);
+  if (pg && !isMain) await pg.barrier();  // rank 0 has pinned the config and written idf.json
+  const idf = await loadIdf(config, tokenizer, data, progress, isMain);
+  if (pg && isMain) await pg.barrier();
   const queryEncoder = QueryEncoder.fromIdf(tokenizer, idf);
   const model = initDir
     ? await NativeMlmModel.load(initDir)
@@ -155,12 +173,12 @@ export async function runTraining(config: TrainRunConfig, opts: TrainRunOptions 
   const schedule = new GroupSchedule(train.length, config.seed);
   const accumulation = config.step.gradAccumulation ?? 1;
   const withTeacher = config.step.loss !== 'info_nce';
-  const log = fs.openSync(path.join(config.output, 'train-log.jsonl'), 'a');
+  const log = isMain ? fs.openSync(path.join(config.output, 'train-log.jsonl'), 'a') : -1;
   const evaluations: TrainRunResult['evaluations'] = [];
   const bar = startBar(config.steps, step, progress);
   let last: TrainMetrics | null = null;
   const evaluate = async () => {
-    if (!opts.onEval) return;
+    if (!opts.onEval || !isMain) return;
     const metrics = await opts.onEval({ step, model, tokenizer, queryEncoder, heldOut, corpus: data.corpus, config });
     evaluations.push({ step, metrics });
     fs.writeSync(log, JSON.stringify({ step, eval: metrics }) + '\n');
@@ -169,7 +187,8 @@ export async function runTraining(config: TrainRunConfig, opts: TrainRunOptions 
     if (config.evalEvery > 0 && step === 0) await evaluate();  // the starting point of the curve
     while (step < config.steps && (opts.stopAfterStep === undefined || step < opts.stopAfterStep)) {
       for (let a = 0; a < accumulation; a++) {
-        const groups = schedule.batch(step * accumulation + a, config.queriesPerStep).map((i) => train[i]);
+        const global = schedule.batch(step * accumulation + a, config.queriesPerStep).map((i) => train[i]);
+        const groups = pg ? shardOf(global, rank, worldSize) : global;  // this rank's contiguous shard
         const batch = await buildTrainBatch(groups, data.groupSize, tokenizer, queryEncoder, config.maxLength, withTeacher);
         try {
           last = await trainer.trainStep(batch);
@@ -180,10 +199,10 @@ export async function runTraining(config: TrainRunConfig, opts: TrainRunOptions 
         }
       }
       step = last!.step;
-      fs.writeSync(log, JSON.stringify(last) + '\n');
+      if (isMain) fs.writeSync(log, JSON.stringify(last) + '\n');
       opts.onStep?.(last!);
       bar?.update(step, { loss: last!.loss.toFixed(4), nnz: last!.meanDocNnz.toFixed(0), rate: (1 / last!.seconds).toFixed(2) });
-      if (step % config.checkpointEvery === 0 || step === config.steps) {
+      if (isMain && (step % config.checkpointEvery === 0 || step === config.steps)) {
         await saveCheckpoint(trainer, config.output, step, config.keepCheckpoints, last!);
       }
       if (config.evalEvery > 0 && step % config.evalEvery === 0 && step < config.steps) await evaluate();
@@ -191,10 +210,10 @@ export async function runTraining(config: TrainRunConfig, opts: TrainRunOptions 
     if (step >= config.steps && opts.onEval && evaluations.at(-1)?.step !== step) await evaluate();
   } finally {
     bar?.stop();
-    fs.closeSync(log);
+    if (isMain) fs.closeSync(log);
   }
   let modelDir: string | null = null;
-  if (step >= config.steps) {
+  if (step >= config.steps && isMain) {
     modelDir = path.join(config.output, 'model');
     const tmp = `${modelDir}.partial-${process.pid}`;
     fs.rmSync(tmp, { recursive: true, force: true });

@@ -3,6 +3,7 @@
 #include "model/files.h"
 #include "model/json.h"
 #include "ops/flops_loss.h"
+#include "train/distributed.h"
 #include "train/losses.h"
 
 #include <ATen/CPUGeneratorImpl.h>
@@ -62,6 +63,8 @@ Trainer::Trainer(std::shared_ptr<model::MlmModel> model, TrainConfig config)
   groups.emplace_back(no_decay, options(0.0));
   optimizer_ = std::make_unique<torch::optim::AdamW>(std::move(groups), torch::optim::AdamWOptions(config_.lr));
   at::manual_seed(config_.seed);
+  dist_ = default_process_group();  // data parallel when the process joined a group (train/distributed.h)
+  broadcast_pending_ = dist_ != nullptr;
 }
 
 Trainer::~Trainer() = default;
@@ -88,6 +91,10 @@ TrainMetrics Trainer::step(const TrainBatch& b) {
   std::lock_guard<std::mutex> lock(mutex_);
   check_batch(b);
   const auto t0 = std::chrono::steady_clock::now();
+  if (broadcast_pending_) {  // on the worker thread: a collective may wait for the other ranks
+    dist_->broadcast_from_rank0(model_->parameters());
+    broadcast_pending_ = false;
+  }
   torch::autograd::AutoGradMode grad_mode(true);
   model_->train();
 
@@ -108,7 +115,22 @@ TrainMetrics Trainer::step(const TrainBatch& b) {
       break;
   }
   const double lambda = regularizer_weight(config_.lambda, steps_, config_.lambda_warmup);
-  ops::FlopsLoss reg = ops::flops_loss(w_reg, config_.regularizer_per_slot ? b.group_size : 1, config_.threshold);
+  const int64_t reg_groups = config_.regularizer_per_slot ? b.group_size : 1;
+  const int64_t q_local = b.input_ids.size(0) / b.group_size;
+  int64_t q_global = q_local, docs_global = b.input_ids.size(0);
+  ops::FlopsLoss reg;
+  if (dist_) {
+    // Data parallel (train/distributed.h): the regularizer's value is the FLOPS of the global batch with the
+    // gradient into this shard only, and this shard's mean ranking loss is weighted by Q_local / Q_global, so
+    // that summing gradients over ranks gives the gradient of one process on the concatenated batch.
+    DistributedLoss d = distributed_flops_loss(*dist_, w_reg, reg_groups, config_.threshold, q_local);
+    reg = d.regularizer;
+    q_global = d.global_queries;
+    docs_global = d.global_docs;
+    ranking = ranking * (static_cast<double>(q_local) / static_cast<double>(q_global));
+  } else {
+    reg = ops::flops_loss(w_reg, reg_groups, config_.threshold);
+  }
   at::Tensor total = ranking + reg.loss * lambda;
 
   TrainMetrics m;
@@ -119,6 +141,12 @@ TrainMetrics Trainer::step(const TrainBatch& b) {
   m.mean_doc_nnz = reg.mean_nnz;
   m.mask_rate = reg.masked_fraction;
   m.batch_flops = batch_flops(w, b);
+  if (dist_) {  // global metrics (the same on every rank, so a non-finite loss stops every rank alike)
+    GlobalBatchStats g = distributed_batch_stats(*dist_, m.ranking_loss, w, b.query_indices, docs_global, q_global);
+    m.ranking_loss = g.ranking_loss;
+    m.batch_flops = g.batch_flops;
+    m.loss = m.ranking_loss + lambda * m.regularizer_loss;
+  }
   TORCH_CHECK(std::isfinite(m.loss), "trainStep: the loss is not finite (", m.loss, ") at step ", steps_,
               " (ranking ", m.ranking_loss, ", regularizer ", m.regularizer_loss,
               "); parameters were not updated — lower the learning rate or check the data");
@@ -130,6 +158,7 @@ TrainMetrics Trainer::step(const TrainBatch& b) {
     for (auto& group : optimizer_->param_groups())
       static_cast<torch::optim::AdamWOptions&>(group.options()).lr(m.lr);
     std::vector<at::Tensor> params = model_->parameters();
+    if (dist_) dist_->all_reduce_gradients(params);  // SUM over ranks, before clipping (train/distributed.h)
     const double max_norm = config_.max_grad_norm > 0 ? config_.max_grad_norm : INFINITY;
     m.grad_norm = torch::nn::utils::clip_grad_norm_(params, max_norm);
     if (!std::isfinite(m.grad_norm)) {
@@ -146,6 +175,13 @@ TrainMetrics Trainer::step(const TrainBatch& b) {
   m.step = steps_;
   m.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return m;
+}
+
+void Trainer::set_process_group(std::shared_ptr<ProcessGroup> group) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  TORCH_CHECK(micro_steps_ == 0, "trainer: attach a process group between optimizer steps");
+  dist_ = std::move(group);
+  broadcast_pending_ = dist_ != nullptr;  // the next step starts every rank from rank 0's weights
 }
 
 void Trainer::save_state(const std::string& dir) const {

@@ -17,6 +17,8 @@ namespace torch::optim { class AdamW; }
 
 namespace l0sparse::train {
 
+class ProcessGroup;  // train/distributed.h
+
 enum class RankingLoss { KlDistillation, MarginMse, InfoNce };
 
 struct TrainConfig {
@@ -66,6 +68,12 @@ class Trainer {
 
   TrainMetrics step(const TrainBatch& batch);
 
+  // Data-parallel training (train/distributed.h): the first step copies rank 0's parameters to every rank;
+  // each step computes the loss over the global batch (this rank's shard plus the others') and sums
+  // gradients over ranks before clipping. Metrics become global. Null detaches. The constructor attaches the
+  // process's default group (train::default_process_group()) when one is set.
+  void set_process_group(std::shared_ptr<ProcessGroup> group);
+
   // Optimizer state, step counters and RNG state (the model is saved separately by save_mlm_model).
   void save_state(const std::string& dir) const;
   void load_state(const std::string& dir);
@@ -82,6 +90,8 @@ class Trainer {
   std::unique_ptr<torch::optim::AdamW> optimizer_;
   int64_t steps_ = 0;        // optimizer steps
   int64_t micro_steps_ = 0;  // micro-batches since the last optimizer step
+  std::shared_ptr<ProcessGroup> dist_;  // null: single process
+  bool broadcast_pending_ = false;       // rank 0's parameters not yet copied to the other ranks
   std::mutex mutex_;
 };
 

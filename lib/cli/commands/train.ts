@@ -5,6 +5,8 @@ import YAML from 'yaml';
 import * as fs from 'fs';
 
 import { normalizeTrainConfig } from '../../train/config';
+import { distributedFromEnv, ProcessGroup } from '../../train/distributed';
+import { exitWithLauncher, launchLocal } from '../../train/launch';
 import { heldOutEvaluation } from '../../train/held-out-eval';
 import { runTraining } from '../../train/run';
 
@@ -34,7 +36,22 @@ export function register(program: Command): void {
     .option('--eval-max-corpus <n>', 'held-out evaluation on at most n corpus documents')
     .option('--no-progress', 'no progress bar')
     .option('--json', 'print the result as JSON')
-    .action(async (opts: { config: string; set: string[]; evalMaxCorpus?: string; progress: boolean; json?: boolean }) => {
+    .option('--nproc <n>', 'data-parallel training with n processes on this machine (docs/DISTRIBUTED.md); ' +
+      'across machines, start one process per rank with MASTER_ADDR, MASTER_PORT, WORLD_SIZE and RANK set')
+    .action(async (opts: { config: string; set: string[]; evalMaxCorpus?: string; progress: boolean; json?: boolean; nproc?: string }) => {
+      // --nproc N (and not already a rank): start N ranks of this same command and wait for them.
+      const nproc = opts.nproc === undefined ? 1 : Number(opts.nproc);
+      if (!Number.isInteger(nproc) || nproc < 1) throw new Error(`--nproc must be a positive integer, got '${opts.nproc}'`);
+      if (nproc > 1 && process.env.RANK === undefined) {
+        const args = process.argv.slice(2);
+        const i = args.findIndex((a) => a === '--nproc' || a.startsWith('--nproc='));
+        args.splice(i, args[i] === '--nproc' ? 2 : 1);
+        await launchLocal({ nproc, script: process.argv[1], args });
+        return;
+      }
+      exitWithLauncher();
+      const dist = distributedFromEnv();
+      const processGroup = dist ? await ProcessGroup.init(dist) : undefined;
       const file = path.resolve(opts.config);
       const text = fs.readFileSync(file, 'utf8');
       const raw = (/\.ya?ml$/i.test(file) ? YAML.parse(text) : JSON.parse(text)) as Record<string, unknown>;
@@ -44,7 +61,9 @@ export function register(program: Command): void {
       const result = await runTraining(config, {
         progress: opts.progress,
         onEval: (config.data.holdOut ?? 0) > 0 ? heldOutEvaluation({ maxCorpus }) : undefined,
+        processGroup,
       });
+      if (processGroup && !processGroup.isMain) return;  // rank 0 reports
       if (opts.json) {
         process.stdout.write(JSON.stringify(result, null, 2) + '\n');
         return;

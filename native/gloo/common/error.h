@@ -1,0 +1,3 @@
+#pragma once
+// See native/gloo/README.md.
+namespace gloo {}
