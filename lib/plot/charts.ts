@@ -35,7 +35,7 @@ export function tradeoffChart(points: TradeoffPoint[], options: { title?: string
         x: { field: 'flops', type: 'quantitative', scale: { type: 'log' }, title: 'FLOPS (expected multiply-adds per query-document pair, log scale)' },
         y: { field: 'ndcg10', type: 'quantitative', scale: { zero: false }, title: 'nDCG@10 (SciFact test)' },
         color: { field: 'series', type: 'nominal', title: null, legend: { orient: 'bottom-right' } },
-        shape: { field: 'series', type: 'nominal' },
+        shape: { field: 'series', type: 'nominal', legend: null },
         tooltip: [{ field: 'label' }, { field: 'flops' }, { field: 'ndcg10' }],
       },
     },
