@@ -54,7 +54,7 @@ def main():
     p.add_argument('--exe', default=os.path.join(ROOT, 'build-p1', 'p1-fused-head'))
     a = p.parse_args()
     shapes = {'B': 32, 'L': 256, 'D': 768, 'V': 30522}
-    common = ['--threads', str(a.threads), '--warmup', '1', '--reps', '1']
+    common = ['--threads', str(a.threads), '--warmup', '1', '--warmup-batch', '2', '--reps', '1']
     commit = subprocess.run(['git', 'rev-parse', '--short', 'HEAD'], cwd=ROOT, capture_output=True,
                             text=True).stdout.strip()
     for dtype in a.dtypes.split(','):
@@ -87,8 +87,8 @@ def main():
                 result.update(block)
         result['flops_loss_ms'] = round(statistics.median(s['flops_loss_ms'] for s in ours), 2)
         result['notes'] = ('train = forward + backward (grads of hidden, weight, bias); encode = forward only. '
-                           'Times: wall clock of one call, one per process after one warm-up call, median over '
-                           'rounds. peak_mb: VmHWM reset after the inputs exist, minus RSS then (gradient buffers '
+                           'Times: wall clock of one call per process and mode, after one warm-up call of the same op '
+                           'on 2 documents, median over rounds (processes interleaved ours/peer). peak_mb: VmHWM reset after the inputs exist, minus RSS then (gradient buffers '
                            'count on both sides). flops_loss_ms: our l0-mask FLOPS loss forward+backward on [B,V]. '
                            'Shared 2-core machine: see load_avg; ratios only.')
         name = 'P1-fused-head' + ('-bf16' if dtype == 'bfloat16' else '') + '.json'
