@@ -90,6 +90,42 @@ describe('data-parallel training', () => {
     assert.throws(() => process.kill(pid0, 0), /ESRCH/, 'rank 0 outlived the launcher');
   });
 
+  it('ranks exit when the launcher is killed (no orphans)', async function () {
+    this.timeout(60000);
+    const rankScript = path.join(tmp, 'sleeper.js');
+    fs.writeFileSync(rankScript, `
+      require(${JSON.stringify(path.join(ROOT, 'dist', 'lib', 'train', 'launch.js'))}).exitWithLauncher();
+      require('fs').writeFileSync(${JSON.stringify(tmp)} + '/pid-' + process.env.RANK, String(process.pid));
+      setTimeout(() => {}, 60000);
+    `);
+    const launcherScript = path.join(tmp, 'launcher.js');
+    fs.writeFileSync(launcherScript, `
+      require(${JSON.stringify(path.join(ROOT, 'dist', 'lib', 'train', 'launch.js'))})
+        .launchLocal({ nproc: 2, script: ${JSON.stringify(rankScript)}, args: [] }).catch(() => process.exit(1));
+    `);
+    const launcher = spawn(process.execPath, [launcherScript], { stdio: 'ignore' });
+    const pidFiles = [0, 1].map((r) => path.join(tmp, `pid-${r}`));
+    const alive = (pid: number) => { try { process.kill(pid, 0); return true; } catch { return false; } };
+    try {
+      const t0 = Date.now();
+      while (!pidFiles.every((f) => fs.existsSync(f) && fs.readFileSync(f, 'utf8') !== '')) {
+        assert.ok(Date.now() - t0 < 30000, 'the ranks did not start');
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      launcher.kill('SIGKILL');
+      const pids = pidFiles.map((f) => Number(fs.readFileSync(f, 'utf8')));
+      const t1 = Date.now();
+      while (pids.some(alive) && Date.now() - t1 < 20000) await new Promise((r) => setTimeout(r, 50));
+      assert.deepEqual(pids.filter(alive), [], 'ranks outlived the launcher');
+    } finally {
+      if (launcher.exitCode === null && launcher.signalCode === null) launcher.kill('SIGKILL');
+      for (const f of pidFiles) {
+        const pid = fs.existsSync(f) ? Number(fs.readFileSync(f, 'utf8')) : 0;
+        if (pid && alive(pid)) process.kill(pid, 'SIGKILL');
+      }
+    }
+  });
+
   describe('with a tiny model', () => {
     let tokenizer: string;
     let initDir: string;
