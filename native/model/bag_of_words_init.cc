@@ -2,6 +2,7 @@
 
 #include <ATen/ops/eye.h>
 #include <c10/util/Exception.h>
+#include <cmath>
 #include <torch/csrc/autograd/grad_mode.h>
 
 namespace l0sparse::model {
@@ -22,8 +23,9 @@ bool residual_output(const std::string& name) {
 }  // namespace
 
 void init_bag_of_words(MlmModel& model, const BagOfWordsInit& init) {
-  TORCH_CHECK(init.embedding_std > 0 && init.head_scale > 0 && init.bias_per_dim >= 0,
-              "bag-of-words init: embedding_std and head_scale must be > 0, bias_per_dim >= 0");
+  TORCH_CHECK(init.embedding_std > 0 && init.head_scale > 0 && init.bias_per_dim >= 0 && std::isfinite(init.embedding_std) &&
+                  std::isfinite(init.head_scale) && std::isfinite(init.bias_per_dim),
+              "bag-of-words init: embedding_std and head_scale must be finite and > 0, bias_per_dim finite and >= 0");
   at::NoGradGuard no_grad;
   at::manual_seed(init.seed);
   const auto& cfg = model.config();

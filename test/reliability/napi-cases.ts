@@ -290,6 +290,8 @@ export function buildCases(): Case[] {
   // --- mlmInitBagOfWords ---------------------------------------------------------------------------
   for (const key of ['embeddingStd', 'headScale', 'biasPerDim'])
     err('mlmInitBagOfWords', `${key} a string`, (c) => c.native.mlmInitBagOfWords(c.model, { [key]: 'x' }), new RegExp(key));
+  for (const [key, v] of [['embeddingStd', NaN], ['embeddingStd', 0], ['headScale', -1], ['headScale', Infinity], ['biasPerDim', Infinity], ['biasPerDim', -0.5]] as [string, number][])
+    err('mlmInitBagOfWords', `${key} = ${v}`, (c) => c.native.mlmInitBagOfWords(c.model, { [key]: v }), /bag-of-words init/);
   for (const v of [-1, 1.5, NaN, 2 ** 60]) err('mlmInitBagOfWords', `seed ${String(v)}`, (c) => c.native.mlmInitBagOfWords(c.model, { seed: v }), /seed/);
 
   // --- trainerCreate / trainerStep ----------------------------------------------------------------
@@ -330,6 +332,24 @@ export function buildCases(): Case[] {
   err('trainerStep', 'teacher wrong length', step({ teacher: t(new Float32Array(3), [3]) }));
   err('trainerStep', 'teacher NaN', step({ teacher: t(Float32Array.from([NaN, 0]), [2]) }));
   err('trainerStep', 'KL without teacher', step({ teacher: undefined }));
+
+  // --- process groups (data-parallel training) -------------------------------------------------------
+  const pg = (o: Record<string, unknown>) => (c: Ctx) => c.native.processGroupInit({ masterAddr: '127.0.0.1', masterPort: 29999, worldSize: 2, rank: 1, timeoutMs: 1000, ...o });
+  err('processGroupInit', 'no argument', (c) => c.native.processGroupInit(), /options/);
+  err('processGroupInit', 'options a string', (c) => c.native.processGroupInit('127.0.0.1:29500'), /options/);
+  err('processGroupInit', 'masterAddr missing', pg({ masterAddr: undefined }), /masterAddr/);
+  err('processGroupInit', 'masterAddr a number', pg({ masterAddr: 127 }), /masterAddr/);
+  for (const v of [0, 70000, -1, 1.5, NaN, '29500']) err('processGroupInit', `masterPort ${String(v)}`, pg({ masterPort: v }), /masterPort/);
+  for (const v of [0, -2, 1.5, Infinity]) err('processGroupInit', `worldSize ${String(v)}`, pg({ worldSize: v }), /worldSize/);
+  for (const v of [-1, 1.5, NaN]) err('processGroupInit', `rank ${String(v)}`, pg({ rank: v }), /rank/);
+  err('processGroupInit', 'rank = worldSize', pg({ rank: 2 }), /not below worldSize/);
+  err('processGroupInit', 'timeoutMs 0', pg({ timeoutMs: 0 }), /timeoutMs/);
+  err('processGroupInit', 'bucketBytes -1', pg({ bucketBytes: -1 }), /bucketBytes/);
+  err('processGroupInit', 'rank 1 of 2 with no master listening: fails after the timeout', pg({ masterPort: 1, timeoutMs: 1500 }));
+  err('processGroupBarrier', 'without a process group', (c) => c.native.processGroupBarrier(), /no process group/);
+  err('processGroupAllReduce', 'without a process group', (c) => c.native.processGroupAllReduce(new Float64Array(2)), /no process group/);
+  err('processGroupAllReduce', 'a Float32Array (and no group)', (c) => c.native.processGroupAllReduce(new Float32Array(2)), /no process group|Float64Array/);
+  settle('processGroupDestroy', 'without a group, with junk arguments: a no-op', (c) => c.native.processGroupDestroy(5, {}));
 
   // --- SparseIndexNative ----------------------------------------------------------------------------
   const I = 'SparseIndexNative';
