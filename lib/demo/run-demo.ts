@@ -237,22 +237,9 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
 
   const files: Record<string, string> = { json: path.join(options.out, 'demo.json'), table: path.join(options.out, 'demo.md'), model: trained.modelDir };
   const curve = trained.evaluations;
-  if (options.plots !== false) {
-    const tradeoff = await writeChart(tradeoffChart(rows.map((row) => ({
-      label: `${row.system.split(' (')[0]} ${row.ndcg10.toFixed(3)}`, series: row.system.startsWith('BM25') ? row.system : 'l0 model (trained here)',
-      flops: row.flops, ndcg10: row.ndcg10,
-    })), { title: 'SciFact test: quality vs cost', subtitle: `${test.corpus.length} docs, ${test.queries.length} queries` }), path.join(options.out, 'demo-tradeoff'));
-    files.tradeoffPng = tradeoff.png;
-    files.tradeoffSvg = tradeoff.svg;
-    if (curve.length > 0) {
-      const points: CurvePoint[] = curve.flatMap((e) => [
-        { step: e.step, value: e.metrics.ndcg10, series: 'held-out nDCG@10' },
-        { step: e.step, value: e.metrics.recall100, series: 'held-out R@100' },
-      ]);
-      const c = await writeChart(trainingCurveChart(points, [], { title: `Held-out train queries (${options.holdOut || 50}) over ${options.curveCorpus} docs`, yTitle: 'metric' }), path.join(options.out, 'demo-training-curve'));
-      files.curvePng = c.png;
-    }
-  }
+  if (options.plots !== false) Object.assign(files, await writeDemoPlots(rows, curve, options.out, {
+    documents: test.corpus.length, queries: test.queries.length, holdOut: options.holdOut || 50, curveCorpus: options.curveCorpus,
+  }));
   const result: DemoResult = {
     data: { dir: data.dir, source: data.source, documents: test.corpus.length, testQueries: test.queries.length },
     config: { options: { ...options, log: undefined } as Omit<DemoOptions, 'log'>, train },
@@ -279,4 +266,25 @@ export function formatDemoTable(rows: SystemRow[]): string {
     lines.push(`| ${r.system} | ${r.ndcg10.toFixed(4)} | ${r.recall100.toFixed(4)} | ${r.flops.toFixed(2)} | ${r.meanDocNnz.toFixed(1)} | ${r.meanQueryNnz.toFixed(1)} | ${formatBytes(r.indexBytes)} | ${r.latencyMs.toFixed(3)} |`);
   }
   return lines.join('\n');
+}
+
+/** The demo's plots: nDCG@10 vs FLOPS for every row, and the held-out training curve when there is one. */
+export async function writeDemoPlots(rows: SystemRow[], curve: { step: number; metrics: Record<string, number> }[], out: string,
+  info: { documents: number; queries: number; holdOut: number; curveCorpus: number }): Promise<Record<string, string>> {
+  const files: Record<string, string> = {};
+  const tradeoff = await writeChart(tradeoffChart(rows.map((row) => ({
+    label: `${row.system.startsWith('BM25') ? row.system.split(',')[0].replace('(', '') : 'l0 model'} ${row.ndcg10.toFixed(3)}`,
+    series: row.system, flops: row.flops, ndcg10: row.ndcg10,
+  })), { title: 'SciFact test: quality vs cost', subtitle: `${info.documents} docs, ${info.queries} queries` }), path.join(out, 'demo-tradeoff'));
+  files.tradeoffPng = tradeoff.png;
+  files.tradeoffSvg = tradeoff.svg;
+  if (curve.length > 0) {
+    const points: CurvePoint[] = curve.flatMap((e) => [
+      { step: e.step, value: e.metrics.ndcg10, series: 'held-out nDCG@10' },
+      { step: e.step, value: e.metrics.recall100, series: 'held-out R@100' },
+    ]);
+    const c = await writeChart(trainingCurveChart(points, [], { title: `Held-out train queries (${info.holdOut}) over ${info.curveCorpus} docs`, yTitle: 'metric' }), path.join(out, 'demo-training-curve'));
+    files.curvePng = c.png;
+  }
+  return files;
 }

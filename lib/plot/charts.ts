@@ -34,7 +34,7 @@ export function tradeoffChart(points: TradeoffPoint[], options: { title?: string
       encoding: {
         x: { field: 'flops', type: 'quantitative', scale: { type: 'log' }, title: 'FLOPS (expected multiply-adds per query-document pair, log scale)' },
         y: { field: 'ndcg10', type: 'quantitative', scale: { zero: false }, title: 'nDCG@10 (SciFact test)' },
-        color: { field: 'series', type: 'nominal', title: null, legend: { orient: 'bottom-right' } },
+        color: { field: 'series', type: 'nominal', title: null, legend: { orient: 'bottom', direction: 'vertical', labelLimit: 600 } },
         shape: { field: 'series', type: 'nominal', legend: null },
         tooltip: [{ field: 'label' }, { field: 'flops' }, { field: 'ndcg10' }],
       },
@@ -77,7 +77,7 @@ export function trainingCurveChart(points: CurvePoint[], references: { label: st
     encoding: {
       x: { field: 'step', type: 'quantitative', title: 'training step' },
       y: { field: 'value', type: 'quantitative', scale: { zero: false }, title: options.yTitle ?? 'nDCG@10' },
-      color: { field: 'series', type: 'nominal', title: null, legend: { orient: 'bottom-right' } },
+      color: { field: 'series', type: 'nominal', title: null, legend: { orient: 'bottom', direction: 'horizontal', labelLimit: 400 } },
     },
   }];
   if (references.length > 0) {
