@@ -89,13 +89,7 @@ export async function runSweep(o: SweepOptions): Promise<SweepResult> {
   for (const p of points) p.pareto = isParetoOptimal(p, points);
   fs.mkdirSync(o.out, { recursive: true });
   const files: Record<string, string> = { json: path.join(o.out, 'sweep.json'), table: path.join(o.out, 'sweep.md') };
-  const chart = await writeChart(tradeoffChart([
-    ...bm25.map((b) => ({ label: b.system.split(',')[0].replace('BM25 (', 'BM25 ').replace(')', ''), series: 'BM25', flops: b.flops, ndcg10: b.ndcg10 })),
-    ...points.map((p) => ({ label: p.label, series: p.family, flops: p.flops, ndcg10: p.ndcg10 })),
-  ], {
-    title: 'FLOPS vs nDCG@10 on SciFact test (small models trained here)',
-    subtitle: `D=${o.dim}, ${o.layers} layer(s), ${o.steps} steps each; lines join each family's Pareto-optimal points`,
-  }), path.join(o.out, 'sweep-pareto'));
+  const chart = await writeSweepPlot(bm25, points, o);
   files.paretoPng = chart.png;
   files.paretoSvg = chart.svg;
   const result: SweepResult = { options: { ...o, log: undefined } as Omit<SweepOptions, 'log'>, bm25, points, seconds: (Date.now() - t0) / 1000, files };
@@ -111,4 +105,15 @@ export function formatSweepTable(r: Pick<SweepResult, 'bm25' | 'points'>): strin
     lines.push(`| ${p.family} | ${p.label} | ${p.lambda} | ${p.threshold < 0 ? '—' : p.threshold} | ${p.activation === 'l0' ? `l0, k=${p.k}` : 'relu'} | ${p.ndcg10.toFixed(4)} | ${p.recall100.toFixed(4)} | ${p.flops.toFixed(3)} | ${p.meanDocNnz.toFixed(1)} | ${formatBytes(p.indexBytes)} | ${p.pareto ? 'yes' : ''} |`);
   }
   return lines.join('\n');
+}
+
+/** The FLOPS vs nDCG@10 plot of a sweep (BM25 for reference); writes sweep-pareto.png/.svg under o.out. */
+export function writeSweepPlot(bm25: SystemRow[], points: SweepPoint[], o: Pick<SweepOptions, 'out' | 'dim' | 'layers' | 'steps' | 'maxCorpus'>): ReturnType<typeof writeChart> {
+  return writeChart(tradeoffChart([
+    ...bm25.map((b) => ({ label: b.system.split(',')[0].replace('(', ''), series: 'BM25', flops: b.flops, ndcg10: b.ndcg10 })),
+    ...points.map((p) => ({ label: p.label, series: p.family, flops: p.flops, ndcg10: p.ndcg10 })),
+  ], {
+    title: 'FLOPS vs nDCG@10 on SciFact test (small models trained here)',
+    subtitle: `D=${o.dim}, ${o.layers} layer(s), ${o.steps} steps per point${o.maxCorpus ? `, ${o.maxCorpus} docs` : ''}; lines join each family's Pareto-optimal points`,
+  }), path.join(o.out, 'sweep-pareto'));
 }

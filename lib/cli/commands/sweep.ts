@@ -1,8 +1,8 @@
 import type { Command } from 'commander';
 
 function list(v: string, name: string): number[] {
-  const xs = v.split(',').map((s) => Number(s.trim()));
-  if (xs.length === 0 || xs.some((x) => !Number.isFinite(x))) throw new Error(`${name} must be a comma-separated list of numbers, got '${v}'`);
+  const xs = v.split(',').filter((s) => s.trim() !== '').map((s) => Number(s.trim()));
+  if (xs.some((x) => !Number.isFinite(x))) throw new Error(`${name} must be a comma-separated list of numbers (empty: skip that family), got '${v}'`);
   return xs;
 }
 
