@@ -74,7 +74,7 @@ export interface DemoOptions {
 }
 
 export const DEMO_DEFAULTS: Omit<DemoOptions, 'out'> = {
-  steps: 300, dim: 64, layers: 1, maxLength: 256, queriesPerStep: 16, negatives: 1, loss: 'info_nce', lr: 1e-3,
+  steps: 150, dim: 64, layers: 1, maxLength: 256, queriesPerStep: 16, negatives: 1, loss: 'info_nce', lr: 1e-3,
   lambda: 1e-3, threshold: 200, activation: 'l0', k: 1, bagOfWords: true, evalEvery: 0, holdOut: 0, curveCorpus: 1000,
   seed: 42,
 };

@@ -15,7 +15,7 @@ export function register(program: Command): void {
     .option('--data <dir>', 'BEIR SciFact folder (default: ../shared/data/scifact if present, else download the BEIR zip once into ~/.cache/l0sparse or $L0SPARSE_CACHE)')
     .option('--out <dir>', 'output folder (run, model, indexes, demo.json, demo.md, plots)', 'l0sparse-demo')
     .option('--tokenizer <file>', 'tokenizer.json or vocab.txt (default: the project\'s 8k WordPiece vocab trained on SciFact)')
-    .option('--steps <n>', 'training steps', '300')
+    .option('--steps <n>', 'training steps', '150')
     .option('--dim <d>', 'hidden size', '64')
     .option('--layers <n>', 'transformer layers', '1')
     .option('--heads <n>', 'attention heads (default dim/32)')
