@@ -18,9 +18,12 @@ async function main() {
   for await (const line of rl) {
     const [cmd, arg, algorithm = 'auto'] = line.trim().split(' ');
     if (cmd === 'run') {
+      const cpu0 = process.cpuUsage();
       const t0 = process.hrtime.bigint();
       await index.search(csr, 10, { threads: Number(arg), algorithm });
-      process.stdout.write(`ns ${process.hrtime.bigint() - t0}\n`);
+      const elapsed = process.hrtime.bigint() - t0;
+      const cpu = process.cpuUsage(cpu0);
+      process.stdout.write(`ns ${elapsed} cpu_ns ${(cpu.user + cpu.system) * 1000}\n`);
     } else if (cmd === 'dump') {
       const res = await index.search(csr, 10, { threads: 1 });
       let out = '';
