@@ -194,6 +194,17 @@ describe('data-parallel training', () => {
       });
     }
 
+    it('InfoNCE runs data parallel (negatives per rank: no single-process equality claimed)', async function () {
+      this.timeout(300000);
+      const cfg = writeConfig('nce', { data: { jsonl: GROUPS, teacher: 'none' }, step: { loss: 'info_nce', lr: 0.003, warmupSteps: 1, lambda: 0.05, lambdaWarmup: 1, threshold: 13900 } });
+      const r = spawnSync(process.execPath, [CLI, 'train', '--config', cfg, '--no-progress', '--nproc', '2', '--json'],
+        { encoding: 'utf8', env: { ...process.env, L0SPARSE_DIST_TIMEOUT_MS: '60000' } });
+      assert.equal(r.status, 0, r.stderr);
+      const log = logOf('nce');
+      assert.equal(log.length, 4);
+      assert.ok(log.every((m) => Number.isFinite(m.loss) && m.rankingLoss > 0));
+    });
+
     it('resumes a 2-process run from its checkpoint to the same parameters', async function () {
       this.timeout(300000);
       const env = { ...process.env, L0SPARSE_DIST_TIMEOUT_MS: '60000' };
