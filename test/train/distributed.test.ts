@@ -159,10 +159,17 @@ describe('data-parallel training', () => {
     const logOf = (name: string) => fs.readFileSync(path.join(tmp, name, 'train-log.jsonl'), 'utf8').trim().split('\n')
       .map((l) => JSON.parse(l) as Record<string, number>).filter((m) => m.step !== undefined && m.loss !== undefined);
 
-    for (const loss of ['kl', 'margin_mse'] as const) {
-      it(`2 processes (--nproc 2) reach the parameters of 1 process on the concatenated batch (${loss})`, async function () {
+    const variants: [string, Record<string, unknown>][] = [
+      ['kl', { loss: 'kl' }],
+      ['margin_mse', { loss: 'margin_mse' }],
+      ['kl, gradAccumulation 2', { loss: 'kl', gradAccumulation: 2 }],
+      ['kl, one FLOPS mean over all documents', { loss: 'kl', regularizerPerSlot: false }],
+    ];
+    for (const [label, stepExtra] of variants) {
+      const loss = label;
+      it(`2 processes (--nproc 2) reach the parameters of 1 process on the concatenated batch (${label})`, async function () {
         this.timeout(300000);
-        const extra = (name: string) => ({ step: { ...JSON.parse(fs.readFileSync(writeConfig(name), 'utf8')).step, loss } });
+        const extra = (name: string) => ({ step: { ...JSON.parse(fs.readFileSync(writeConfig(name), 'utf8')).step, ...stepExtra } });
         const single = spawnSync(process.execPath, [CLI, 'train', '--config', writeConfig('single', extra('single')), '--no-progress'], { encoding: 'utf8' });
         assert.equal(single.status, 0, single.stderr);
         const dist = spawnSync(process.execPath, [CLI, 'train', '--config', writeConfig('dist', extra('dist')), '--no-progress', '--nproc', '2', '--json'],
