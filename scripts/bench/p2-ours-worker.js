@@ -47,6 +47,7 @@ async function main() {
     }
   }
   model.dispose();
+  process.exit(0);  // stdin keeps the event loop alive after the readline loop ends
 }
 
 main().catch((e) => { console.error(e); process.exit(1); });
