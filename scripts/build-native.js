@@ -76,6 +76,8 @@ function build({ variant, tests = false, sanitize = false, copyTo, buildDir } = 
   }
   if (spawnSync('ccache', ['--version'], { stdio: 'ignore' }).status === 0) {
     defs.push('CMAKE_CXX_COMPILER_LAUNCHER=ccache', 'CMAKE_CUDA_COMPILER_LAUNCHER=ccache');
+    // Without these ccache refuses to cache translation units that use the precompiled header.
+    process.env.CCACHE_SLOPPINESS = process.env.CCACHE_SLOPPINESS || 'pch_defines,time_macros,include_file_mtime,include_file_ctime';
   }
   const cmakeJs = require.resolve('cmake-js/bin/cmake-js');
   const common = ['--out', out, '--parallel', jobs, '--log-level', 'warn', ...defs.map((d) => `--CD${d}`)];

@@ -145,8 +145,9 @@ export class NativeTrainer {
 
   /** Writes the model (config.json + model.safetensors) and optimizer.pt (AdamW state, step, RNG) into dir. */
   async saveCheckpoint(dir: string): Promise<void> {
-    await callAsync((n) => n.trainerSaveModel(this.handle, dir));
+    // State first: it refuses to save between accumulation micro-steps, before any file is written.
     await callAsync((n) => n.trainerSaveState(this.handle, dir));
+    await callAsync((n) => n.trainerSaveModel(this.handle, dir));
   }
 
   /** Restores model weights and optimizer state from a checkpoint dir; resolves to the optimizer step. */

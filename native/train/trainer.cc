@@ -77,6 +77,10 @@ void Trainer::check_batch(const TrainBatch& b) const {
   TORCH_CHECK(b.query_indptr.dim() == 1 && b.query_indptr.size(0) == q + 1, "trainStep: ", q,
               " queries expected (documents / group size) but the query CSR has ", b.query_indptr.size(0) - 1, " rows");
   model::check_encoder_inputs(model_->config(), b.input_ids, b.attention_mask);
+  // An empty document would get an all-zero vector and still weigh in the loss: reject it.
+  at::Tensor empty = b.attention_mask.ne(0).sum(1).eq(0).nonzero();
+  TORCH_CHECK(empty.numel() == 0, "trainStep: document ", empty.numel() ? empty[0][0].item<int64_t>() : -1,
+              " has no tokens (its attention mask is all 0); drop empty documents from the training data");
   if (config_.loss != RankingLoss::InfoNce) {
     TORCH_CHECK(b.teacher.defined(), "trainStep: the ", config_.loss == RankingLoss::KlDistillation ? "KL" : "MarginMSE",
                 " loss needs teacher scores for every document");
@@ -188,6 +192,7 @@ void Trainer::save_state(const std::string& dir) const {
   std::lock_guard<std::mutex> lock(const_cast<std::mutex&>(mutex_));
   TORCH_CHECK(micro_steps_ == 0, "trainer: save the state between optimizer steps (", micro_steps_,
               " accumulated micro-batches pending)");
+  model::make_directories(dir);
   torch::serialize::OutputArchive archive;
   optimizer_->save(archive);
   archive.write("l0sparse_steps", at::tensor({steps_}, at::kLong));

@@ -155,7 +155,7 @@ describe('train: NativeTrainer rejects bad input', function () {
   // KNOWN GAP (issue 5 lists "empty docs" as bad input): a document row whose attention mask is all 0 (no
   // tokens at all) is accepted silently; it gets an all-zero vector and takes part in the loss. Kept as a
   // marked, skipped test until the trainer rejects it (or the lead decides it is valid input).
-  it.skip('KNOWN GAP: a document without any token (attention mask all 0) is rejected', async () => {
+  it('a document without any token (attention mask all 0) is rejected', async () => {
     const b = good();
     b.docs.attentionMask.fill(0, 0, b.docs.seqLen);
     await rejects(b, /empty|no tokens|attention/i);
