@@ -13,7 +13,14 @@ export function tempPathFor(target: string): string {
 export function writeFileAtomic(target: string, data: string | Uint8Array): void {
   const tmp = tempPathFor(target);
   try {
-    fs.writeFileSync(tmp, data);
+    // Flushed before the rename: after a power loss the target is the old or the new content, never empty.
+    const fd = fs.openSync(tmp, 'w');
+    try {
+      fs.writeFileSync(fd, data);
+      fs.fsyncSync(fd);
+    } finally {
+      fs.closeSync(fd);
+    }
     fs.renameSync(tmp, target);
   } catch (e) {
     fs.rmSync(tmp, { force: true });
