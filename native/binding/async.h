@@ -32,19 +32,39 @@ class PromiseWorker : public Napi::AsyncWorker {
       SetError(describe_exception(std::current_exception()));
     }
   }
+  // Neither callback may throw: when the environment is shutting down (a worker_thread terminated while
+  // this call ran) every N-API call fails, and an exception escaping here would abort the process.
   void OnOK() override {
     Napi::Env env = Env();
     try {
       deferred_.Resolve(to_js_(env, std::move(*result_)));
-    } catch (const Napi::Error& e) {
-      deferred_.Reject(e.Value());
     } catch (...) {
-      deferred_.Reject(Napi::Error::New(env, describe_exception(std::current_exception())).Value());
+      reject_quietly(std::current_exception());
     }
   }
-  void OnError(const Napi::Error& e) override { deferred_.Reject(e.Value()); }
+  void OnError(const Napi::Error& e) override {
+    try {
+      deferred_.Reject(e.Value());
+    } catch (...) {
+      // The environment is gone; nobody is left to receive the rejection.
+    }
+  }
 
  private:
+  void reject_quietly(std::exception_ptr ep) {
+    try {
+      try {
+        std::rethrow_exception(ep);
+      } catch (const Napi::Error& e) {
+        deferred_.Reject(e.Value());
+      } catch (...) {
+        deferred_.Reject(Napi::Error::New(Env(), describe_exception(std::current_exception())).Value());
+      }
+    } catch (...) {
+      // The environment is gone; nobody is left to receive the rejection.
+    }
+  }
+
   Napi::Promise::Deferred deferred_;
   Compute compute_;
   ToJs to_js_;
