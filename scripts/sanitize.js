@@ -15,6 +15,7 @@
 const fs = require('fs');
 const path = require('path');
 const { spawnSync } = require('child_process');
+const { findClang, torchRoot } = require('./clang-tools');
 
 const ROOT = path.resolve(__dirname, '..');
 const OUT = path.resolve(ROOT, process.env.L0SPARSE_SANITIZE_DIR || 'build-sanitize');
@@ -23,22 +24,6 @@ const log = (m) => process.stderr.write(`[l0sparse:sanitize] ${m}\n`);
 function arg(name, fallback) {
   const i = process.argv.indexOf(name);
   return i >= 0 ? process.argv[i + 1] : fallback;
-}
-
-function findClang() {
-  for (const c of [process.env.CLANGXX, 'clang++-14', 'clang++', 'clang++-15', 'clang++-16'].filter(Boolean)) {
-    if (spawnSync(c, ['--version'], { stdio: 'ignore' }).status === 0) return c;
-  }
-  return null;
-}
-
-function torchRoot() {
-  try {
-    const rec = JSON.parse(fs.readFileSync(path.join(ROOT, '.deps', 'libtorch.json'), 'utf8'));
-    return fs.existsSync(path.join(rec.root, 'include')) ? fs.realpathSync(rec.root) : null;
-  } catch {
-    return null;
-  }
 }
 
 const SUITES = {
