@@ -3,8 +3,9 @@
  * (.deps/libtorch.json, written by scripts/libtorch.js). node-gyp-build alone cannot choose between
  * variant tags (torch2130-cpu vs torch2141-cu130), so the choice is made here:
  *   1. L0SPARSE_ADDON (an explicit .node file),
- *   2. prebuilds/<platform>-<arch>/l0sparse.napi.<tag>.node,
- *   3. build/Release/l0sparse.node when its sidecar names the same tag (a from-source build).
+ *   2. build/Release/l0sparse.node when its sidecar names the same tag (a from-source build: like
+ *      node-gyp-build, a local build wins, so a rebuilt addon is never shadowed by an older prebuild),
+ *   3. prebuilds/<platform>-<arch>/l0sparse.napi.<tag>.node.
  * Any failure says what was found, what was needed and which command fixes it.
  */
 import * as fs from 'fs';
@@ -64,9 +65,6 @@ export function readTorchRecord(root = packageRoot()): TorchRecord | null {
 /** Paths tried for a record, in order, with the reason each was rejected. */
 export function addonCandidates(root: string, record: TorchRecord): { file: string; ok: boolean; why: string }[] {
   const out: { file: string; ok: boolean; why: string }[] = [];
-  const dir = path.join(root, 'prebuilds', `${process.platform}-${process.arch}`);
-  const prebuild = path.join(dir, `l0sparse.napi.${record.tag}.node`);
-  out.push({ file: prebuild, ok: fs.existsSync(prebuild), why: 'no prebuild for this tag' });
   const built = path.join(root, 'build', 'Release', 'l0sparse.node');
   let why = 'not built from source';
   let ok = false;
@@ -80,6 +78,9 @@ export function addonCandidates(root: string, record: TorchRecord): { file: stri
     }
   }
   out.push({ file: built, ok, why });
+  const dir = path.join(root, 'prebuilds', `${process.platform}-${process.arch}`);
+  const prebuild = path.join(dir, `l0sparse.napi.${record.tag}.node`);
+  out.push({ file: prebuild, ok: fs.existsSync(prebuild), why: 'no prebuild for this tag' });
   return out;
 }
 

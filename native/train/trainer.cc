@@ -4,6 +4,7 @@
 #include "model/json.h"
 #include "ops/flops_loss.h"
 #include "train/distributed.h"
+#include "train/distributed_info_nce.h"
 #include "train/losses.h"
 
 #include <ATen/CPUGeneratorImpl.h>
@@ -115,7 +116,10 @@ TrainMetrics Trainer::step(const TrainBatch& b) {
       ranking = margin_mse_loss(group_scores(scores, b.group_size), b.teacher);
       break;
     case RankingLoss::InfoNce:
-      ranking = info_nce_loss(scores, b.group_size, config_.info_nce_scale);
+      // Data parallel: every rank's documents are negatives for every query (train/distributed_info_nce.h).
+      ranking = dist_ ? distributed_info_nce_loss(*dist_, b.query_indptr, b.query_indices, b.query_values, w,
+                                                  b.group_size, config_.info_nce_scale)
+                      : info_nce_loss(scores, b.group_size, config_.info_nce_scale);
       break;
   }
   const double lambda = regularizer_weight(config_.lambda, steps_, config_.lambda_warmup);
@@ -131,7 +135,8 @@ TrainMetrics Trainer::step(const TrainBatch& b) {
     reg = d.regularizer;
     q_global = d.global_queries;
     docs_global = d.global_docs;
-    ranking = ranking * (static_cast<double>(q_local) / static_cast<double>(q_global));
+    // The distributed InfoNCE loss is already the global mean (its gradient flows only into this shard).
+    if (config_.loss != RankingLoss::InfoNce) ranking = ranking * (static_cast<double>(q_local) / static_cast<double>(q_global));
   } else {
     reg = ops::flops_loss(w_reg, reg_groups, config_.threshold);
   }
@@ -146,7 +151,10 @@ TrainMetrics Trainer::step(const TrainBatch& b) {
   m.mask_rate = reg.masked_fraction;
   m.batch_flops = batch_flops(w, b);
   if (dist_) {  // global metrics (the same on every rank, so a non-finite loss stops every rank alike)
-    GlobalBatchStats g = distributed_batch_stats(*dist_, m.ranking_loss, w, b.query_indices, docs_global, q_global);
+    const double ranking_share = config_.loss == RankingLoss::InfoNce
+                                     ? m.ranking_loss * static_cast<double>(q_local) / static_cast<double>(q_global)
+                                     : m.ranking_loss;
+    GlobalBatchStats g = distributed_batch_stats(*dist_, ranking_share, w, b.query_indices, docs_global, q_global);
     m.ranking_loss = g.ranking_loss;
     m.batch_flops = g.batch_flops;
     m.loss = m.ranking_loss + lambda * m.regularizer_loss;
