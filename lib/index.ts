@@ -60,6 +60,11 @@ export type { JsonlBatch, JsonlReadOptions, SkippedLine } from './sparse/jsonl-v
 export { readVocabFile, tokenToId } from './sparse/vocab';
 export { encodeCorpus, readProgressRecord as readEncodeProgress } from './encode';
 export type { EncodeCorpusOptions, EncodeCorpusReport, CorpusDocument, CorpusInput, EncodeMode, EncodeSettings, OutputPaths as EncodeOutputs } from './encode';
+// Sharded corpus encoding over ranks (docs/DISTRIBUTED.md)
+export { encodeCorpusSharded, mergeShards } from './encode';
+export type { ShardedEncodeOptions, ShardedEncodeReport, MergeShardsOptions, MergeShardsReport, ShardSpec } from './encode';
+export { rankFromEnv } from './launch/rank-env';
+export type { RankEnv } from './launch/rank-env';
 export { NativeTrainer, initBagOfWords, TRAIN_STEP_KEYS } from './train/native-trainer';
 export type { TrainStepConfig, TrainBatch, TrainMetrics, BagOfWordsInit } from './train/native-trainer';
 export { runTraining } from './train/run';
@@ -72,7 +77,7 @@ export { heldOutEvaluation } from './train/held-out-eval';
 // Data-parallel training (docs/DISTRIBUTED.md)
 export { ProcessGroup, distributedFromEnv, shardOf, shardRange } from './train/distributed';
 export type { DistributedEnv } from './train/distributed';
-export { launchLocal, RankFailedError } from './train/launch';
-export type { LaunchOptions } from './train/launch';
+export { launchLocal, RankFailedError } from './launch/local-launch';
+export type { LaunchOptions } from './launch/local-launch';
 export { evaluateEncoder, encodeTexts } from './retrieval/evaluate-encoder';
 export type { EncoderEvalInput, EncoderEvalResult } from './retrieval/evaluate-encoder';

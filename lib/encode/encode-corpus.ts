@@ -5,6 +5,8 @@
  * four definitions); vectors appended to a binary CSR file and/or JSONL, each batch committed by a
  * progress record. A restart with mode 'resume' cuts the outputs back to the last committed batch, skips
  * the documents already written (checked by id) and continues: no document lost, none written twice.
+ * With `shard`, only the windows of that shard are encoded (lib/encode/shard-layout.ts; the sharded run
+ * and its merge are in sharded-encode.ts).
  */
 import * as path from 'path';
 
@@ -21,6 +23,7 @@ import {
 } from './corpus-input';
 import { CommittedState, writeProgressRecord } from './progress-record';
 import { EncodeMode, EncodeSettings, EncodeSettingsInput, defaultProgressFile, openRun, resolveSettings, runIdentity } from './run-setup';
+import { ShardSpec, checkShard, shardLabel, windowOwner } from './shard-layout';
 import type { OutputPaths, VectorOutputs } from './vector-outputs';
 
 export interface EncodeCorpusOptions extends EncodeSettingsInput, CorpusReadOptions {
@@ -42,6 +45,11 @@ export interface EncodeCorpusOptions extends EncodeSettingsInput, CorpusReadOpti
   signal?: AbortSignal;
   /** Called after every committed batch. */
   onBatch?: (state: Readonly<CommittedState>) => void;
+  /**
+   * Encode only the windows of this shard (window w belongs to rank w mod count) into `outputs`, which are
+   * then the shard's own files. Recorded in the progress record: a resume must name the same shard.
+   */
+  shard?: ShardSpec;
 }
 
 export interface EncodeCorpusReport {
@@ -79,6 +87,8 @@ interface BatchPlanning {
   outputs: VectorOutputs;
   /** Documents of the input found already written (resume). */
   alreadyWritten: number;
+  /** Only the windows of this shard are planned. */
+  shard: ShardSpec | null;
 }
 
 const ignore = (): void => undefined;
@@ -92,10 +102,14 @@ const ignore = (): void => undefined;
 async function* plannedBatches(docs: AsyncGenerator<CorpusDocument>, plan: BatchPlanning): AsyncGenerator<PlannedBatch> {
   const { encoder, settings, outputs } = plan;
   const windows = documentWindows(docs, settings.windowSize);
+  let windowIndex = -1;
   const prepare = async (): Promise<PlannedBatch[] | null> => {
     const next = await windows.next();
     if (next.done) return null;
     const window = next.value;
+    windowIndex++;
+    // Another shard's window: not tokenized, not looked up (its documents are in that shard's outputs).
+    if (plan.shard && windowOwner(windowIndex, plan.shard.count) !== plan.shard.rank) return [];
     const written = window.map((d) => outputs.isWritten(d.id));
     const writtenCount = written.filter(Boolean).length;
     plan.alreadyWritten += writtenCount;
@@ -131,6 +145,14 @@ async function* plannedBatches(docs: AsyncGenerator<CorpusDocument>, plan: Batch
   }
 }
 
+/** Documents of a `total`-document input in `shard`'s windows (the progress bar's total for a shard). */
+function shardDocCount(total: number, windowSize: number, shard: ShardSpec): number {
+  const windows = Math.ceil(total / windowSize);
+  let docs = 0;
+  for (let w = shard.rank; w < windows; w += shard.count) docs += Math.min(windowSize, total - w * windowSize);
+  return docs;
+}
+
 function addBatchStats(state: CommittedState, vectors: Csr): void {
   for (let r = 0; r + 1 < vectors.indptr.length; r++) {
     const nnz = vectors.indptr[r + 1] - vectors.indptr[r];
@@ -157,7 +179,9 @@ export async function encodeCorpus(encoder: SparseEncoder, corpus: CorpusInput, 
   if (!paths.csr && !paths.jsonl) throw new RangeError('encodeCorpus needs an output: outputs.csr and/or outputs.jsonl');
   if (paths.csr && paths.csr === paths.jsonl) throw new RangeError(`the CSR and JSONL outputs are the same file ${paths.csr}`);
   const progressFile = path.resolve(opts.progressFile ?? defaultProgressFile(paths));
+  const shard = opts.shard ? checkShard(opts.shard) : null;
   const identity = runIdentity(encoder, input, settings, paths);
+  if (shard) identity.shard = shardLabel(shard);
   if (opts.threads !== undefined) setNumThreads(opts.threads);
 
   const vocab = Array.from({ length: encoder.vocabSize }, (_, id) => encoder.tokenizer.idToToken(id));
@@ -179,9 +203,10 @@ export async function encodeCorpus(encoder: SparseEncoder, corpus: CorpusInput, 
   const outputs = run.outputs;
 
   const showBar = opts.progress !== false && process.stderr.isTTY === true;
-  const total = corpusFile ? (showBar ? await countCorpusLines(corpusFile) : undefined) : opts.totalDocs;
+  const inputTotal = corpusFile ? (showBar ? await countCorpusLines(corpusFile) : undefined) : opts.totalDocs;
+  const total = inputTotal !== undefined && shard ? shardDocCount(inputTotal, settings.windowSize, shard) : inputTotal;
   const bar = startProgress('encode', total ?? 0, showBar && total !== undefined, { unit: 'docs', initial: resumedDocs });
-  const plan: BatchPlanning = { encoder, settings, outputs, alreadyWritten: 0 };
+  const plan: BatchPlanning = { encoder, settings, outputs, alreadyWritten: 0, shard };
   const docs = corpusDocuments(corpusFile ?? corpus, { onBadLine: settings.onBadLine, warn: opts.warn }, corpusReport);
   const batches = plannedBatches(docs, plan);
   const encodeBatch = async (batch: PlannedBatch): Promise<{ batch: PlannedBatch; vectors: Csr }> => {
@@ -218,7 +243,8 @@ export async function encodeCorpus(encoder: SparseEncoder, corpus: CorpusInput, 
       writeProgressRecord(progressFile, identity, committed, false);
       encodedDocs += batch.ids.length;
       batchCount++;
-      bar.increment(batch.ids.length + corpusReport.skipped.length - skippedShown);
+      // Skipped lines count towards the input's total; a shard reads every line but its total is its own documents.
+      bar.increment(batch.ids.length + (shard ? 0 : corpusReport.skipped.length - skippedShown));
       skippedShown = corpusReport.skipped.length;
       opts.onBatch?.(committed);
       if (planningError) throw planningError;

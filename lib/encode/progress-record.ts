@@ -33,6 +33,8 @@ export interface EncodeRunIdentity {
   dtype: string;
   csr: string | null;
   jsonl: string | null;
+  /** Only in a shard of a sharded encoding: "rank/count" (lib/encode/shard-layout.ts). Absent means one process. */
+  shard?: string;
 }
 
 export interface CommittedState {
@@ -86,7 +88,9 @@ export function readProgressRecord(file: string): ProgressRecord {
 
 /** Throws naming the first setting that differs, so a resume never mixes vectors of two configurations. */
 export function requireSameRun(file: string, recorded: EncodeRunIdentity, current: EncodeRunIdentity): void {
-  for (const key of Object.keys(current) as (keyof EncodeRunIdentity)[]) {
+  // Keys of both: a shard's record (with `shard`) must not pass for a one-process run's, nor the other way.
+  const keys = new Set([...Object.keys(recorded), ...Object.keys(current)] as (keyof EncodeRunIdentity)[]);
+  for (const key of keys) {
     const a = JSON.stringify(recorded[key] ?? null);
     const b = JSON.stringify(current[key] ?? null);
     if (a !== b) {

@@ -6,7 +6,7 @@ import * as fs from 'fs';
 
 import { normalizeTrainConfig } from '../../train/config';
 import { distributedFromEnv, ProcessGroup } from '../../train/distributed';
-import { exitWithLauncher, launchLocal } from '../../train/launch';
+import { exitWithLauncher, launchRanksOfThisCommand, parseNproc, shouldLaunchRanks } from '../../launch/local-launch';
 import { heldOutEvaluation } from '../../train/held-out-eval';
 import { runTraining } from '../../train/run';
 
@@ -40,13 +40,9 @@ export function register(program: Command): void {
       'across machines, start one process per rank with MASTER_ADDR, MASTER_PORT, WORLD_SIZE and RANK set')
     .action(async (opts: { config: string; set: string[]; evalMaxCorpus?: string; progress: boolean; json?: boolean; nproc?: string }) => {
       // --nproc N (and not already a rank): start N ranks of this same command and wait for them.
-      const nproc = opts.nproc === undefined ? 1 : Number(opts.nproc);
-      if (!Number.isInteger(nproc) || nproc < 1) throw new Error(`--nproc must be a positive integer, got '${opts.nproc}'`);
-      if (nproc > 1 && process.env.RANK === undefined) {
-        const args = process.argv.slice(2);
-        const i = args.findIndex((a) => a === '--nproc' || a.startsWith('--nproc='));
-        args.splice(i, args[i] === '--nproc' ? 2 : 1);
-        await launchLocal({ nproc, script: process.argv[1], args });
+      const nproc = parseNproc(opts.nproc);
+      if (shouldLaunchRanks(nproc)) {
+        await launchRanksOfThisCommand(nproc);
         return;
       }
       exitWithLauncher();
