@@ -1,10 +1,13 @@
 #include "model/mlm_model.h"
 
+#include "ops/recomputed_activation_linear.h"
+#include "ops/recomputed_attention.h"
 #include "ops/sparse_head.h"
 
 #include <ATen/TensorIndexing.h>
 #include <ATen/autocast_mode.h>
 #include <c10/util/Exception.h>
+#include <torch/csrc/autograd/grad_mode.h>
 
 #include <cmath>
 #include <limits>
@@ -167,6 +170,23 @@ at::Tensor MlmModel::activation(const at::Tensor& x) const {
   TORCH_CHECK(false, "unsupported activation ", a);
 }
 
+namespace {
+
+// transformers' hidden_act names -> ops/recomputed_activation_linear.h's.
+std::string activation_op_name(const std::string& hidden_act) {
+  if (hidden_act == "gelu_new" || hidden_act == "gelu_pytorch_tanh") return "gelu_tanh";
+  if (hidden_act == "swish") return "silu";
+  return hidden_act;
+}
+
+// Dropout keeping a 1-byte mask for backward (at::dropout keeps a float one).
+at::Tensor hidden_dropout(const at::Tensor& x, double p, bool train) {
+  if (!train || p <= 0) return x;
+  return std::get<0>(at::native_dropout(x, p, true));
+}
+
+}  // namespace
+
 at::Tensor MlmModel::attention(const EncoderLayer& layer, const at::Tensor& x, const at::Tensor& additive_mask,
                                bool train) const {
   const int64_t B = x.size(0), L = x.size(1), H = config_.num_heads, Dh = config_.hidden_size / H;
@@ -176,7 +196,10 @@ at::Tensor MlmModel::attention(const EncoderLayer& layer, const at::Tensor& x, c
   at::Tensor v = heads(layer.value->forward(x));
   double p = train ? config_.attention_dropout : 0.0;
   at::Tensor mask = additive_mask.to(q.scalar_type());
-  at::Tensor context = at::scaled_dot_product_attention(q, k, v, mask, p);
+  // With gradients: keep q, k, v and a byte mask and recompute the probabilities in backward (memory);
+  // without: SDPA, whose CPU flash kernel is the fastest path for encoding.
+  at::Tensor context = at::GradMode::is_enabled() ? ops::recomputed_attention(q, k, v, mask, p)
+                                                  : at::scaled_dot_product_attention(q, k, v, mask, p);
   return context.transpose(1, 2).reshape({B, L, H * Dh});
 }
 
@@ -193,7 +216,7 @@ at::Tensor MlmModel::forward_hidden(const at::Tensor& input_ids, const at::Tenso
   at::Tensor x = at::embedding(word_embeddings_->weight, ids);
   if (token_type_embeddings_) x = x + token_type_embeddings_->weight[0];  // one segment: token type 0
   x = x + at::embedding(position_embeddings_->weight, at::arange(L, ids.options())).unsqueeze(0);
-  x = at::dropout(embedding_norm_->forward(x), p, train);
+  x = hidden_dropout(embedding_norm_->forward(x), p, train);
 
   // [B,1,1,L]: 0 where the key is a real token, a large negative number where it is padding.
   at::Tensor keep = attention_mask.ne(0).view({B, 1, 1, L});
@@ -202,9 +225,19 @@ at::Tensor MlmModel::forward_hidden(const at::Tensor& input_ids, const at::Tenso
 
   for (const EncoderLayer& layer : layers_) {
     at::Tensor attended = layer.attention_out->forward(attention(layer, x, additive_mask, train));
-    x = layer.attention_norm->forward(at::dropout(attended, p, train) + x);
-    at::Tensor ffn = layer.ffn_out->forward(activation(layer.ffn_in->forward(x)));
-    x = layer.output_norm->forward(at::dropout(ffn, p, train) + x);
+    x = layer.attention_norm->forward(hidden_dropout(attended, p, train) + x);
+    at::Tensor pre_activation = layer.ffn_in->forward(x);
+    at::Tensor ffn;
+    if (at::GradMode::is_enabled()) {  // backward recomputes act(pre_activation) instead of storing it
+      const at::ScalarType t = pre_activation.scalar_type();
+      const LinearLayer& out = *layer.ffn_out;
+      ffn = ops::recomputed_activation_linear(pre_activation, out.weight.to(t),
+                                              out.bias.defined() ? out.bias.to(t) : out.bias,
+                                              activation_op_name(config_.hidden_act));
+    } else {
+      ffn = layer.ffn_out->forward(activation(pre_activation));
+    }
+    x = layer.output_norm->forward(hidden_dropout(ffn, p, train) + x);
   }
   return head_norm_->forward(activation(head_dense_->forward(x)));
 }
