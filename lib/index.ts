@@ -3,6 +3,8 @@ export type { NativeAddon, BuildInfo, TorchRecord } from './native/loader';
 export { tensor } from './native/tensor';
 export type { Tensor, DType, TypedData } from './native/tensor';
 export { setNumThreads, getNumThreads } from './native/threads';
+export { cpuMemoryStats, releaseCachedCpuMemory } from './native/memory';
+export type { CpuMemoryStats } from './native/memory';
 export { csrRow, csrRows, csrFromRows, validateCsr } from './sparse/csr';
 export type { Csr } from './sparse/csr';
 export { sparseHead, sparseHeadReference } from './ops/sparse-head';

@@ -4,6 +4,7 @@
 //   to_js(env, Result&&): main thread, converts the result into JS values.
 #include "binding/errors.h"
 
+#include <ATen/Parallel.h>
 #include <napi.h>
 
 #include <functional>
@@ -27,6 +28,9 @@ class PromiseWorker : public Napi::AsyncWorker {
  protected:
   void Execute() override {
     try {
+      // libuv's pool threads keep the thread count LibTorch gave them at their first parallel call; apply the
+      // current setNumThreads() value before every call so that it holds for all of them.
+      at::init_num_threads();
       result_.emplace(compute_());
     } catch (...) {
       SetError(describe_exception(std::current_exception()));

@@ -103,6 +103,8 @@ export function buildCases(): Case[] {
   }
   settle('getNumThreads', 'junk arguments are ignored', (c) => c.native.getNumThreads(1, 'x', {}));
   settle('buildInfo', 'junk arguments are ignored', (c) => c.native.buildInfo(null, 5));
+  settle('cpuMemoryStats', 'junk arguments are ignored', (c) => c.native.cpuMemoryStats({}, -1));
+  settle('releaseCachedCpuMemory', 'junk arguments are ignored', (c) => c.native.releaseCachedCpuMemory('all', 7));
 
   // --- model handles: every function that takes one ----------------------------------------------
   const modelFns: [string, (c: Ctx, h: unknown) => unknown][] = [
