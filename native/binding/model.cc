@@ -106,7 +106,11 @@ EncodeRequest encode_request(const Napi::CallbackInfo& info, const char* fn) {
 at::Tensor run_encode(const EncodeRequest& r) {
   // Inference semantics (no dropout, no autograd) even on a model a trainer left in train mode; unlike
   // toggling eval()/train(), this never changes the mode another thread may be relying on.
-  at::Tensor w = r.model->encode(r.ids, r.mask, r.extra_logs, r.bfloat16).contiguous();
+  at::Tensor w;
+  {
+    std::shared_lock<std::shared_mutex> parameters(r.model->parameters_mutex());  // not during a train step
+    w = r.model->encode(r.ids, r.mask, r.extra_logs, r.bfloat16).contiguous();
+  }
   if (r.zero_ids.defined() && r.zero_ids.numel()) w.index_fill_(1, r.zero_ids, 0.0);
   return w;
 }
@@ -185,7 +189,11 @@ Napi::Value MlmSave(const Napi::CallbackInfo& info) {
   auto m = model_from_handle(info[0], "mlmSave model");
   std::string dir = path_arg(info, 1, "mlmSave");
   return run_async<bool>(
-      info.Env(), "l0sparse.mlmSave", [m, dir] { model::save_mlm_model(*m, dir); return true; },
+      info.Env(), "l0sparse.mlmSave", [m, dir] {
+        std::shared_lock<std::shared_mutex> parameters(m->parameters_mutex());
+        model::save_mlm_model(*m, dir);
+        return true;
+      },
       [](Napi::Env env, bool&&) -> Napi::Value { return env.Undefined(); });
 }
 

@@ -101,6 +101,7 @@ Napi::Value TrainerSave(const Napi::CallbackInfo& info) {
       info.Env(), "l0sparse.trainerSave",
       [trainer, model, dir]() {
         std::lock_guard<std::mutex> lock(trainer->mutex());
+        std::shared_lock<std::shared_mutex> parameters(model->parameters_mutex());
         model::save_mlm_model(*model, dir);
         return true;
       },
@@ -127,6 +128,7 @@ Napi::Value TrainerLoad(const Napi::CallbackInfo& info) {
       [trainer, model, dir]() {
         {
           std::lock_guard<std::mutex> lock(trainer->mutex());
+          std::unique_lock<std::shared_mutex> parameters(model->parameters_mutex());
           model->load_checkpoint(model::read_checkpoint_dir(dir), dir);
         }
         trainer->load_state(dir);
@@ -149,6 +151,11 @@ Napi::Value MlmInitBagOfWords(const Napi::CallbackInfo& info) {
   init.head_scale = number("headScale", init.head_scale);
   init.bias_per_dim = number("biasPerDim", init.bias_per_dim);
   init.seed = static_cast<uint64_t>(int_option(o, "seed", 42, 0, int64_t(1) << 53));
+  // Synchronous: never wait on the event loop's thread for a step or an encode to finish.
+  std::unique_lock<std::shared_mutex> parameters(m->parameters_mutex(), std::try_to_lock);
+  if (!parameters.owns_lock())
+    throw Napi::Error::New(info.Env(), "mlmInitBagOfWords: the model is in use (a training step, encode or save is "
+                                       "running); await it first");
   model::init_bag_of_words(*m, init);
   return info.Env().Undefined();
 }

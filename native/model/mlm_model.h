@@ -14,6 +14,7 @@
 #include <torch/nn/module.h>
 
 #include <memory>
+#include <shared_mutex>
 #include <string>
 #include <utility>
 #include <vector>
@@ -54,6 +55,10 @@ class MlmModel : public torch::nn::Module {
   explicit MlmModel(MlmConfig config);
 
   const MlmConfig& config() const { return config_; }
+  // Guards the parameter values across threads: encode and save hold it shared, a training step, a checkpoint
+  // load or an initialisation hold it exclusively, so an encode sees the parameters of before or after a step,
+  // never a mix. (Held by the callers in binding/ and train/, not inside the model's own methods.)
+  std::shared_mutex& parameters_mutex() const { return parameters_mutex_; }
 
   // ids [B,L] (int32/int64), attention_mask [B,L] (nonzero = real token) -> decoder input [B,L,D].
   at::Tensor head_hidden(const at::Tensor& input_ids, const at::Tensor& attention_mask);
@@ -92,6 +97,7 @@ class MlmModel : public torch::nn::Module {
                        bool train) const;
 
   MlmConfig config_;
+  mutable std::shared_mutex parameters_mutex_;
   std::shared_ptr<EmbeddingTable> word_embeddings_, position_embeddings_, token_type_embeddings_;
   std::shared_ptr<NormLayer> embedding_norm_;
   std::vector<EncoderLayer> layers_;

@@ -94,6 +94,7 @@ void Trainer::check_batch(const TrainBatch& b) const {
 
 TrainMetrics Trainer::step(const TrainBatch& b) {
   std::lock_guard<std::mutex> lock(mutex_);
+  std::unique_lock<std::shared_mutex> parameters(model_->parameters_mutex());  // lock order: trainer, then model
   check_batch(b);
   const auto t0 = std::chrono::steady_clock::now();
   if (broadcast_pending_) {  // on the worker thread: a collective may wait for the other ranks

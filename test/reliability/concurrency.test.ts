@@ -5,7 +5,7 @@ import { Worker } from 'worker_threads';
 import { rng } from '../helpers';
 import { NativeMlmModel } from '../../lib/encoder/native-model';
 import type { Csr } from '../../lib/sparse/csr';
-import { NativeTrainer } from '../../lib/train/native-trainer';
+import { initBagOfWords, NativeTrainer } from '../../lib/train/native-trainer';
 
 // Concurrent encode calls on one model (many Promises in flight from one thread), models in several
 // worker_threads at once, handles that cannot cross threads, disposal and worker termination with work in
@@ -99,23 +99,53 @@ describe('reliability: concurrent encoding', function () {
     await assert.rejects(m.encode(x.ids, x.mask, B, L, { activation: 'l0' }), /disposed/);
   });
 
-  it('encode racing train steps on the same model: no crash, finite outputs (values are unspecified)', async () => {
+  it('encode racing a train step on the same model sees the parameters of before or after the step, never a mix', async () => {
     const m = await NativeMlmModel.load(MODEL);
-    const trainer = NativeTrainer.create(m, { lr: 1e-2, lambda: 0.01, loss: 'info_nce' } as never);
+    const trainer = NativeTrainer.create(m, { lr: 1e-2, warmupSteps: 0, lambda: 0.01, loss: 'info_nce' } as never);
     const x = batch(17);
     const step = () => trainer.trainStep({
       docs: { inputIds: x.ids, attentionMask: x.mask, batchSize: B, seqLen: L, lengths: new Int32Array(B) } as never,
       groupSize: 2,
       queries: { indptr: Int32Array.from([0, 2, 4]), indices: Int32Array.from([2000, 2001, 3000, 3001]), values: Float32Array.from([1, 1, 1, 1]), numCols: 30522 },
     } as never);
-    const work: Promise<unknown>[] = [];
+    const encode = () => m.encode(x.ids, x.mask, B, L, { activation: 'l0' });
+    const same = (a: Csr, b: Csr) => a.indices.length === b.indices.length && a.values.every((v, i) => v === b.values[i]) &&
+      a.indices.every((v, i) => v === b.indices[i]);
+    let sawBefore = 0;
+    let sawAfter = 0;
     for (let i = 0; i < 6; i++) {
-      work.push(step());
-      work.push(m.encode(x.ids, x.mask, B, L, { activation: 'l0' }).then((r) => {
-        for (const v of r.values) assert.ok(Number.isFinite(v) && v > 0);
-      }));
+      const before = await encode();
+      const [, racing] = await Promise.all([step(), encode()]);
+      const after = await encode();
+      assert.ok(!same(before, after), 'the step changed nothing');
+      if (same(racing, before)) sawBefore++;
+      else if (same(racing, after)) sawAfter++;
+      else assert.fail(`round ${i}: an encode during the step saw a mix of old and new parameters`);
+      for (const v of racing.values) assert.ok(Number.isFinite(v) && v > 0);
     }
-    await Promise.all(work);
+    console.log(`      racing encodes: ${sawBefore} saw the parameters before the step, ${sawAfter} after`);
+    m.dispose();
+  });
+
+  it('initBagOfWords while a step runs is refused with a clear error instead of blocking the event loop', async () => {
+    const m = await NativeMlmModel.load(MODEL);
+    const trainer = NativeTrainer.create(m, { lr: 1e-2, lambda: 0.01, loss: 'info_nce' } as never);
+    const x = batch(5);
+    const pending = trainer.trainStep({
+      docs: { inputIds: x.ids, attentionMask: x.mask, batchSize: B, seqLen: L, lengths: new Int32Array(B) } as never,
+      groupSize: 2,
+      queries: { indptr: Int32Array.from([0, 1, 2]), indices: Int32Array.from([2000, 3000]), values: Float32Array.from([1, 1]), numCols: 30522 },
+    } as never);
+    // The step holds the model from the moment a pool thread picks it up; poll until it does.
+    let refused: Error | null = null;
+    for (let i = 0; i < 200 && !refused; i++) {
+      try { initBagOfWords(m, { seed: 1 }); } catch (e) { refused = e as Error; }
+      if (!refused) await new Promise((r) => setImmediate(r));
+    }
+    await pending;
+    assert.ok(refused, 'initBagOfWords never overlapped the step');
+    assert.match(refused.message, /model is in use .* await it first/);
+    initBagOfWords(m, { seed: 1 });  // free again
     m.dispose();
   });
 });
