@@ -1,6 +1,8 @@
 import * as fs from 'fs';
 import * as path from 'path';
 
+import { sweepStaleTempsOnce } from './stale-temps';
+
 /** A temp name beside the target, so the final rename stays on one filesystem (and is atomic there). */
 export function tempPathFor(target: string): string {
   return path.join(path.dirname(target), `.${path.basename(target)}.${process.pid}.${Date.now().toString(36)}.tmp`);
@@ -11,6 +13,7 @@ export function tempPathFor(target: string): string {
  * crash leaves the previous version in place.
  */
 export function writeFileAtomic(target: string, data: string | Uint8Array): void {
+  sweepStaleTempsOnce(target);
   const tmp = tempPathFor(target);
   try {
     // Flushed before the rename: after a power loss the target is the old or the new content, never empty.
@@ -30,6 +33,7 @@ export function writeFileAtomic(target: string, data: string | Uint8Array): void
 
 /** Like writeFileAtomic, for producers that can only write to a path (e.g. native savers). */
 export function withAtomicPath(target: string, write: (tmp: string) => void): void {
+  sweepStaleTempsOnce(target);
   const tmp = tempPathFor(target);
   try {
     write(tmp);

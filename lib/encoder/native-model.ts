@@ -1,6 +1,7 @@
 import { callAsync, loadNative } from '../native/loader';
 import type { Tensor } from '../native/tensor';
 import type { Csr } from '../sparse/csr';
+import { sweepStaleTemps } from './stale-temps';
 
 /** The fields of a transformers config.json that the native BERT / DistilBERT masked LM uses. */
 export interface MlmConfig {
@@ -104,6 +105,7 @@ export class NativeMlmModel {
 
   /** Writes config.json + model.safetensors (HF names; loadable by transformers), each atomically. */
   save(dir: string): Promise<void> {
+    sweepStaleTemps(dir, ['model.safetensors', 'config.json']);
     return callAsync((n) => n.mlmSave(this.nativeHandle, dir));
   }
 

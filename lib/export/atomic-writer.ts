@@ -6,6 +6,8 @@
 import * as fs from 'fs';
 import * as path from 'path';
 
+import { sweepStaleTempsOnce } from '../encoder/stale-temps';
+
 export class AtomicLineWriter {
   private readonly tmpPath: string;
   private readonly stream: fs.WriteStream;
@@ -14,6 +16,7 @@ export class AtomicLineWriter {
 
   constructor(readonly finalPath: string) {
     fs.mkdirSync(path.dirname(path.resolve(finalPath)), { recursive: true });
+    sweepStaleTempsOnce(finalPath);
     this.tmpPath = `${finalPath}.tmp-${process.pid}-${Date.now()}`;
     this.stream = fs.createWriteStream(this.tmpPath, { encoding: 'utf8' });
     this.stream.on('error', (e) => { this.failed = e; });

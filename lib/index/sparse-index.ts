@@ -14,6 +14,7 @@
  */
 import { callAsync, loadNative } from '../native/loader';
 import { type Csr, csrRows } from '../sparse/csr';
+import { sweepStaleTempsOnce } from '../encoder/stale-temps';
 
 export interface IndexStats {
   numCols: number;
@@ -110,6 +111,7 @@ export class SparseIndex {
 
   /** Writes the index atomically (temp file + fsync + rename); see README "Index and search" for the format. */
   save(path: string): Promise<void> {
+    sweepStaleTempsOnce(path);
     return callAsync(() => this.native.save(path));
   }
 

@@ -49,8 +49,11 @@ describe('reliability: kill -9 during index save never leaves a corrupt index', 
     let sawMissing = 0;
     let sawWhole = 0;
     let temps = 0;
+    let whole: SparseIndex | null = null;
+    const files: string[] = [];
     for (let trial = 0; trial < 8; trial++) {
       const file = path.join(tmp, `t${trial}`, 'corpus.idx');
+      files.push(file);
       fs.mkdirSync(path.dirname(file));
       // Even trials: kill during the very first save (after the build); odd ones: during a later save.
       const { saves } = await killDuringSaves(file, Math.floor(next() * 120), trial % 2 === 0 ? 0 : 2);
@@ -64,11 +67,26 @@ describe('reliability: kill -9 during index save never leaves a corrupt index', 
         assert.equal(s.numCols, NUM_COLS);
         assert.equal(s.postings, DOCS * 40);
         assert.deepEqual(index.idsAt(Int32Array.from([0, DOCS - 1])), ['doc-0', `doc-${DOCS - 1}`]);
+        whole = index;
         sawWhole++;
       }
       temps += fs.readdirSync(path.dirname(file)).filter((f) => /\.tmp\.\d+\.\d+$/.test(f)).length;
     }
     assert.ok(sawWhole > 0, 'no trial left a complete index');
     process.stdout.write(`      (8 kills: ${sawWhole} complete indexes, ${sawMissing} none yet, ${temps} stale temp files)\n`);
+
+    // The next save to the same path sweeps the killed writers' temps once they are idle long enough
+    // (lib/encoder/stale-temps.ts); fresh ones could belong to a live writer on another machine and stay.
+    const tempsOf = (file: string) => fs.readdirSync(path.dirname(file)).filter((f) => /\.tmp\.\d+\.\d+$/.test(f));
+    const old = new Date(Date.now() - 11 * 60 * 1000);
+    let swept = 0;
+    for (const file of files) {
+      const left = tempsOf(file);
+      for (const f of left) fs.utimesSync(path.join(path.dirname(file), f), old, old);
+      await whole!.save(file);
+      assert.deepEqual(tempsOf(file), [], `${file}: stale temps left after the next save`);
+      swept += left.length;
+    }
+    assert.equal(swept, temps);
   });
 });
