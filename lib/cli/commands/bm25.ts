@@ -1,5 +1,7 @@
 import type { Command } from 'commander';
 
+import { numberValue } from '../option-values';
+
 interface Bm25CommandOptions {
   data: string;
   split: string;
@@ -15,12 +17,6 @@ interface Bm25CommandOptions {
   keepIdenticalIds?: boolean;
   progress: boolean;
   json?: boolean;
-}
-
-function numberOption(value: string, name: string): number {
-  const n = Number(value);
-  if (value.trim() === '' || !Number.isFinite(n)) throw new Error(`${name} must be a number, got '${value}'`);
-  return n;
 }
 
 /** `l0sparse bm25`: the BM25 baseline on a BEIR dataset, evaluated like Pyserini (trec_eval -c, top 1000). */
@@ -51,8 +47,8 @@ export function register(program: Command): void {
       if (opts.level !== 'word' && opts.level !== 'wordpiece') throw new Error(`--level must be word or wordpiece, got '${opts.level}'`);
       if (opts.onBadLine !== 'fail' && opts.onBadLine !== 'skip') throw new Error(`--on-bad-line must be fail or skip, got '${opts.onBadLine}'`);
       if (opts.level === 'wordpiece' && !opts.tokenizer) throw new Error('--level wordpiece needs --tokenizer <tokenizer.json|vocab.txt>');
-      const hits = numberOption(opts.hits, '--hits');
-      const params = { k1: numberOption(opts.k1, '--k1'), b: numberOption(opts.b, '--b'), k: hits, progress: opts.progress };
+      const hits = numberValue(opts.hits, '--hits');
+      const params = { k1: numberValue(opts.k1, '--k1'), b: numberValue(opts.b, '--b'), k: hits, progress: opts.progress };
 
       const dataset = await loadBeir(opts.data, opts.split, { onBadLine: opts.onBadLine });
       let analyzer;

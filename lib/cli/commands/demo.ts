@@ -1,12 +1,7 @@
 import type { Command } from 'commander';
 
 import type { DemoOptions } from '../../demo/run-demo';
-
-function num(v: string, name: string, integer = false): number {
-  const n = Number(v);
-  if (v.trim() === '' || !Number.isFinite(n) || (integer && !Number.isInteger(n))) throw new Error(`${name} must be ${integer ? 'an integer' : 'a number'}, got '${v}'`);
-  return n;
-}
+import { integerValue, numberValue } from '../option-values';
 
 /** `l0sparse demo`: train a small ℓ0 model on SciFact here, evaluate it next to BM25, print a table, write JSON + plots. */
 export function register(program: Command): void {
@@ -43,13 +38,13 @@ export function register(program: Command): void {
       const s = (k: string) => String(o[k]);
       const options: DemoOptions = {
         data: o.data as string | undefined, out: s('out'), tokenizer: o.tokenizer as string | undefined,
-        steps: num(s('steps'), '--steps', true), dim: num(s('dim'), '--dim', true), layers: num(s('layers'), '--layers', true),
-        heads: o.heads === undefined ? undefined : num(s('heads'), '--heads', true), maxLength: num(s('maxLength'), '--max-length', true),
-        queriesPerStep: num(s('queriesPerStep'), '--queries-per-step', true), negatives: num(s('negatives'), '--negatives', true),
-        loss: o.loss, lr: num(s('lr'), '--lr'), lambda: num(s('lambda'), '--lambda'), threshold: num(s('threshold'), '--threshold'),
-        activation: o.activation, k: num(s('k'), '--k', true), bagOfWords: o.bagOfWords !== false,
-        evalEvery: num(s('evalEvery'), '--eval-every', true), holdOut: num(s('holdOut'), '--hold-out', true),
-        curveCorpus: num(s('curveCorpus'), '--curve-corpus', true), seed: num(s('seed'), '--seed', true),
+        steps: integerValue(s('steps'), '--steps'), dim: integerValue(s('dim'), '--dim'), layers: integerValue(s('layers'), '--layers'),
+        heads: o.heads === undefined ? undefined : integerValue(s('heads'), '--heads'), maxLength: integerValue(s('maxLength'), '--max-length'),
+        queriesPerStep: integerValue(s('queriesPerStep'), '--queries-per-step'), negatives: integerValue(s('negatives'), '--negatives'),
+        loss: o.loss, lr: numberValue(s('lr'), '--lr'), lambda: numberValue(s('lambda'), '--lambda'), threshold: numberValue(s('threshold'), '--threshold'),
+        activation: o.activation, k: integerValue(s('k'), '--k'), bagOfWords: o.bagOfWords !== false,
+        evalEvery: integerValue(s('evalEvery'), '--eval-every'), holdOut: integerValue(s('holdOut'), '--hold-out'),
+        curveCorpus: integerValue(s('curveCorpus'), '--curve-corpus'), seed: integerValue(s('seed'), '--seed'),
         bf16: o.bf16 === true, progress: o.progress !== false,
       };
       const result = await runDemo(options);

@@ -1,5 +1,7 @@
 import type { Command } from 'commander';
 
+import { integerValue } from '../option-values';
+
 /** Default measures of `l0sparse eval`: the BEIR headline numbers plus the classic ones. */
 const DEFAULT_METRICS = 'ndcg_cut.10,recall.100,recall.1000,map,recip_rank,P.10';
 
@@ -15,12 +17,6 @@ interface EvalOptions {
   level: string;
   keepIdenticalIds?: boolean;
   trecEval?: boolean;
-}
-
-function integerOption(value: string, name: string, min: number): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < min) throw new Error(`${name} must be an integer >= ${min}, got '${value}'`);
-  return n;
 }
 
 /** `l0sparse eval`: trec_eval-exact evaluation of a TREC run against qrels (a BEIR folder or a file). */
@@ -47,8 +43,8 @@ export function register(program: Command): void {
       const { run, tag } = await readTrecRun(opts.run);
       const evaluation = evaluate(qrels, run, {
         measures: [opts.metrics],
-        relevanceLevel: integerOption(opts.level, '--level', -1000),
-        maxResults: opts.maxResults === undefined ? undefined : integerOption(opts.maxResults, '--max-results', 0),
+        relevanceLevel: integerValue(opts.level, '--level', -1000),
+        maxResults: opts.maxResults === undefined ? undefined : integerValue(opts.maxResults, '--max-results', 0),
         averageOverAllJudged: opts.complete ?? false,
         ignoreIdenticalIds: !opts.keepIdenticalIds,
       });

@@ -1,16 +1,6 @@
 import type { Command } from 'commander';
 
-function list(v: string, name: string): number[] {
-  const xs = v.split(',').filter((s) => s.trim() !== '').map((s) => Number(s.trim()));
-  if (xs.some((x) => !Number.isFinite(x))) throw new Error(`${name} must be a comma-separated list of numbers (empty: skip that family), got '${v}'`);
-  return xs;
-}
-
-function int(v: string, name: string): number {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 1) throw new Error(`${name} must be a positive integer, got '${v}'`);
-  return n;
-}
+import { integerValue, numberList } from '../option-values';
 
 /** `l0sparse sweep`: λ, threshold and activation-count grids (FLOPS only / ℓ0 mask / ℓ0 mask + ℓ0 activation). */
 export function register(program: Command): void {
@@ -36,11 +26,11 @@ export function register(program: Command): void {
       const s = (k: string) => String(o[k]);
       const r = await runSweep({
         data: o.data as string | undefined, out: s('out'), tokenizer: o.tokenizer as string | undefined,
-        steps: int(s('steps'), '--steps'), dim: int(s('dim'), '--dim'), layers: int(s('layers'), '--layers'),
-        maxLength: int(s('maxLength'), '--max-length'), queriesPerStep: int(s('queriesPerStep'), '--queries-per-step'),
-        lambdas: list(s('lambdas'), '--lambdas'), thresholds: list(s('thresholds'), '--thresholds'), ks: list(s('ks'), '--ks'),
+        steps: integerValue(s('steps'), '--steps', 1), dim: integerValue(s('dim'), '--dim', 1), layers: integerValue(s('layers'), '--layers', 1),
+        maxLength: integerValue(s('maxLength'), '--max-length', 1), queriesPerStep: integerValue(s('queriesPerStep'), '--queries-per-step', 1),
+        lambdas: numberList(s('lambdas'), '--lambdas'), thresholds: numberList(s('thresholds'), '--thresholds'), ks: numberList(s('ks'), '--ks'),
         lambda: Number(s('lambda')), threshold: Number(s('threshold')),
-        maxCorpus: o.maxCorpus === undefined ? undefined : int(s('maxCorpus'), '--max-corpus'), progress: o.progress !== false,
+        maxCorpus: o.maxCorpus === undefined ? undefined : integerValue(s('maxCorpus'), '--max-corpus', 1), progress: o.progress !== false,
       });
       process.stdout.write(formatSweepTable(r) + '\n');
       process.stdout.write(`${r.points.length} points in ${r.seconds.toFixed(0)} s; files: ${Object.values(r.files).join(', ')}\n`);
