@@ -6,6 +6,8 @@
 //   model   native/tests/safetensors_test.cc + model_config_test.cc over the safetensors reader/writer,
 //           JSON and config parsing (links libc10 + libtorch_cpu; the torch libraries themselves are not
 //           instrumented)
+//   runtime native/tests/caching_cpu_allocator_test.cc over native/runtime (the caching CPU allocator: its
+//           own mmap bookkeeping, links libc10 for the default small-block allocator)
 // The full test binary with every LibTorch op under ASan is the CMake option L0SPARSE_SANITIZE
 // (`node scripts/test-native.js --sanitize`): much slower, not run in CI.
 //
@@ -38,6 +40,11 @@ const SUITES = {
     sources: ['native/model/safetensors.cc', 'native/model/json.cc', 'native/model/files.cc', 'native/model/config.cc'],
     torch: ['c10', 'torch_cpu'],
   },
+  runtime: {
+    tests: ['native/tests/caching_cpu_allocator_test.cc'],
+    sources: ['native/runtime/caching_cpu_allocator.cc'],
+    torch: ['c10'],
+  },
 };
 
 const SAN = ['-fsanitize=address,undefined', '-fno-sanitize-recover=undefined', '-fno-omit-frame-pointer'];
@@ -45,7 +52,7 @@ const SAN = ['-fsanitize=address,undefined', '-fno-sanitize-recover=undefined', 
 function compile(clang, name, suite, torch) {
   const bin = path.join(OUT, `${name}_tests`);
   const inputs = [...suite.tests, ...suite.sources, 'scripts/sanitize.js'];
-  const headers = ['native/index', 'native/model', 'native/tests'].flatMap((d) =>
+  const headers = ['native/index', 'native/model', 'native/runtime', 'native/tests'].flatMap((d) =>
     fs.readdirSync(path.join(ROOT, d)).filter((f) => f.endsWith('.h')).map((f) => `${d}/${f}`));
   const newest = Math.max(...[...inputs, ...headers].map((f) => fs.statSync(path.join(ROOT, f)).mtimeMs));
   if (fs.existsSync(bin) && fs.statSync(bin).mtimeMs > newest) return bin;
