@@ -3,6 +3,7 @@
 #include "binding/errors.h"
 #include "binding/registry.h"
 #include "binding/tensors.h"
+#include "model/device.h"
 
 #include <ATen/Parallel.h>
 #include <ATen/Context.h>
@@ -57,6 +58,7 @@ Napi::Value BuildInfo(const Napi::CallbackInfo& info) {
   o.Set("cuda", false);
 #endif
   o.Set("cudaAvailable", at::hasCUDA());
+  o.Set("cudaDeviceCount", model::cuda_device_count());
   o.Set("numThreads", at::get_num_threads());
   o.Set("hardwareConcurrency", static_cast<double>(std::thread::hardware_concurrency()));
   return o;

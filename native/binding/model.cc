@@ -3,6 +3,7 @@
 #include "binding/model_handle.h"
 #include "binding/registry.h"
 #include "binding/tensors.h"
+#include "model/device.h"
 
 #include <c10/core/GradMode.h>
 
@@ -37,6 +38,7 @@ Napi::Object config_to_js(Napi::Env env, const model::MlmConfig& c) {
 Napi::Object loaded_to_js(Napi::Env env, std::shared_ptr<model::MlmModel>&& m) {
   Napi::Object out = Napi::Object::New(env);
   out.Set("config", config_to_js(env, m->config()));
+  out.Set("device", model::device_name(m->device()));
   out.Set("handle", make_model_handle(env, std::move(m)));
   return out;
 }
@@ -45,6 +47,28 @@ std::string path_arg(const Napi::CallbackInfo& info, size_t index, const char* w
   if (info.Length() <= index || !info[index].IsString() || info[index].As<Napi::String>().Utf8Value().empty())
     throw Napi::TypeError::New(info.Env(), std::string(what) + ": expected a directory path (non-empty string)");
   return info[index].As<Napi::String>().Utf8Value();
+}
+
+// The optional `device` of an options object ('cpu' when absent), checked now: a typo or a missing GPU fails
+// the call before any work, with model/device.h's message.
+at::Device device_option(const Napi::Object& o, const char* fn) {
+  Napi::Value v = o.Get("device");
+  if (v.IsUndefined()) return at::kCPU;
+  if (!v.IsString())
+    throw Napi::TypeError::New(o.Env(), std::string(fn) + ": option 'device' must be a string ('cpu', 'cuda' or 'cuda:N')");
+  try {
+    return model::resolve_device(v.As<Napi::String>().Utf8Value());
+  } catch (const c10::Error& e) {
+    throw Napi::RangeError::New(o.Env(), std::string(fn) + ": " + e.what_without_backtrace());
+  }
+}
+
+// Optional options object at `index`: absent/undefined -> {}, anything else but an object is an error.
+Napi::Object optional_options(const Napi::CallbackInfo& info, size_t index, const char* fn) {
+  if (info.Length() <= index || info[index].IsUndefined()) return Napi::Object::New(info.Env());
+  if (!info[index].IsObject() || info[index].IsArray() || info[index].IsTypedArray() || info[index].IsFunction())
+    throw Napi::TypeError::New(info.Env(), std::string(fn) + ": options must be an object");
+  return info[index].As<Napi::Object>();
 }
 
 struct EncodeRequest {
@@ -111,8 +135,8 @@ at::Tensor run_encode(const EncodeRequest& r) {
     std::shared_lock<std::shared_mutex> parameters(r.model->parameters_mutex());  // not during a train step
     w = r.model->encode(r.ids, r.mask, r.extra_logs, r.bfloat16).contiguous();
   }
-  if (r.zero_ids.defined() && r.zero_ids.numel()) w.index_fill_(1, r.zero_ids, 0.0);
-  return w;
+  if (r.zero_ids.defined() && r.zero_ids.numel()) w.index_fill_(1, r.zero_ids.to(w.device()), 0.0);
+  return w.to(at::kCPU);  // the CSR conversion and the copy into JS memory read host memory (no copy on the CPU)
 }
 
 struct CsrResult {
@@ -140,24 +164,29 @@ Array copy_out(Napi::Env env, const at::Tensor& t) {
   return a;
 }
 
+// mlmLoad(dir, {device}): a transformers model directory, on `device` (default 'cpu').
 Napi::Value MlmLoad(const Napi::CallbackInfo& info) {
   std::string dir = path_arg(info, 0, "mlmLoad");
+  at::Device device = device_option(optional_options(info, 1, "mlmLoad"), "mlmLoad");
   return run_async<std::shared_ptr<model::MlmModel>>(
-      info.Env(), "l0sparse.mlmLoad", [dir] { return model::load_mlm_model(dir); }, loaded_to_js);
+      info.Env(), "l0sparse.mlmLoad", [dir, device] { return model::load_mlm_model(dir, device); }, loaded_to_js);
 }
 
-// mlmCreate(configJson, seed): a freshly initialised model (tests, training from scratch).
+// mlmCreate(configJson, {seed, device}): a freshly initialised model (tests, training from scratch). The random
+// initialisation is drawn on the CPU and then moved, so a seed gives the same model on every device.
 Napi::Value MlmCreate(const Napi::CallbackInfo& info) {
   if (info.Length() < 1 || !info[0].IsString()) throw Napi::TypeError::New(info.Env(), "mlmCreate: expected config.json text");
   std::string text = info[0].As<Napi::String>().Utf8Value();
   Napi::Object o = info.Length() > 1 && info[1].IsObject() ? info[1].As<Napi::Object>() : Napi::Object::New(info.Env());
   int64_t seed = int_option(o, "seed", 0, 0, int64_t(1) << 52);
+  at::Device device = device_option(o, "mlmCreate");
   return run_async<std::shared_ptr<model::MlmModel>>(
       info.Env(), "l0sparse.mlmCreate",
-      [text, seed] {
+      [text, seed, device] {
         model::MlmConfig c = model::parse_mlm_config(json::parse(text, "config"), "config");
         at::manual_seed(static_cast<uint64_t>(seed));
         auto m = std::make_shared<model::MlmModel>(std::move(c));
+        m->move_to(device);
         m->eval();
         return m;
       },

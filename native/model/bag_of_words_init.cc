@@ -35,7 +35,9 @@ void init_bag_of_words(MlmModel& model, const BagOfWordsInit& init) {
     const std::string& name = item.key();
     at::Tensor p = item.value();
     if (ends_with(name, "word_embeddings.weight")) {
-      p.normal_(0.0, init.embedding_std);
+      // Drawn by the CPU generator on every device, so a model on a GPU starts from the CPU run's values.
+      if (p.is_cpu()) p.normal_(0.0, init.embedding_std);
+      else p.copy_(at::empty(p.sizes(), p.options().device(at::kCPU)).normal_(0.0, init.embedding_std));
       if (cfg.pad_token_id >= 0 && cfg.pad_token_id < p.size(0)) p[cfg.pad_token_id].zero_();
     } else if (ends_with(name, "position_embeddings.weight") || ends_with(name, "token_type_embeddings.weight") ||
                residual_output(name)) {

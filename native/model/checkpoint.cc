@@ -123,16 +123,17 @@ void MlmModel::load_checkpoint(const TensorMap& stored, const std::string& sourc
 std::vector<std::pair<std::string, at::Tensor>> MlmModel::checkpoint_tensors() const {
   std::vector<std::pair<std::string, at::Tensor>> out;
   for (const auto& p : named_parameters(/*recurse=*/true))
-    out.emplace_back(p.key(), p.value().detach().to(at::kFloat).contiguous());
+    out.emplace_back(p.key(), p.value().detach().to(at::kCPU, at::kFloat).contiguous());  // no copy on the CPU
   return out;
 }
 
-std::shared_ptr<MlmModel> load_mlm_model(const std::string& dir) {
+std::shared_ptr<MlmModel> load_mlm_model(const std::string& dir, const at::Device& device) {
   MlmConfig config = load_mlm_config(dir);
   TensorMap tensors = read_checkpoint_dir(dir);
   // Allocate the model only after the checkpoint parsed: a bad file fails fast without a second copy.
   auto model = std::make_shared<MlmModel>(std::move(config));
   model->load_checkpoint(tensors, dir);
+  model->move_to(device);
   model->eval();
   return model;
 }

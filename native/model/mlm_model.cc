@@ -65,23 +65,26 @@ at::Tensor sinusoidal_table(int64_t positions, int64_t dim) {
   return table.to(at::kFloat);
 }
 
-// Enables CPU autocast to bfloat16 for one forward, restoring the thread's previous state after.
-class CpuBFloat16Autocast {
+// Enables autocast to bfloat16 on one device type (the model's: CPU or CUDA) for one forward, restoring the
+// thread's previous state after. bfloat16 (not float16) on both: its float32 range needs no loss scaler.
+class BFloat16Autocast {
  public:
-  CpuBFloat16Autocast()
-      : was_enabled_(at::autocast::is_autocast_enabled(at::kCPU)),
-        previous_dtype_(at::autocast::get_autocast_dtype(at::kCPU)) {
-    at::autocast::set_autocast_enabled(at::kCPU, true);
-    at::autocast::set_autocast_dtype(at::kCPU, at::kBFloat16);
+  explicit BFloat16Autocast(at::DeviceType type)
+      : type_(type),
+        was_enabled_(at::autocast::is_autocast_enabled(type)),
+        previous_dtype_(at::autocast::get_autocast_dtype(type)) {
+    at::autocast::set_autocast_enabled(type_, true);
+    at::autocast::set_autocast_dtype(type_, at::kBFloat16);
     at::autocast::increment_nesting();
   }
-  ~CpuBFloat16Autocast() {
+  ~BFloat16Autocast() {
     if (at::autocast::decrement_nesting() == 0) at::autocast::clear_cache();
-    at::autocast::set_autocast_enabled(at::kCPU, was_enabled_);
-    at::autocast::set_autocast_dtype(at::kCPU, previous_dtype_);
+    at::autocast::set_autocast_enabled(type_, was_enabled_);
+    at::autocast::set_autocast_dtype(type_, previous_dtype_);
   }
 
  private:
+  at::DeviceType type_;
   bool was_enabled_;
   at::ScalarType previous_dtype_;
 };
@@ -161,6 +164,19 @@ MlmModel::MlmModel(MlmConfig config) : config_(std::move(config)) {
   }
 }
 
+void MlmModel::move_to(const at::Device& device) {
+  if (device == this->device()) return;
+  to(device);
+  // The members must have followed the registered parameters (see the header): a handle left behind would
+  // silently compute on the old device or fail with a device mismatch deep inside a forward.
+  for (const auto& p : named_parameters(/*recurse=*/true))
+    TORCH_CHECK(p.value().device() == device, "move_to: parameter ", p.key(), " stayed on ", p.value().device());
+  TORCH_CHECK(decoder_weight().device() == device && decoder_bias_.device() == device &&
+                  head_dense_->weight.device() == device &&
+                  (layers_.empty() || layers_.front().query->weight.device() == device),
+              "move_to: a parameter handle of the model did not follow to ", device);
+}
+
 at::Tensor MlmModel::activation(const at::Tensor& x) const {
   const std::string& a = config_.hidden_act;
   if (a == "gelu") return at::gelu(x);
@@ -211,7 +227,9 @@ at::Tensor MlmModel::forward_hidden(const at::Tensor& input_ids, const at::Tenso
   check_encoder_inputs(config_, input_ids, attention_mask);
   const int64_t B = input_ids.size(0), L = input_ids.size(1);
   const double p = config_.hidden_dropout;
-  at::Tensor ids = input_ids.to(at::kLong);
+  // Inputs go where the parameters are (no copy when they are there already, e.g. on the CPU).
+  at::Tensor ids = input_ids.to(device(), at::kLong);
+  at::Tensor mask = attention_mask.to(device());
 
   at::Tensor x = at::embedding(word_embeddings_->weight, ids);
   if (token_type_embeddings_) x = x + token_type_embeddings_->weight[0];  // one segment: token type 0
@@ -219,7 +237,7 @@ at::Tensor MlmModel::forward_hidden(const at::Tensor& input_ids, const at::Tenso
   x = hidden_dropout(embedding_norm_->forward(x), p, train);
 
   // [B,1,1,L]: 0 where the key is a real token, a large negative number where it is padding.
-  at::Tensor keep = attention_mask.ne(0).view({B, 1, 1, L});
+  at::Tensor keep = mask.ne(0).view({B, 1, 1, L});
   at::Tensor additive_mask =
       at::zeros({B, 1, 1, L}, x.options().dtype(at::kFloat)).masked_fill(keep.logical_not(), lowest_finite(at::kFloat));
 
@@ -260,18 +278,19 @@ at::Tensor MlmModel::encode(const at::Tensor& input_ids, const at::Tensor& atten
 
 at::Tensor MlmModel::doc_vectors_impl(const at::Tensor& input_ids, const at::Tensor& attention_mask, int extra_logs,
                                       bool bfloat16, bool train) {
+  const at::Tensor mask = attention_mask.to(device());
   if (!bfloat16) {
     at::Tensor h = forward_hidden(input_ids, attention_mask, train).to(at::kFloat);
-    return ops::sparse_head(h, decoder_weight(), decoder_bias_, attention_mask, extra_logs);
+    return ops::sparse_head(h, decoder_weight(), decoder_bias_, mask, extra_logs);
   }
   at::Tensor h;
   {
-    CpuBFloat16Autocast autocast;
+    BFloat16Autocast autocast(device().type());
     h = forward_hidden(input_ids, attention_mask, train);
   }
   // The head takes one dtype for all three operands; casting is differentiable, so training works too.
   at::Tensor w = ops::sparse_head(h.to(at::kBFloat16), decoder_weight().to(at::kBFloat16),
-                                  decoder_bias_.to(at::kBFloat16), attention_mask, extra_logs);
+                                  decoder_bias_.to(at::kBFloat16), mask, extra_logs);
   return w.to(at::kFloat);
 }
 

@@ -55,6 +55,13 @@ class MlmModel : public torch::nn::Module {
   explicit MlmModel(MlmConfig config);
 
   const MlmConfig& config() const { return config_; }
+  // The device of the parameters (model/device.h); inputs on any device are moved there by the forward.
+  at::Device device() const { return decoder_bias_.device(); }
+  // Moves every parameter to `device` (a no-op when already there). torch::nn::Module::to swaps each registered
+  // parameter's data in place (Tensor::set_data), so the handles this class keeps (LinearLayer::weight,
+  // decoder_bias_, ...) are the same TensorImpls and follow; move_to checks that they did. Call it before an
+  // optimizer takes the parameters, and not while another thread uses the model.
+  void move_to(const at::Device& device);
   // Guards the parameter values across threads: encode and save hold it shared, a training step, a checkpoint
   // load or an initialisation hold it exclusively, so an encode sees the parameters of before or after a step,
   // never a mix. (Held by the callers in binding/ and train/, not inside the model's own methods.)
@@ -65,7 +72,8 @@ class MlmModel : public torch::nn::Module {
   // Full MLM logits [B,L,V] (materialised: for tests and inspection, not for encoding).
   at::Tensor logits(const at::Tensor& input_ids, const at::Tensor& attention_mask);
   // Document vectors w [B,V] = f(max_i mask_i * z_i) with extra_logs as in ops/activation.h; differentiable.
-  // bfloat16 = true computes under CPU autocast and runs the head in bfloat16; the result is float32.
+  // bfloat16 = true computes under autocast on the model's device (CPU or CUDA) and runs the head in bfloat16;
+  // the result is float32. The result is on the model's device.
   at::Tensor doc_vectors(const at::Tensor& input_ids, const at::Tensor& attention_mask, int extra_logs,
                          bool bfloat16 = false);
   // Inference: doc_vectors without dropout and without autograd, whatever mode the module is in (a trainer
@@ -85,7 +93,7 @@ class MlmModel : public torch::nn::Module {
   // anything else missing, extra, mis-shaped or non-floating is an error naming the tensors and `source`.
   void load_checkpoint(const TensorMap& tensors, const std::string& source);
 
-  // HF-named float32 tensors exactly as transformers' save_pretrained writes them (tied weight once).
+  // HF-named float32 CPU tensors exactly as transformers' save_pretrained writes them (tied weight once).
   std::vector<std::pair<std::string, at::Tensor>> checkpoint_tensors() const;
 
  private:
@@ -111,8 +119,9 @@ class MlmModel : public torch::nn::Module {
 // [0, vocab_size), L <= max_position_embeddings. Errors name the offending value.
 void check_encoder_inputs(const MlmConfig& config, const at::Tensor& input_ids, const at::Tensor& attention_mask);
 
-// Loads config.json + model.safetensors (or the sharded index) from a transformers model directory.
-std::shared_ptr<MlmModel> load_mlm_model(const std::string& dir);
+// Loads config.json + model.safetensors (or the sharded index) from a transformers model directory, then
+// moves the model to `device` (the checkpoint is always read into CPU memory first).
+std::shared_ptr<MlmModel> load_mlm_model(const std::string& dir, const at::Device& device = at::kCPU);
 
 // Writes config.json + model.safetensors (each atomically) so that transformers' from_pretrained loads it.
 void save_mlm_model(const MlmModel& model, const std::string& dir);

@@ -1,5 +1,6 @@
 #include "train/trainer.h"
 
+#include "model/device.h"
 #include "model/files.h"
 #include "model/json.h"
 #include "ops/flops_loss.h"
@@ -36,11 +37,26 @@ at::Tensor chain_log1p(at::Tensor x, int times) {
 // Batch FLOPS of METHOD.md §5 on this batch: sum_j p_q(j) p_d(j).
 double batch_flops(const at::Tensor& docs, const TrainBatch& b) {
   const int64_t q = b.query_indptr.size(0) - 1;
+  const at::TensorOptions options = docs.options().dtype(at::kDouble);  // on the documents' device
   at::Tensor pd = docs.detach().gt(0).to(at::kDouble).mean(0);
-  at::Tensor pq = at::zeros({docs.size(1)}, at::kDouble);
+  at::Tensor pq = at::zeros({docs.size(1)}, options);
   if (b.query_indices.numel())
-    pq.index_add_(0, b.query_indices.to(at::kLong), at::full({b.query_indices.numel()}, 1.0 / q, at::kDouble));
+    pq.index_add_(0, b.query_indices.to(at::kLong), at::full({b.query_indices.numel()}, 1.0 / q, options));
   return (pq.clamp_max(1.0) * pd).sum().item<double>();
+}
+
+// The batch on the model's device. On the CPU every tensor is returned as is (Tensor::to is then a no-op).
+TrainBatch on_device(const TrainBatch& b, const at::Device& device) {
+  TrainBatch out = b;
+  for (at::Tensor* t : {&out.input_ids, &out.attention_mask, &out.query_indptr, &out.query_indices, &out.query_values,
+                        &out.teacher})
+    if (t->defined()) *t = t->to(device);
+  return out;
+}
+
+// The default generator of a CUDA device (dropout draws there); the CPU one is handled separately.
+at::Generator cuda_generator(const at::Device& device) {
+  return at::globalContext().defaultGenerator(device);
 }
 
 }  // namespace
@@ -63,9 +79,19 @@ Trainer::Trainer(std::shared_ptr<model::MlmModel> model, TrainConfig config)
   groups.emplace_back(decay, options(config_.weight_decay));
   groups.emplace_back(no_decay, options(0.0));
   optimizer_ = std::make_unique<torch::optim::AdamW>(std::move(groups), torch::optim::AdamWOptions(config_.lr));
-  at::manual_seed(config_.seed);
+  at::manual_seed(config_.seed);  // the CPU generator and every CUDA device's
   dist_ = default_process_group();  // data parallel when the process joined a group (train/distributed.h)
+  check_process_group_device();
   broadcast_pending_ = dist_ != nullptr;
+}
+
+// The collectives are Gloo's on CPU tensors (train/distributed.h); docs/DISTRIBUTED.md says why a GPU model is
+// refused rather than copied to the CPU around every collective.
+void Trainer::check_process_group_device() const {
+  TORCH_CHECK(!dist_ || model_->device().is_cpu(), "trainer: data-parallel training (", dist_ ? dist_->world_size() : 0,
+              " ranks) runs its collectives with Gloo on CPU tensors and does not support a model on ",
+              model::device_name(model_->device()), "; train on one GPU (no --nproc / WORLD_SIZE) or use device 'cpu' "
+              "(docs/DISTRIBUTED.md)");
 }
 
 Trainer::~Trainer() = default;
@@ -92,10 +118,11 @@ void Trainer::check_batch(const TrainBatch& b) const {
   if (config_.loss == RankingLoss::MarginMse) TORCH_CHECK(b.group_size >= 2, "trainStep: MarginMSE needs groups of >= 2 documents");
 }
 
-TrainMetrics Trainer::step(const TrainBatch& b) {
+TrainMetrics Trainer::step(const TrainBatch& host_batch) {
   std::lock_guard<std::mutex> lock(mutex_);
   std::unique_lock<std::shared_mutex> parameters(model_->parameters_mutex());  // lock order: trainer, then model
-  check_batch(b);
+  check_batch(host_batch);  // on the tensors as given (the CPU): its checks read values
+  const TrainBatch b = on_device(host_batch, model_->device());
   const auto t0 = std::chrono::steady_clock::now();
   if (broadcast_pending_) {  // on the worker thread: a collective may wait for the other ranks
     dist_->broadcast_from_rank0(model_->parameters());
@@ -194,6 +221,7 @@ void Trainer::set_process_group(std::shared_ptr<ProcessGroup> group) {
   std::lock_guard<std::mutex> lock(mutex_);
   TORCH_CHECK(micro_steps_ == 0, "trainer: attach a process group between optimizer steps");
   dist_ = std::move(group);
+  check_process_group_device();
   broadcast_pending_ = dist_ != nullptr;  // the next step starts every rank from rank 0's weights
 }
 
@@ -207,6 +235,13 @@ void Trainer::save_state(const std::string& dir) const {
   archive.write("l0sparse_steps", at::tensor({steps_}, at::kLong));
   at::Generator generator = at::detail::getDefaultCPUGenerator();
   archive.write("l0sparse_rng", generator.get_state());
+  // On a GPU, dropout draws from that device's generator: its state makes a resumed run draw the same masks.
+  const at::Device device = model_->device();
+  if (device.is_cuda()) {
+    at::Generator cuda = cuda_generator(device);
+    std::lock_guard<std::mutex> rng_lock(cuda.mutex());
+    archive.write("l0sparse_cuda_rng", cuda.get_state());
+  }
   const std::string path = model::join_path(dir, "optimizer.pt");
   const std::string tmp = path + ".tmp";
   archive.save_to(tmp);
@@ -218,16 +253,26 @@ void Trainer::load_state(const std::string& dir) {
   const std::string path = model::join_path(dir, "optimizer.pt");
   TORCH_CHECK(model::file_exists(path), "trainer: no optimizer state at ", path);
   torch::serialize::InputArchive archive;
-  archive.load_from(path);
+  // The optimizer state goes where the parameters are, whichever device saved it (a CPU run resumes on a GPU).
+  const at::Device device = model_->device();
+  archive.load_from(path, device);
   optimizer_->load(archive);
-  at::Tensor steps, rng;
+  at::Tensor steps, rng, cuda_rng;
   archive.read("l0sparse_steps", steps);
   archive.read("l0sparse_rng", rng);
   steps_ = steps.item<int64_t>();
   micro_steps_ = 0;
-  at::Generator generator = at::detail::getDefaultCPUGenerator();  // shares the default generator's impl
-  std::lock_guard<std::mutex> rng_lock(generator.mutex());
-  generator.set_state(rng.to(at::kByte));
+  {
+    at::Generator generator = at::detail::getDefaultCPUGenerator();  // shares the default generator's impl
+    std::lock_guard<std::mutex> rng_lock(generator.mutex());
+    generator.set_state(rng.to(at::kCPU, at::kByte));  // generator states are CPU byte tensors
+  }
+  // A checkpoint of a CPU run has no GPU generator state: the device's generator then keeps its seeded state.
+  if (device.is_cuda() && archive.try_read("l0sparse_cuda_rng", cuda_rng)) {
+    at::Generator cuda = cuda_generator(device);
+    std::lock_guard<std::mutex> rng_lock(cuda.mutex());
+    cuda.set_state(cuda_rng.to(at::kCPU, at::kByte));
+  }
 }
 
 }  // namespace l0sparse::train

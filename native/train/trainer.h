@@ -1,5 +1,5 @@
 #pragma once
-// One native training step of an inference-free sparse retriever (METHOD.md §3):
+// One native training step of an inference-free sparse retriever (METHOD.md §3), on the model's device:
 //   docs -> w = model.doc_vectors (fused sparse head) -> scores against inference-free query vectors
 //   -> ranking loss (KL / MarginMSE / InfoNCE) + lambda(step) * FLOPS-with-l0-mask(w)
 //   -> backward -> (every `grad_accumulation` micro-batches) clip, AdamW step with the linear schedule.
@@ -39,7 +39,7 @@ struct TrainConfig {
   int64_t total_steps = 100000;
   double max_grad_norm = 1.0;    // <= 0 disables clipping
   int64_t grad_accumulation = 1;
-  bool bfloat16 = false;         // CPU autocast
+  bool bfloat16 = false;         // bfloat16 autocast on the model's device (CPU or CUDA); no float16 mode
   uint64_t seed = 42;
 };
 
@@ -66,6 +66,7 @@ class Trainer {
   Trainer(std::shared_ptr<model::MlmModel> model, TrainConfig config);
   ~Trainer();
 
+  // The batch may be on any device (normally the CPU, where its checks run); it is moved to the model's device.
   TrainMetrics step(const TrainBatch& batch);
 
   // Data-parallel training (train/distributed.h): the first step copies rank 0's parameters to every rank;
@@ -74,7 +75,8 @@ class Trainer {
   // process's default group (train::default_process_group()) when one is set.
   void set_process_group(std::shared_ptr<ProcessGroup> group);
 
-  // Optimizer state, step counters and RNG state (the model is saved separately by save_mlm_model).
+  // Optimizer state, step counters and RNG state: the CPU generator's, and the model's CUDA device's when it is on
+  // one (the model is saved separately by save_mlm_model). Loading maps the optimizer state to the model's device.
   void save_state(const std::string& dir) const;
   void load_state(const std::string& dir);
 
@@ -84,6 +86,7 @@ class Trainer {
 
  private:
   void check_batch(const TrainBatch& batch) const;
+  void check_process_group_device() const;
 
   std::shared_ptr<model::MlmModel> model_;
   TrainConfig config_;
