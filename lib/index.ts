@@ -3,6 +3,8 @@ export type { NativeAddon, BuildInfo, TorchRecord } from './native/loader';
 export { tensor } from './native/tensor';
 export type { Tensor, DType, TypedData } from './native/tensor';
 export { setNumThreads, getNumThreads } from './native/threads';
+export { checkDeviceName, cudaDeviceCount } from './native/device';
+export type { DeviceName } from './native/device';
 export { cpuMemoryStats, releaseCachedCpuMemory } from './native/memory';
 export type { CpuMemoryStats } from './native/memory';
 export { csrRow, csrRows, csrFromRows, validateCsr } from './sparse/csr';
@@ -49,7 +51,7 @@ export type { DataProblem, BadLinePolicy, JsonlOptions, JsonlReport, BeirDocumen
 export { Bm25Index, buildBm25Index, englishAnalyzer, standardTokenize, wordPieceAnalyzer, bm25OnBeir, LUCENE_ENGLISH_STOP_WORDS } from './bm25';
 export type { Term, TextAnalyzer, BatchAnalyzer, Bm25Parameters, BeirBm25Options, BeirBm25Result } from './bm25';
 export { NativeMlmModel } from './encoder/native-model';
-export type { MlmConfig, EncodeOptions, MlmHandle } from './encoder/native-model';
+export type { MlmConfig, EncodeOptions, MlmHandle, ModelPlacement } from './encoder/native-model';
 export { SparseIndex } from './index/sparse-index';
 export type { IndexStats, SearchResult, SearchOptions as SparseSearchOptions } from './index/sparse-index';
 export { readVectorFile } from './index/vector-files';

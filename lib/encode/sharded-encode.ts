@@ -44,6 +44,17 @@ export interface ShardedEncodeReport {
   outputs: { csr: string | null; jsonl: string | null; progress: string };
 }
 
+/**
+ * The device of one rank: with 'cuda' (no index) the ranks of a machine spread over its GPUs, rank LOCAL_RANK on
+ * cuda:(LOCAL_RANK mod GPU count); 'cpu', 'cuda:N' and no device are used as given. Without a visible GPU 'cuda'
+ * stays as it is, so loading the model fails with the addon's explanation. The device is not part of the run's
+ * identity: shards encoded on different devices merge (their vectors differ only in float rounding).
+ */
+export function shardDevice(device: string | undefined, localRank: number, cudaDevices: number): string | undefined {
+  if (device !== 'cuda' || cudaDevices < 1) return device;
+  return `cuda:${localRank % cudaDevices}`;
+}
+
 /** The final outputs, their progress record and the identity a one-process run with these settings records. */
 export interface FinalRun {
   corpusFile: string;

@@ -1,3 +1,4 @@
+import type { DeviceName } from '../native/device';
 import { callAsync, loadNative } from '../native/loader';
 import type { Tensor } from '../native/tensor';
 import type { Csr } from '../sparse/csr';
@@ -27,8 +28,14 @@ export interface EncodeOptions {
   k?: number;
   /** Vocabulary ids whose weight is set to 0 before the CSR is built (special tokens at inference). */
   zeroTokenIds?: Int32Array;
-  /** 'bfloat16' runs the encoder under CPU autocast and the head in bfloat16 (slower on CPUs without AMX). */
+  /** 'bfloat16' runs the encoder under autocast on the model's device and the head in bfloat16 (slower on CPUs without AMX). */
   dtype?: 'float32' | 'bfloat16';
+}
+
+/** Where the model's parameters live and its forward runs (see lib/native/device.ts). */
+export interface ModelPlacement {
+  /** 'cpu' (default), 'cuda' or 'cuda:N'. A GPU needs the CUDA variant of the addon and a visible GPU. */
+  device?: DeviceName | string;
 }
 
 /** Opaque native handle; only the addon can read it. */
@@ -36,6 +43,8 @@ export type MlmHandle = { readonly __mlmHandle: unique symbol };
 
 interface NativeLoaded {
   handle: MlmHandle;
+  /** 'cpu' or 'cuda:N' (an explicit index). */
+  device: string;
   config: Omit<MlmConfig, 'raw'> & { rawJson: string };
 }
 
@@ -48,8 +57,8 @@ interface NativeEncodeArgs extends EncodeOptions {
 
 declare module '../native/loader' {
   interface NativeAddon {
-    mlmLoad(dir: string): Promise<NativeLoaded>;
-    mlmCreate(configJson: string, opts?: { seed?: number }): Promise<NativeLoaded>;
+    mlmLoad(dir: string, opts?: ModelPlacement): Promise<NativeLoaded>;
+    mlmCreate(configJson: string, opts?: { seed?: number } & ModelPlacement): Promise<NativeLoaded>;
     mlmEncode(handle: MlmHandle, args: NativeEncodeArgs): Promise<Csr>;
     mlmEncodeDense(handle: MlmHandle, args: NativeEncodeArgs): Promise<Tensor>;
     mlmSave(handle: MlmHandle, dir: string): Promise<void>;
@@ -64,22 +73,31 @@ declare module '../native/loader' {
  */
 export class NativeMlmModel {
   readonly config: MlmConfig;
+  /** Where the parameters live: 'cpu' or 'cuda:N' ('cuda' is reported with its index). */
+  readonly device: string;
   private handle: MlmHandle | null;
 
   private constructor(loaded: NativeLoaded) {
     const { rawJson, ...fields } = loaded.config;
     this.config = Object.freeze({ ...fields, raw: JSON.parse(rawJson) as Record<string, unknown> });
+    this.device = loaded.device;
     this.handle = loaded.handle;
   }
 
-  /** Loads a transformers model directory (model_type bert or distilbert). */
-  static async load(dir: string): Promise<NativeMlmModel> {
-    return new NativeMlmModel(await callAsync((n) => n.mlmLoad(dir)));
+  /**
+   * Loads a transformers model directory (model_type bert or distilbert) onto `opts.device` (default 'cpu'). A
+   * device the addon cannot use ('cuda' in the CPU build or without a GPU, a malformed name) rejects with the reason.
+   */
+  static async load(dir: string, opts: ModelPlacement = {}): Promise<NativeMlmModel> {
+    return new NativeMlmModel(await callAsync((n) => n.mlmLoad(dir, placement(opts))));
   }
 
-  /** A randomly initialised model (transformers' initialisation) from config.json fields; seeded. */
-  static async create(config: Record<string, unknown>, opts: { seed?: number } = {}): Promise<NativeMlmModel> {
-    return new NativeMlmModel(await callAsync((n) => n.mlmCreate(JSON.stringify(config), opts)));
+  /**
+   * A randomly initialised model (transformers' initialisation) from config.json fields; seeded. The draws are made
+   * on the CPU and then moved to `opts.device`, so a seed gives the same model on every device.
+   */
+  static async create(config: Record<string, unknown>, opts: { seed?: number } & ModelPlacement = {}): Promise<NativeMlmModel> {
+    return new NativeMlmModel(await callAsync((n) => n.mlmCreate(JSON.stringify(config), { ...opts, ...placement(opts) })));
   }
 
   /** The native handle, for other native modules (e.g. training) that work on the same parameters. */
@@ -126,4 +144,10 @@ export class NativeMlmModel {
       throw new RangeError(`opts.activation must be 'relu' or 'l0'`);
     return { inputIds, attentionMask, batchSize, seqLen, ...opts };
   }
+}
+
+/** Only the placement keys, and `device` only when given (the addon treats an absent device as 'cpu'). */
+function placement(opts: ModelPlacement | undefined): ModelPlacement {
+  if (opts === null || typeof opts !== 'object') throw new TypeError('options must be an object');
+  return opts.device === undefined ? {} : { device: opts.device };
 }

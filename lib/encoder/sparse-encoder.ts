@@ -14,7 +14,7 @@ import { checkTexts, TextCheckOptions } from '../tokenizer/texts';
 import { decodeRow } from './decode';
 import { CsrAssembler, lengthSortedBatches } from './document-batches';
 import { ModelDirSpec, ModelLayout, readModelDir } from './model-dir';
-import { MlmConfig, NativeMlmModel } from './native-model';
+import { MlmConfig, ModelPlacement, NativeMlmModel } from './native-model';
 import { startProgress } from './progress';
 import { saveHfLayout, saveStLayout } from './save-layouts';
 import { readStaticWeights } from './static-weights';
@@ -38,7 +38,7 @@ export interface EncodeDocumentsOptions extends TextCheckOptions {
   progress?: boolean;
   /** Intra-op threads for the native encoder (a process-wide setting). Default: unchanged. */
   threads?: number;
-  /** bfloat16 autocast (slower than float32 on CPUs without AMX). Default 'float32'. */
+  /** bfloat16 autocast on the model's device (slower than float32 on CPUs without AMX; fast on GPUs). Default 'float32'. */
   dtype?: 'float32' | 'bfloat16';
 }
 
@@ -60,11 +60,14 @@ export class SparseEncoder {
     private readonly queryTokenizerConfig: Record<string, unknown> | undefined,
   ) {}
 
-  /** Loads a transformers (HF) or sentence-transformers SparseEncoder model dir. */
-  static async load(dir: string): Promise<SparseEncoder> {
+  /**
+   * Loads a transformers (HF) or sentence-transformers SparseEncoder model dir; the document model goes to
+   * `opts.device` ('cpu' by default, 'cuda' / 'cuda:N' with the CUDA variant on a GPU). Queries need no model.
+   */
+  static async load(dir: string, opts: ModelPlacement = {}): Promise<SparseEncoder> {
     const spec = readModelDir(dir);
     const tokenizer = TextTokenizer.fromDir(spec.document.tokenizerDir);
-    const model = await NativeMlmModel.load(spec.document.modelDir);
+    const model = await NativeMlmModel.load(spec.document.modelDir, opts);
     try {
       const { config } = model;
       if (config.vocabSize !== tokenizer.vocabSize) {
@@ -81,6 +84,11 @@ export class SparseEncoder {
 
   get config(): MlmConfig {
     return this.model.config;
+  }
+
+  /** Where the document model runs: 'cpu' or 'cuda:N'. */
+  get device(): string {
+    return this.model.device;
   }
 
   get layout(): ModelLayout {

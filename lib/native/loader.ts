@@ -17,6 +17,8 @@ export interface BuildInfo {
   torchVersion: string;
   cuda: boolean;
   cudaAvailable: boolean;
+  /** CUDA devices visible to this process (0 in the CPU build or without a GPU). */
+  cudaDeviceCount: number;
   numThreads: number;
   hardwareConcurrency: number;
 }

@@ -7,6 +7,7 @@ import * as path from 'path';
 
 import YAML from 'yaml';
 
+import { checkDeviceName, type DeviceName } from '../native/device';
 import { TRAIN_STEP_KEYS, type TrainStepConfig } from './native-trainer';
 
 /** A randomly initialised encoder (no pretrained weights needed). */
@@ -58,6 +59,12 @@ export interface TrainRunConfig {
   evalEvery: number;
   seed: number;
   threads?: number;
+  /**
+   * Where the model trains: 'cpu' (default), 'cuda' or 'cuda:N' (the CUDA variant on a GPU; one process: data
+   * parallel runs are CPU only, docs/DISTRIBUTED.md). Not part of the run's identity: a run may resume on another
+   * device (the numbers then differ in rounding and, with dropout, in the masks drawn).
+   */
+  device?: DeviceName;
   /** The native step: loss, activation, regularizer, optimizer (TrainStepConfig). */
   step: TrainStepConfig;
 }
@@ -67,7 +74,7 @@ export const TRAIN_DEFAULTS = {
 } as const;
 
 const TOP_KEYS = ['output', 'init', 'tokenizer', 'idf', 'data', 'steps', 'queriesPerStep', 'maxLength', 'checkpointEvery',
-  'keepCheckpoints', 'evalEvery', 'seed', 'threads', 'step'];
+  'keepCheckpoints', 'evalEvery', 'seed', 'threads', 'device', 'step'];
 const DATA_KEYS = ['jsonl', 'beir', 'split', 'negatives', 'teacher', 'skipNegatives', 'onBadLine', 'holdOut'];
 const INIT_KEYS = ['architecture', 'hiddenSize', 'numLayers', 'numHeads', 'intermediateSize', 'maxPositions', 'seed', 'bagOfWords'];
 
@@ -88,6 +95,15 @@ function isObject(v: unknown): v is Record<string, unknown> {
 function int(v: unknown, name: string, min: number): number {
   if (typeof v !== 'number' || !Number.isInteger(v) || v < min) fail(`'${name}' must be an integer >= ${min}, got ${JSON.stringify(v)}`);
   return v;
+}
+
+function deviceOption(v: unknown): DeviceName | undefined {
+  if (v === undefined) return undefined;
+  try {
+    return checkDeviceName(v, "'device'");
+  } catch (e) {
+    return fail((e as Error).message);
+  }
 }
 
 function bagOfWordsOption(v: unknown): RandomInit['bagOfWords'] {
@@ -169,6 +185,7 @@ export function normalizeTrainConfig(raw: unknown, baseDir = process.cwd()): Tra
     evalEvery: raw.evalEvery === undefined ? TRAIN_DEFAULTS.evalEvery : int(raw.evalEvery, 'evalEvery', 0),
     seed: raw.seed === undefined ? TRAIN_DEFAULTS.seed : int(raw.seed, 'seed', 0),
     threads: raw.threads === undefined ? undefined : int(raw.threads, 'threads', 1),
+    device: deviceOption(raw.device),
     step: { ...step, loss },
   };
   cfg.step.totalSteps ??= cfg.steps;

@@ -1,7 +1,8 @@
 /**
  * The native training step (METHOD.md §3) from TypeScript: `trainStep()` runs forward, inference-free
  * scoring, ranking loss + λ(step)·FLOPS-with-ℓ0-mask, backward, clipping and the AdamW step in LibTorch,
- * off the event loop. The trainer works on the parameters of a NativeMlmModel (shared, not copied).
+ * off the event loop. The trainer works on the parameters of a NativeMlmModel (shared, not copied), on the model's
+ * device: batches are moved there, the AdamW state lives there.
  */
 import { callAsync, loadNative } from '../native/loader';
 import type { Tensor } from '../native/tensor';
@@ -38,7 +39,7 @@ export interface TrainStepConfig {
   /** Gradient clipping (1.0); 0 disables. */
   maxGradNorm?: number;
   gradAccumulation?: number;
-  /** CPU bfloat16 autocast. */
+  /** bfloat16 autocast on the model's device (CPU or CUDA: the mixed-precision mode on both; no float16 + scaler). */
   bf16?: boolean;
   seed?: number;
 }

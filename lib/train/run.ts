@@ -58,6 +58,8 @@ export interface TrainRunResult {
   groups: number;
   heldOutGroups: number;
   seconds: number;
+  /** Where the model trained: 'cpu' or 'cuda:N'. */
+  device: string;
 }
 
 function randomInitConfig(init: RandomInit, vocabSize: number, padId: number): Record<string, unknown> {
@@ -71,11 +73,15 @@ function randomInitConfig(init: RandomInit, vocabSize: number, padId: number): R
     type_vocab_size: 2, pad_token_id: padId, hidden_act: 'gelu', hidden_dropout_prob: 0.1, attention_probs_dropout_prob: 0.1 };
 }
 
-/** The run folder remembers its config; resuming with a different one would silently change the run. */
+/**
+ * The run folder remembers its config; resuming with a different one would silently change the run. The device is
+ * left out: where the arithmetic runs is not what is computed, and a run may continue on another device.
+ */
 function pinConfig(config: TrainRunConfig): void {
   fs.mkdirSync(config.output, { recursive: true });
   const file = path.join(config.output, 'train-config.json');
-  const text = JSON.stringify(config, null, 2) + '\n';
+  const { device: _device, ...pinned } = config;
+  const text = JSON.stringify(pinned, null, 2) + '\n';
   if (fs.existsSync(file)) {
     if (fs.readFileSync(file, 'utf8') !== text) {
       throw new Error(`${config.output} holds a run with a different configuration (${file}); use a new output folder or restore that config`);
@@ -135,6 +141,11 @@ export async function runTraining(config: TrainRunConfig, opts: TrainRunOptions 
   if (config.queriesPerStep < worldSize) {
     throw new RangeError(`queriesPerStep ${config.queriesPerStep} is smaller than the ${worldSize} ranks: every rank needs a query per step`);
   }
+  const device = config.device ?? 'cpu';
+  if (pg && device !== 'cpu') {
+    throw new Error(`data-parallel training (${worldSize} ranks) runs its collectives with Gloo on CPU tensors and does not ` +
+      `support device '${device}': train on one GPU (no --nproc / WORLD_SIZE) or use device 'cpu' (docs/DISTRIBUTED.md)`);
+  }
   const progress = opts.progress !== false && isMain;
   if (isMain) pinConfig(config);
   if (config.threads) setNumThreads(config.threads);
@@ -147,9 +158,9 @@ export async function runTraining(config: TrainRunConfig, opts: TrainRunOptions 
   if (pg && isMain) await pg.barrier();
   const queryEncoder = QueryEncoder.fromIdf(tokenizer, idf);
   const model = initDir
-    ? await NativeMlmModel.load(initDir)
+    ? await NativeMlmModel.load(initDir, { device })
     : await NativeMlmModel.create(randomInitConfig(config.init as RandomInit, tokenizer.vocabSize, tokenizer.specialId('[PAD]') ?? 0),
-      { seed: (config.init as RandomInit).seed ?? config.seed });
+      { seed: (config.init as RandomInit).seed ?? config.seed, device });
   if (!initDir) {
     const bow = (config.init as RandomInit).bagOfWords ?? true;
     if (bow !== false) {
@@ -228,6 +239,6 @@ export async function runTraining(config: TrainRunConfig, opts: TrainRunOptions 
   }
   return {
     steps: step, resumedFrom, modelDir, lastMetrics: last, evaluations, groups: train.length,
-    heldOutGroups: heldOut.length, seconds: (Date.now() - t0) / 1000,
+    heldOutGroups: heldOut.length, seconds: (Date.now() - t0) / 1000, device: model.device,
   };
 }

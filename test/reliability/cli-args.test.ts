@@ -33,6 +33,8 @@ describe('reliability: bad CLI arguments', function () {
     ['index --on-bad-line maybe', (t, v) => ['index', '--vectors', v, '--out', path.join(t, 'o5.idx'), '--on-bad-line', 'maybe'], /on-bad-line|maybe/],
     ['index JSONL vectors without --vocab', (t) => ['index', '--vectors', path.join(t, 'v.jsonl'), '--out', path.join(t, 'o6.idx')], /vocab|v\.jsonl/],
     ['search --k 0', (t, v) => ['search', '--index', path.join(t, 'none.idx'), '--queries', v, '--k', '0', '--out', path.join(t, 'o7.run')], /--k|k must|none\.idx/],
+    ['encode --device gpu', (t) => ['encode', '--model', path.join(t, 'nomodel'), '--data', path.join(t, 'c.jsonl'), '--out', path.join(t, 'o9.csr'), '--device', 'gpu'], /--device 'gpu' is not a device name: expected 'cpu', 'cuda' or 'cuda:N'/],
+    ['encode --device cuda:-1', (t) => ['encode', '--model', path.join(t, 'nomodel'), '--data', path.join(t, 'c.jsonl'), '--out', path.join(t, 'o10.csr'), '--device', 'cuda:-1'], /--device 'cuda:-1' is not a device name/],
     ['encode with a missing model dir', (t) => ['encode', '--model', path.join(t, 'nomodel'), '--data', path.join(t, 'c.jsonl'), '--out', path.join(t, 'o8.csr')], /nomodel|c\.jsonl/],
   ];
   for (const [name, args, pattern] of cases) {

@@ -188,6 +188,28 @@ export function buildCases(): Case[] {
     err('mlmCreate', `seed ${String(v)}`, (c) => c.native.mlmCreate(bert({}), { seed: v }), /seed/);
   }
 
+  // --- device option of mlmLoad / mlmCreate (model/device.h) -------------------------------------------
+  // cuda:99 fails on every machine (the CPU variant, no GPU, or fewer GPUs); plain 'cuda' is test/encoder/device.test.ts's.
+  const load = (o: unknown) => (c: Ctx) => c.native.mlmLoad(FIXTURE_MODEL, o);
+  const create = (o: unknown) => (c: Ctx) => c.native.mlmCreate(bert({}), o);
+  for (const [name, v] of JUNK.filter(([n]) => !['undefined', 'object', 'function'].includes(n)))
+    err('mlmLoad', `options is ${name}`, load(v), /mlmLoad: options must be an object/);
+  err('mlmLoad', 'options is a function', load(() => 1), /options must be an object/);
+  const badDevices: [unknown, RegExp][] = [
+    ['gpu', /unknown device 'gpu'.*'cpu', 'cuda' or 'cuda:N'/], ['', /unknown device ''/], ['CUDA', /unknown device 'CUDA'/],
+    ['cpu:0', /unknown device 'cpu:0'/], ['cuda:-1', /non-negative integer/], ['cuda:x', /non-negative integer/],
+    ['cuda:', /non-negative integer/], ['cuda:1e3', /non-negative integer/], ['cuda:999', /out of range/],
+    ['cuda:99', /device 'cuda:99'/], [42, /option 'device' must be a string/], [null, /option 'device' must be a string/],
+    [{}, /option 'device' must be a string/], [['cpu'], /option 'device' must be a string/],
+    [Symbol('cuda'), /option 'device' must be a string/], [5n, /option 'device' must be a string/],
+  ];
+  for (const [v, match] of badDevices) {
+    err('mlmLoad', `device ${String(v)}`, load({ device: v }), match);
+    err('mlmCreate', `device ${String(v)}`, create({ device: v }), match);
+  }
+  settle('mlmLoad', "device 'cpu'", load({ device: 'cpu' }));
+  settle('mlmCreate', "device 'cpu'", create({ device: 'cpu', seed: 1 }));
+
   // --- mlmEncode / mlmEncodeDense ------------------------------------------------------------------
   for (const fn of ['mlmEncode', 'mlmEncodeDense']) {
     const call = (o: unknown) => (c: Ctx) => c.native[fn](c.model, o);

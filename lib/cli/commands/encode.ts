@@ -27,6 +27,7 @@ interface EncodeCommandOptions {
   mergeShards?: boolean;
   keepShards?: boolean;
   shardWait: string;
+  device?: string;
 }
 
 function integerOption(value: string, flag: string): number {
@@ -50,6 +51,8 @@ export function register(program: Command): void {
     .option('--batch-size <n>', 'documents per native call', '32')
     .option('--max-length <n>', 'tokens per document incl. [CLS]/[SEP] (default: the model dir\'s)')
     .option('--window <n>', 'documents sorted by length together to form batches', '2048')
+    .option('--device <cpu|cuda|cuda:N>', 'where the document model runs (default cpu; cuda needs the CUDA variant and a GPU); ' +
+      'with ranks, cuda puts each rank on GPU LOCAL_RANK mod the GPU count')
     .option('--prune <type:value>', 'prune each vector: top_k:N, max_ratio:R, alpha_mass:A or abs_value:T')
     .option('--keep-special-tokens', 'keep the weights of [CLS], [SEP], [PAD], [UNK], [MASK] (zeroed by default)')
     .option('--on-bad-line <fail|skip>', 'malformed corpus lines: fail, or skip and report each', 'fail')
@@ -68,6 +71,8 @@ export function register(program: Command): void {
       if (opts.resume && opts.overwrite) throw new Error('--resume and --overwrite exclude each other');
       if (opts.onBadLine !== 'fail' && opts.onBadLine !== 'skip') throw new Error(`--on-bad-line must be fail or skip, got '${opts.onBadLine}'`);
       const nproc = parseNproc(opts.nproc);
+      // A malformed name fails here once, not in every rank (whether the GPU exists is the addon's to say).
+      if (opts.device !== undefined) (await import('../../native/device')).checkDeviceName(opts.device, '--device');
       const shardWaitMs = integerOption(opts.shardWait, '--shard-wait') * 1000;
       const { removeAllShards, resolveCorpusFile } = await import('../../encode');
       const finalOutputs = { csr: path.resolve(opts.out), jsonl: opts.jsonl ? path.resolve(opts.jsonl) : undefined };
@@ -94,10 +99,13 @@ export function register(program: Command): void {
       }
       const { parsePruneSpec } = await import('../../sparse/prune');
       const { SparseEncoder } = await import('../../encoder/sparse-encoder');
+      const { cudaDeviceCount } = await import('../../native/device');
+      const { shardDevice } = await import('../../encode/sharded-encode');
       const { encodeCorpus, encodeCorpusSharded, finalRun, mergeShards, shardCountsOnDisk } = await import('../../encode');
       const prune = opts.prune ? parsePruneSpec(opts.prune) : null;
       const corpus = resolveCorpusFile(opts.data);
-      const encoder = await SparseEncoder.load(opts.model);
+      const device = rank ? shardDevice(opts.device, rank.localRank, cudaDeviceCount()) : opts.device;
+      const encoder = await SparseEncoder.load(opts.model, { device });
       const stop = new AbortController();
       const onInterrupt = (): void => {
         process.stderr.write('\nl0sparse: stopping after the current batch (interrupt again to kill; --resume continues)\n');

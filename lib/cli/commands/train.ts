@@ -33,12 +33,14 @@ export function register(program: Command): void {
     .description('train an inference-free sparse document encoder (resumes from the newest checkpoint in the output folder)')
     .requiredOption('--config <file>', 'run configuration (.json, .yaml or .yml)')
     .option('--set <key=value...>', 'override a config key, e.g. --set steps=200 --set step.lambda=0.01', [])
+    .option('--device <cpu|cuda|cuda:N>', "where the model trains (overrides the config's 'device'; default cpu; " +
+      'cuda needs the CUDA variant and a GPU, and a single process)')
     .option('--eval-max-corpus <n>', 'held-out evaluation on at most n corpus documents')
     .option('--no-progress', 'no progress bar')
     .option('--json', 'print the result as JSON')
     .option('--nproc <n>', 'data-parallel training with n processes on this machine (docs/DISTRIBUTED.md); ' +
       'across machines, start one process per rank with MASTER_ADDR, MASTER_PORT, WORLD_SIZE and RANK set')
-    .action(async (opts: { config: string; set: string[]; evalMaxCorpus?: string; progress: boolean; json?: boolean; nproc?: string }) => {
+    .action(async (opts: { config: string; set: string[]; device?: string; evalMaxCorpus?: string; progress: boolean; json?: boolean; nproc?: string }) => {
       // --nproc N (and not already a rank): start N ranks of this same command and wait for them.
       const nproc = parseNproc(opts.nproc);
       if (shouldLaunchRanks(nproc)) {
@@ -52,6 +54,7 @@ export function register(program: Command): void {
       const text = fs.readFileSync(file, 'utf8');
       const raw = (/\.ya?ml$/i.test(file) ? YAML.parse(text) : JSON.parse(text)) as Record<string, unknown>;
       applyOverrides(raw, opts.set);
+      if (opts.device !== undefined) raw.device = opts.device;
       const config = normalizeTrainConfig(raw, path.dirname(file));
       const maxCorpus = opts.evalMaxCorpus === undefined ? undefined : Number(opts.evalMaxCorpus);
       const result = await runTraining(config, {
@@ -65,7 +68,7 @@ export function register(program: Command): void {
         return;
       }
       const m = result.lastMetrics;
-      process.stdout.write(`trained ${result.steps} steps (resumed from ${result.resumedFrom}) in ${result.seconds.toFixed(1)} s on ${result.groups} groups\n`);
+      process.stdout.write(`trained ${result.steps} steps (resumed from ${result.resumedFrom}) in ${result.seconds.toFixed(1)} s on ${result.groups} groups (device ${result.device})\n`);
       if (m) process.stdout.write(`last step: loss ${m.loss.toFixed(4)} (ranking ${m.rankingLoss.toFixed(4)}, regularizer ${m.regularizerLoss.toFixed(2)} × λ ${m.lambda.toExponential(2)}), doc nnz ${m.meanDocNnz.toFixed(1)}, lr ${m.lr.toExponential(2)}\n`);
       for (const e of result.evaluations) process.stdout.write(`eval @${e.step}: ${Object.entries(e.metrics).map(([k, v]) => `${k} ${v.toFixed(4)}`).join(', ')}\n`);
       if (result.modelDir) process.stdout.write(`model: ${result.modelDir}\n`);
