@@ -4,10 +4,18 @@
 #   1. configure a CUDA build (CMake option L0SPARSE_CUDA_CHECK) against python3's torch,
 #   2. build l0sparse_cuda_check (native/tests/cuda_check.cc + the ops it checks) and run it: correctness
 #      against the CPU float64 reference, then timing/memory vs eager composed ops on the same GPU,
-#   3. build the whole l0sparse_core with CUDA (reported, not fatal: the check has run by then).
-# Writes $OUT/gpu-check.json (OUT defaults to bench/work/gpu-check) and prints a summary.
+#   3. build the whole l0sparse_core with CUDA (reported, not fatal: the check has run by then),
+#   4. the model and trainer on the GPU against the CPU (native/tests/device_check.cc, no Node): the fixture models
+#      of test/fixtures/models encode within 1e-4 of the CPU, 3 train steps (dropout 0) give the CPU's losses and
+#      updates, bfloat16 autocast runs, a resumed run (CUDA generator state restored) matches; PASS/FAIL lines,
+#   5. the same through the addon's JS API (scripts/device-check.js) when node, node_modules (node-addon-api,
+#      node-api-headers) and dist/ (or typescript to build it) are there: the addon is built in the same folder
+#      against the same CUDA core; otherwise a SKIP line says what is missing.
+# Writes $OUT/gpu-check.json, device-check.log, device-check-js.log (OUT defaults to bench/work/gpu-check) and
+# prints a summary. Exit 0 only when every check that ran passed.
 # Env: OUT, CUDA_HOME (default /usr/local/cuda), TORCH_CUDA_ARCH_LIST (default: the GPU's own, e.g. 9.0),
-#      JOBS (default: cores), PYTHON (default python3), REPEATS (timing repeats, default 15).
+#      JOBS (default: cores), PYTHON (default python3), REPEATS (timing repeats, default 15),
+#      DEVICE (steps 4-5, default cuda), NODE (default node).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 start=$(date +%s)
@@ -73,5 +81,12 @@ if timeout "${CORE_BUILD_TIMEOUT:-180}" cmake --build "$BUILD" --target l0sparse
 else
   echo "l0sparse_core (CUDA) did not build (see core-build.log):"; tail -15 "$OUT/core-build.log"
 fi
-echo "gpu-check: exit $status, $(( $(date +%s) - start )) s in all"
+
+# 4-5. Model + trainer on the GPU vs the CPU: natively, then through the addon's JS API (scripts/device-check.sh).
+set +e
+BUILD="$BUILD" OUT="$OUT" JOBS="$JOBS" RUNPATH="$RUNPATH" DEVICE="${DEVICE:-cuda}" bash scripts/device-check.sh
+device_status=$?
+set -e
+if [ "$status" = 0 ] && [ "$device_status" != 0 ]; then status=$device_status; fi
+echo "gpu-check: exit $status (device checks: exit $device_status), $(( $(date +%s) - start )) s in all"
 exit "$status"
