@@ -78,7 +78,8 @@ export interface EncodeCorpusReport {
 
 interface PlannedBatch {
   ids: string[];
-  texts: string[];
+  /** Token ids from the window's one tokenization (the batch is encoded from these, not re-tokenized). */
+  rows: number[][];
 }
 
 interface BatchPlanning {
@@ -125,7 +126,7 @@ async function* plannedBatches(docs: AsyncGenerator<CorpusDocument>, plan: Batch
         throw new Error(`document '${window[done[0]].id}' is in the outputs but '${window[missing].id}', which the same settings put in its ` +
           'batch, is not: the input changed since the interrupted run; start over with overwrite');
       }
-      batches.push({ ids: positions.map((p) => window[p].id), texts: positions.map((p) => texts[p]) });
+      batches.push({ ids: positions.map((p) => window[p].id), rows: positions.map((p) => rows[p]) });
     }
     return batches;
   };
@@ -210,10 +211,10 @@ export async function encodeCorpus(encoder: SparseEncoder, corpus: CorpusInput, 
   const docs = corpusDocuments(corpusFile ?? corpus, { onBadLine: settings.onBadLine, warn: opts.warn }, corpusReport);
   const batches = plannedBatches(docs, plan);
   const encodeBatch = async (batch: PlannedBatch): Promise<{ batch: PlannedBatch; vectors: Csr }> => {
-    // One native call per batch: the texts are already length-sorted, so encodeDocuments forms exactly this batch.
-    const vectors = await encoder.encodeDocuments(batch.texts, {
-      maxLength: settings.maxLength, batchSize: batch.texts.length, activation: settings.activation, k: settings.k,
-      zeroSpecialTokens: settings.zeroSpecialTokens, dtype: settings.dtype, progress: false, allowEmpty: true,
+    // One native call per batch: the rows are already length-sorted, so encodeDocumentRows forms exactly this batch.
+    const vectors = await encoder.encodeDocumentRows(batch.rows, {
+      batchSize: batch.rows.length, activation: settings.activation, k: settings.k,
+      zeroSpecialTokens: settings.zeroSpecialTokens, dtype: settings.dtype, progress: false,
     });
     return { batch, vectors: settings.prune ? await pruneCsr(vectors, settings.prune) : vectors };
   };

@@ -111,24 +111,53 @@ export class SparseEncoder {
   /** Document vectors, one CSR row per text in input order. Batches are formed from documents of similar length. */
   async encodeDocuments(texts: string[], opts: EncodeDocumentsOptions = {}): Promise<Csr> {
     checkTexts(texts, 'texts', opts);
-    const maxLength = opts.maxLength ?? this.maxLength;
+    const maxLength = this.checkedMaxLength(opts.maxLength);
+    const settings = this.encodeSettings(opts);
+    return this.encodeRows(await this.tokenizer.encodeDocumentIds(texts, maxLength, opts), settings, opts);
+  }
+
+  /**
+   * Documents already tokenized (token ids with [CLS]/[SEP], as `tokenizer.encodeDocumentIds` returns them) ->
+   * vectors, in the rows' order: for pipelines that tokenize once to plan batches (lib/encode). Every row needs
+   * 1..maxPositions ids; ids outside the vocabulary are rejected by the native side, naming the row.
+   */
+  async encodeDocumentRows(rows: readonly (readonly number[])[], opts: Omit<EncodeDocumentsOptions, 'maxLength' | 'allowEmpty'> = {}): Promise<Csr> {
+    const maxPositions = this.config.maxPositions;
+    rows.forEach((row, i) => {
+      if (row.length < 1 || row.length > maxPositions) {
+        throw new RangeError(`row ${i} has ${row.length} token ids; each row needs 1..${maxPositions} (the model's max_position_embeddings)`);
+      }
+    });
+    return this.encodeRows(rows, this.encodeSettings(opts), opts);
+  }
+
+  private checkedMaxLength(requested: number | undefined): number {
+    const maxLength = requested ?? this.maxLength;
     const maxPositions = this.config.maxPositions;
     if (!Number.isInteger(maxLength) || maxLength < 2 || maxLength > maxPositions) {
       throw new RangeError(`maxLength must be an integer in [2, ${maxPositions}] (the model's max_position_embeddings), got ${maxLength}`);
     }
+    return maxLength;
+  }
+
+  private encodeSettings(opts: EncodeDocumentsOptions): { batchSize: number; activation: ActivationName; k: number } {
     const batchSize = opts.batchSize ?? 32;
     const activation = opts.activation ?? this.activation;
     if (activation !== 'relu' && activation !== 'l0') throw new RangeError(`activation must be 'relu' or 'l0', got ${JSON.stringify(activation)}`);
     const k = opts.k ?? (this.k > 0 ? this.k : 1);
     if (activation === 'l0' && (!Number.isInteger(k) || k < 1 || k > 3)) throw new RangeError(`k must be an integer in 1..3, got ${k}`);
     if (opts.threads !== undefined) setNumThreads(opts.threads);
+    return { batchSize, activation, k };
+  }
 
-    const rows = await this.tokenizer.encodeDocumentIds(texts, maxLength, opts);
-    const batches = lengthSortedBatches(rows.map((r) => r.length), batchSize);
+  private async encodeRows(rows: readonly (readonly number[])[], settings: { batchSize: number; activation: ActivationName; k: number },
+    opts: EncodeDocumentsOptions): Promise<Csr> {
+    const { activation, k } = settings;
+    const batches = lengthSortedBatches(rows.map((r) => r.length), settings.batchSize);
     const zeroTokenIds = (opts.zeroSpecialTokens ?? true) ? this.tokenizer.specialTokenIds : undefined;
     const padId = this.tokenizer.specialId('[PAD]') ?? this.config.padTokenId;
-    const assembler = new CsrAssembler(texts.length, this.vocabSize);
-    const bar = startProgress('encode', texts.length, opts.progress);
+    const assembler = new CsrAssembler(rows.length, this.vocabSize);
+    const bar = startProgress('encode', rows.length, opts.progress);
     try {
       for (const positions of batches) {
         const batch = padRows(positions.map((p) => rows[p]), padId);

@@ -87,6 +87,19 @@ describe('encoder: SparseEncoder API', function () {
     assert.ok(top.every(([t]) => encoder.tokenizer.tokenToId(t) !== undefined && !t.startsWith('[')));
   });
 
+  it('encodeDocumentRows on the tokenizer\'s rows gives exactly what encodeDocuments gives on the texts', async () => {
+    const texts = DOCS.slice(0, 3);
+    const rows = await encoder.tokenizer.encodeDocumentIds(texts, encoder.maxLength);
+    const fromRows = await encoder.encodeDocumentRows(rows, { progress: false, batchSize: 2 });
+    const fromTexts = await encoder.encodeDocuments(texts, { progress: false, batchSize: 2 });
+    assert.deepEqual(Array.from(fromRows.indptr), Array.from(fromTexts.indptr));
+    assert.deepEqual(Array.from(fromRows.indices), Array.from(fromTexts.indices));
+    assert.deepEqual(Array.from(fromRows.values), Array.from(fromTexts.values));
+    await assert.rejects(encoder.encodeDocumentRows([rows[0], []]), /row 1 has 0 token ids; each row needs 1\.\.32/);
+    await assert.rejects(encoder.encodeDocumentRows([new Array(33).fill(5)]), /row 0 has 33 token ids/);
+    await assert.rejects(encoder.encodeDocumentRows([[101, 1e9, 102]], { progress: false }), /outside the vocabulary/);
+  });
+
   it('rejects bad input with errors naming the index or the option', async () => {
     await assert.rejects(encoder.encodeDocuments([], { progress: false }), /texts is empty/);
     await assert.rejects(encoder.encodeDocuments(['a', 7 as unknown as string]), /texts\[1\] is not a string \(got number\)/);
