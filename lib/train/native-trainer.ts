@@ -74,6 +74,8 @@ export interface TrainMetrics {
   /** Gradient norm before clipping (0 on accumulation micro-steps). */
   gradNorm: number;
   seconds: number;
+  /** Intra-op threads the step ran with (the current setNumThreads value). */
+  threads: number;
   /** Optimizer steps done. */
   step: number;
   optimizerStepped: boolean;

@@ -86,6 +86,7 @@ Napi::Value TrainerStep(const Napi::CallbackInfo& info) {
         out.Set("maskRate", m.mask_rate);
         out.Set("gradNorm", m.grad_norm);
         out.Set("seconds", m.seconds);
+        out.Set("threads", m.threads);
         out.Set("step", static_cast<double>(m.step));
         out.Set("optimizerStepped", m.optimizer_stepped);
         return out;

@@ -9,6 +9,7 @@
 #include "train/losses.h"
 
 #include <ATen/CPUGeneratorImpl.h>
+#include <ATen/Parallel.h>
 #include <c10/util/Exception.h>
 #include <torch/csrc/autograd/grad_mode.h>
 #include <torch/nn/utils/clip_grad.h>
@@ -213,6 +214,7 @@ TrainMetrics Trainer::step(const TrainBatch& host_batch) {
     m.optimizer_stepped = true;
   }
   m.step = steps_;
+  m.threads = at::get_num_threads();
   m.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return m;
 }

@@ -57,6 +57,7 @@ struct TrainMetrics {
   double mean_doc_nnz = 0, batch_flops = 0, mask_rate = 0;
   double grad_norm = 0;        // before clipping; 0 on micro-steps without an optimizer step
   double seconds = 0;
+  int threads = 0;             // intra-op threads this step ran with (setNumThreads as seen by the worker thread)
   int64_t step = 0;            // optimizer steps done after this call
   bool optimizer_stepped = false;
 };
