@@ -19,4 +19,22 @@ function torchRoot() {
   return rec && fs.existsSync(path.join(rec.root, 'include')) ? fs.realpathSync(rec.root) : null;
 }
 
-module.exports = { findClang, torchRoot };
+/** The names asked for in a comma-separated `list` (default: every key of `table`); an unknown one throws. */
+function pickNames(list, table, kind) {
+  const names = (list ?? Object.keys(table).join(',')).split(',');
+  for (const n of names) if (!table[n]) throw new Error(`unknown ${kind} ${n} (have ${Object.keys(table).join(', ')})`);
+  return names;
+}
+
+/**
+ * Whether `clang` builds the one-file program `source` with `flags`, then `libs` after the source (probes for
+ * runtimes and libraries).
+ */
+function canBuild(clang, outDir, source, flags, libs = []) {
+  fs.mkdirSync(outDir, { recursive: true });
+  const probe = path.join(outDir, 'probe.cc');
+  fs.writeFileSync(probe, source);
+  return spawnSync(clang, [...flags, probe, ...libs, '-o', path.join(outDir, 'probe')], { stdio: 'ignore' }).status === 0;
+}
+
+module.exports = { findClang, torchRoot, pickNames, canBuild };

@@ -15,7 +15,7 @@
 const fs = require('fs');
 const path = require('path');
 const { spawnSync } = require('child_process');
-const { findClang, torchRoot } = require('./clang-tools');
+const { canBuild, findClang, pickNames, torchRoot } = require('./clang-tools');
 
 const ROOT = path.resolve(__dirname, '..');
 const OUT = path.resolve(ROOT, process.env.L0SPARSE_FUZZ_DIR || 'build-fuzz');
@@ -97,15 +97,11 @@ function run(name, bin, seconds, seedsOnly) {
 function main() {
   const seconds = Number(arg('--seconds', '60'));
   if (!(seconds > 0)) throw new Error('--seconds must be a positive number');
-  const names = arg('--targets', Object.keys(TARGETS).join(',')).split(',');
-  for (const n of names) if (!TARGETS[n]) throw new Error(`unknown target ${n} (have ${Object.keys(TARGETS).join(', ')})`);
+  const names = pickNames(arg('--targets'), TARGETS, 'target');
   const clang = findClang();
   if (!clang) { log('skipped: no clang++ (apt-get install clang-14 libclang-rt-14-dev)'); return 0; }
   // libFuzzer's runtime comes with compiler-rt (Debian: libclang-rt-N-dev); probe it with a one-line target.
-  fs.mkdirSync(OUT, { recursive: true });
-  const probe = path.join(OUT, 'probe.cc');
-  fs.writeFileSync(probe, 'extern "C" int LLVMFuzzerTestOneInput(const unsigned char*, unsigned long) { return 0; }\n');
-  if (spawnSync(clang, [...SAN, probe, '-o', path.join(OUT, 'probe')], { stdio: 'ignore' }).status !== 0) {
+  if (!canBuild(clang, OUT, 'extern "C" int LLVMFuzzerTestOneInput(const unsigned char*, unsigned long) { return 0; }\n', SAN)) {
     log(`skipped: ${clang} cannot link -fsanitize=fuzzer,address,undefined (install libclang-rt-14-dev)`);
     return 0;
   }

@@ -17,7 +17,7 @@
 const fs = require('fs');
 const path = require('path');
 const { spawnSync } = require('child_process');
-const { findClang, torchRoot } = require('./clang-tools');
+const { canBuild, findClang, pickNames, torchRoot } = require('./clang-tools');
 
 const ROOT = path.resolve(__dirname, '..');
 const OUT = path.resolve(ROOT, process.env.L0SPARSE_SANITIZE_DIR || 'build-sanitize');
@@ -71,15 +71,10 @@ function compile(clang, name, suite, torch) {
 }
 
 function main() {
-  const names = arg('--suites', Object.keys(SUITES).join(',')).split(',');
-  for (const n of names) if (!SUITES[n]) throw new Error(`unknown suite ${n} (have ${Object.keys(SUITES).join(', ')})`);
+  const names = pickNames(arg('--suites'), SUITES, 'suite');
   const clang = findClang();
   if (!clang) { log('skipped: no clang++ (apt-get install clang-14 libclang-rt-14-dev)'); return 0; }
-  fs.mkdirSync(OUT, { recursive: true });
-  const probe = path.join(OUT, 'probe.cc');
-  fs.writeFileSync(probe, '#include <gtest/gtest.h>\nTEST(P, P) {}\n');
-  if (spawnSync(clang, ['-std=c++20', ...SAN, probe, '-lgtest', '-lgtest_main', '-pthread', '-o', path.join(OUT, 'probe')],
-    { stdio: 'ignore' }).status !== 0) {
+  if (!canBuild(clang, OUT, '#include <gtest/gtest.h>\nTEST(P, P) {}\n', ['-std=c++20', ...SAN], ['-lgtest', '-lgtest_main', '-pthread'])) {
     log(`skipped: ${clang} cannot build an ASan/UBSan GoogleTest program (apt-get install libgtest-dev libclang-rt-14-dev)`);
     return 0;
   }

@@ -1,17 +1,8 @@
 import * as fs from 'fs';
 import * as path from 'path';
 
-/** Deterministic pseudo-random numbers for test inputs (mulberry32). */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Deterministic pseudo-random numbers for test inputs: the library's seeded generator. */
+export { mulberry32 as rng } from '../lib/train/schedule';
 
 export function randn(n: number, next: () => number, scale = 1): Float64Array {
   const out = new Float64Array(n);

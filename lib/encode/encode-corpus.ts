@@ -22,7 +22,7 @@ import {
   CorpusDocument, CorpusInput, CorpusReadOptions, corpusDocuments, countCorpusLines, documentWindows, resolveCorpusFile,
 } from './corpus-input';
 import { CommittedState, writeProgressRecord } from './progress-record';
-import { EncodeMode, EncodeSettings, EncodeSettingsInput, defaultProgressFile, openRun, resolveSettings, runIdentity } from './run-setup';
+import { EncodeMode, EncodeSettings, EncodeSettingsInput, defaultProgressFile, openRun, resolveOutputPaths, resolveSettings, runIdentity } from './run-setup';
 import { ShardSpec, checkShard, shardLabel, windowOwner } from './shard-layout';
 import type { OutputPaths, VectorOutputs } from './vector-outputs';
 
@@ -169,16 +169,10 @@ function addBatchStats(state: CommittedState, vectors: Csr): void {
 /** Encodes a corpus into vector files; see the module comment. Returns what was done. */
 export async function encodeCorpus(encoder: SparseEncoder, corpus: CorpusInput, opts: EncodeCorpusOptions): Promise<EncodeCorpusReport> {
   const started = process.hrtime.bigint();
-  if (!opts || typeof opts.outputs !== 'object' || opts.outputs === null) throw new TypeError('encodeCorpus needs opts.outputs {csr?, jsonl?}');
+  const paths = resolveOutputPaths(opts?.outputs, 'encodeCorpus', 'encodeCorpus');
   const settings = await resolveSettings(encoder, opts);
   const corpusFile = typeof corpus === 'string' ? resolveCorpusFile(corpus) : null;
   const input = corpusFile ?? opts.inputName ?? 'documents';
-  const paths: OutputPaths = {
-    csr: opts.outputs.csr ? path.resolve(opts.outputs.csr) : undefined,
-    jsonl: opts.outputs.jsonl ? path.resolve(opts.outputs.jsonl) : undefined,
-  };
-  if (!paths.csr && !paths.jsonl) throw new RangeError('encodeCorpus needs an output: outputs.csr and/or outputs.jsonl');
-  if (paths.csr && paths.csr === paths.jsonl) throw new RangeError(`the CSR and JSONL outputs are the same file ${paths.csr}`);
   const progressFile = path.resolve(opts.progressFile ?? defaultProgressFile(paths));
   const shard = opts.shard ? checkShard(opts.shard) : null;
   const identity = runIdentity(encoder, input, settings, paths);

@@ -87,6 +87,21 @@ export function runIdentity(encoder: SparseEncoder, input: string, settings: Enc
   };
 }
 
+/**
+ * The requested outputs as absolute paths, checked: at least one, and not the same file twice. `who` names the
+ * caller in the errors.
+ */
+export function resolveOutputPaths(outputs: { csr?: string; jsonl?: string } | undefined, who: string, optsName: string): OutputPaths {
+  if (typeof outputs !== 'object' || outputs === null) throw new TypeError(`${optsName} needs opts.outputs {csr?, jsonl?}`);
+  const paths: OutputPaths = {
+    csr: outputs.csr ? path.resolve(outputs.csr) : undefined,
+    jsonl: outputs.jsonl ? path.resolve(outputs.jsonl) : undefined,
+  };
+  if (!paths.csr && !paths.jsonl) throw new RangeError(`${who} needs an output: outputs.csr and/or outputs.jsonl`);
+  if (paths.csr && paths.csr === paths.jsonl) throw new RangeError(`the CSR and JSONL outputs are the same file ${paths.csr}`);
+  return paths;
+}
+
 /** The default place of the progress record: beside the first output. */
 export function defaultProgressFile(outputs: OutputPaths): string {
   return `${outputs.csr ?? outputs.jsonl}.progress.json`;

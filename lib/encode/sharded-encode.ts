@@ -13,7 +13,7 @@ import { resolveCorpusFile } from './corpus-input';
 import { EncodeCorpusOptions, EncodeCorpusReport, encodeCorpus } from './encode-corpus';
 import { MergeShardsReport, mergeShards } from './merge-shards';
 import { EncodeRunIdentity, readProgressRecord, requireSameRun } from './progress-record';
-import { EncodeSettings, EncodeSettingsInput, defaultProgressFile, resolveSettings, runIdentity } from './run-setup';
+import { EncodeSettings, EncodeSettingsInput, defaultProgressFile, resolveOutputPaths, resolveSettings, runIdentity } from './run-setup';
 import { ShardSpec, checkShard, shardIdentity, shardOutputPaths, shardProgressFile } from './shard-layout';
 import { describeIncomplete, shardState, waitForShards } from './shard-wait';
 import type { OutputPaths } from './vector-outputs';
@@ -66,15 +66,9 @@ export interface FinalRun {
 
 export async function finalRun(encoder: SparseEncoder, corpus: string, opts: EncodeSettingsInput & { outputs: OutputPaths; progressFile?: string }):
   Promise<FinalRun> {
-  if (!opts || typeof opts.outputs !== 'object' || opts.outputs === null) throw new TypeError('a sharded encoding needs opts.outputs {csr?, jsonl?}');
+  const outputs = resolveOutputPaths(opts?.outputs, 'encodeCorpusSharded', 'a sharded encoding');
   const corpusFile = resolveCorpusFile(corpus);
   const settings = await resolveSettings(encoder, opts);
-  const outputs: OutputPaths = {
-    csr: opts.outputs.csr ? path.resolve(opts.outputs.csr) : undefined,
-    jsonl: opts.outputs.jsonl ? path.resolve(opts.outputs.jsonl) : undefined,
-  };
-  if (!outputs.csr && !outputs.jsonl) throw new RangeError('encodeCorpusSharded needs an output: outputs.csr and/or outputs.jsonl');
-  if (outputs.csr && outputs.csr === outputs.jsonl) throw new RangeError(`the CSR and JSONL outputs are the same file ${outputs.csr}`);
   const progressFile = path.resolve(opts.progressFile ?? defaultProgressFile(outputs));
   return { corpusFile, outputs, progressFile, identity: runIdentity(encoder, corpusFile, settings, outputs), settings };
 }

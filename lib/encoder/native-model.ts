@@ -1,8 +1,10 @@
+import * as path from 'path';
+
 import type { DeviceName } from '../native/device';
 import { callAsync, loadNative } from '../native/loader';
 import type { Tensor } from '../native/tensor';
 import type { Csr } from '../sparse/csr';
-import { sweepStaleTemps } from './stale-temps';
+import { sweepStaleTempsOnce } from './stale-temps';
 
 /** The fields of a transformers config.json that the native BERT / DistilBERT masked LM uses. */
 export interface MlmConfig {
@@ -123,7 +125,7 @@ export class NativeMlmModel {
 
   /** Writes config.json + model.safetensors (HF names; loadable by transformers), each atomically. */
   save(dir: string): Promise<void> {
-    sweepStaleTemps(dir, ['model.safetensors', 'config.json']);
+    for (const file of ['model.safetensors', 'config.json']) sweepStaleTempsOnce(path.join(dir, file));
     return callAsync((n) => n.mlmSave(this.nativeHandle, dir));
   }
 

@@ -3,7 +3,8 @@
  * run feeds exactly the batches an uninterrupted run would have fed.
  */
 
-function mulberry32(seed: number): () => number {
+/** A seeded generator of floats in [0, 1) (mulberry32): the same seed gives the same sequence everywhere. */
+export function mulberry32(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;

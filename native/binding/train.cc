@@ -106,8 +106,7 @@ Napi::Value TrainerSave(const Napi::CallbackInfo& info) {
         model::save_mlm_model(*model, dir);
         return true;
       },
-      [trainer, dir](Napi::Env env, bool&&) -> Napi::Value { return env.Undefined(); })
-      .As<Napi::Promise>();
+      [](Napi::Env env, bool&&) -> Napi::Value { return env.Undefined(); });
 }
 
 Napi::Value TrainerSaveState(const Napi::CallbackInfo& info) {

@@ -135,20 +135,21 @@ TrainMetrics Trainer::step(const TrainBatch& host_batch) {
   at::Tensor w = model_->doc_vectors(b.input_ids, b.attention_mask, config_.decoupled ? 0 : config_.extra_logs,
                                      config_.bfloat16);
   at::Tensor w_reg = config_.decoupled ? chain_log1p(w, config_.extra_logs) : w;
-  at::Tensor scores = sparse_query_scores(b.query_indptr, b.query_indices, b.query_values, w);
+  // Every local query against every local document; the data-parallel InfoNCE scores the global batch itself.
+  auto scores = [&] { return sparse_query_scores(b.query_indptr, b.query_indices, b.query_values, w); };
   at::Tensor ranking;
   switch (config_.loss) {
     case RankingLoss::KlDistillation:
-      ranking = kl_distillation_loss(group_scores(scores, b.group_size), b.teacher, config_.temperature);
+      ranking = kl_distillation_loss(group_scores(scores(), b.group_size), b.teacher, config_.temperature);
       break;
     case RankingLoss::MarginMse:
-      ranking = margin_mse_loss(group_scores(scores, b.group_size), b.teacher);
+      ranking = margin_mse_loss(group_scores(scores(), b.group_size), b.teacher);
       break;
     case RankingLoss::InfoNce:
       // Data parallel: every rank's documents are negatives for every query (train/distributed_info_nce.h).
       ranking = dist_ ? distributed_info_nce_loss(*dist_, b.query_indptr, b.query_indices, b.query_values, w,
                                                   b.group_size, config_.info_nce_scale)
-                      : info_nce_loss(scores, b.group_size, config_.info_nce_scale);
+                      : info_nce_loss(scores(), b.group_size, config_.info_nce_scale);
       break;
   }
   const double lambda = regularizer_weight(config_.lambda, steps_, config_.lambda_warmup);

@@ -9,25 +9,18 @@ import { normalizeTrainConfig } from '../../lib/train/config';
 import type { ProcessGroup } from '../../lib/train/distributed';
 import { runTraining } from '../../lib/train/run';
 import { sharedData } from '../helpers';
+import { CLI, tinyRun as tinierRun } from './tiny-run';
+
+/** 2 steps, one checkpoint kept: these tests compare runs, they do not need a long one. */
+function tinyRun(output: string, tokenizer: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return tinierRun(output, tokenizer, {
+    steps: 2, keepCheckpoints: 1, step: { lr: 0.003, warmupSteps: 1, lambda: 0.01, lambdaWarmup: 2, threshold: 50 }, ...extra,
+  });
+}
 
 // The training side of the device option on a machine without a GPU: the config key is checked like every other,
 // 'cpu' spelled out trains bit for bit like the default and is not pinned into the run folder, CUDA is refused
 // with the reason (no GPU, or data parallel), and the CLI flag reaches the config.
-
-const ROOT = path.resolve(__dirname, '..', '..', '..');
-const CLI = path.join(ROOT, 'dist', 'lib', 'cli', 'main.js');
-const GROUPS = path.join(ROOT, 'test', 'fixtures', 'train-run', 'groups.jsonl');
-
-function tinyRun(output: string, tokenizer: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
-  return {
-    output, tokenizer,
-    init: { architecture: 'distilbert', hiddenSize: 16, numLayers: 1, numHeads: 2, intermediateSize: 32, maxPositions: 64, seed: 3 },
-    data: { jsonl: GROUPS },
-    steps: 2, queriesPerStep: 4, maxLength: 32, checkpointEvery: 2, keepCheckpoints: 1, seed: 7, threads: 1,
-    step: { lr: 0.003, warmupSteps: 1, lambda: 0.01, lambdaWarmup: 2, threshold: 50 },
-    ...extra,
-  };
-}
 
 describe('training: device option (CPU machine)', () => {
   let tmp: string;

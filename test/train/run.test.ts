@@ -10,21 +10,7 @@ import { heldOutEvaluation } from '../../lib/train/held-out-eval';
 import { runTraining } from '../../lib/train/run';
 import { GroupSchedule } from '../../lib/train/schedule';
 import { sharedData } from '../helpers';
-
-const ROOT = path.resolve(__dirname, '..', '..', '..');
-const CLI = path.join(ROOT, 'dist', 'lib', 'cli', 'main.js');
-const GROUPS = path.join(ROOT, 'test', 'fixtures', 'train-run', 'groups.jsonl');
-
-function tinyRun(output: string, tokenizer: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
-  return {
-    output, tokenizer,
-    init: { architecture: 'distilbert', hiddenSize: 16, numLayers: 1, numHeads: 2, intermediateSize: 32, maxPositions: 64, seed: 3 },
-    data: { jsonl: GROUPS },
-    steps: 8, queriesPerStep: 4, maxLength: 32, checkpointEvery: 2, keepCheckpoints: 2, seed: 7, threads: 1,
-    step: { lr: 0.003, warmupSteps: 2, lambda: 0.01, lambdaWarmup: 4, threshold: 50 },
-    ...extra,
-  };
-}
+import { CLI, GROUPS, tinyRun } from './tiny-run';
 
 describe('training runs', () => {
   let tmp: string;
