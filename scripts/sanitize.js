@@ -8,10 +8,12 @@
 //           instrumented)
 //   runtime native/tests/caching_cpu_allocator_test.cc over native/runtime (the caching CPU allocator: its
 //           own mmap bookkeeping, links libc10 for the default small-block allocator)
+//   runtime-tsan  the same under ThreadSanitizer: the allocator is shared by LibTorch's intra-op threads and
+//           its tests race 8 threads on it (skipped, with the reason, when clang has no TSan runtime)
 // The full test binary with every LibTorch op under ASan is the CMake option L0SPARSE_SANITIZE
 // (`node scripts/test-native.js --sanitize`): much slower, not run in CI.
 //
-//   node scripts/sanitize.js [--suites index,model]
+//   node scripts/sanitize.js [--suites index,model,runtime,runtime-tsan] [-- <gtest flags, e.g. --gtest_repeat=50>]
 // Env: L0SPARSE_SANITIZE_DIR (default build-sanitize), CLANGXX.
 // Missing clang++ or GoogleTest: prints why and exits 0. A failing test or a sanitizer report exits 1.
 const fs = require('fs');
@@ -45,9 +47,17 @@ const SUITES = {
     sources: ['native/runtime/caching_cpu_allocator.cc'],
     torch: ['c10'],
   },
+  'runtime-tsan': {
+    tests: ['native/tests/caching_cpu_allocator_test.cc'],
+    sources: ['native/runtime/caching_cpu_allocator.cc'],
+    torch: ['c10'],
+    thread: true,
+  },
 };
 
 const SAN = ['-fsanitize=address,undefined', '-fno-sanitize-recover=undefined', '-fno-omit-frame-pointer'];
+const TSAN = ['-fsanitize=thread', '-fno-omit-frame-pointer'];
+const sanitizerFlags = (suite) => (suite.thread ? TSAN : SAN);
 
 function compile(clang, name, suite, torch) {
   const bin = path.join(OUT, `${name}_tests`);
@@ -56,7 +66,7 @@ function compile(clang, name, suite, torch) {
     fs.readdirSync(path.join(ROOT, d)).filter((f) => f.endsWith('.h')).map((f) => `${d}/${f}`));
   const newest = Math.max(...[...inputs, ...headers].map((f) => fs.statSync(path.join(ROOT, f)).mtimeMs));
   if (fs.existsSync(bin) && fs.statSync(bin).mtimeMs > newest) return bin;
-  const args = ['-std=c++20', '-O1', '-g', ...SAN, '-I', path.join(ROOT, 'native'),
+  const args = ['-std=c++20', '-O1', '-g', ...sanitizerFlags(suite), '-I', path.join(ROOT, 'native'),
     ...[...suite.tests, ...suite.sources].map((f) => path.join(ROOT, f)), '-lgtest', '-lgtest_main', '-pthread', '-o', bin];
   if (suite.torch) {
     args.push('-isystem', path.join(torch, 'include'), '-isystem', path.join(torch, 'include', 'torch', 'csrc', 'api', 'include'),
@@ -70,6 +80,9 @@ function compile(clang, name, suite, torch) {
   return bin;
 }
 
+// Arguments after `--` go to every suite's test binary (e.g. -- --gtest_repeat=50).
+const passThrough = process.argv.includes('--') ? process.argv.slice(process.argv.indexOf('--') + 1) : [];
+
 function main() {
   const names = pickNames(arg('--suites'), SUITES, 'suite');
   const clang = findClang();
@@ -79,16 +92,18 @@ function main() {
     return 0;
   }
   const torch = torchRoot();
+  const tsanWorks = canBuild(clang, OUT, '#include <gtest/gtest.h>\nTEST(P, P) {}\n', ['-std=c++20', ...TSAN], ['-lgtest', '-lgtest_main', '-pthread']);
   let ok = true;
   for (const name of names) {
     const suite = SUITES[name];
     if (suite.torch && !torch) { log(`${name}: skipped, no LibTorch recorded in .deps/libtorch.json`); continue; }
+    if (suite.thread && !tsanWorks) { log(`${name}: skipped, ${clang} cannot build a ThreadSanitizer GoogleTest program`); continue; }
     const bin = compile(clang, name, suite, torch);
     const t0 = Date.now();
     // detect_leaks: LeakSanitizer needs ptrace-like access that some containers deny; it is on when it works.
     const env = { ...process.env, ASAN_OPTIONS: process.env.ASAN_OPTIONS || 'detect_leaks=1:strict_string_checks=1',
-      UBSAN_OPTIONS: 'print_stacktrace=1:halt_on_error=1' };
-    const r = spawnSync(bin, ['--gtest_brief=1'], { cwd: ROOT, stdio: 'inherit', env });
+      UBSAN_OPTIONS: 'print_stacktrace=1:halt_on_error=1', TSAN_OPTIONS: process.env.TSAN_OPTIONS || 'halt_on_error=1:second_deadlock_stack=1' };
+    const r = spawnSync(bin, ['--gtest_brief=1', ...passThrough], { cwd: ROOT, stdio: 'inherit', env });
     log(`${name}: ${r.status === 0 ? 'ok' : `FAILED (exit ${r.status}, signal ${r.signal})`} in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
     ok = ok && r.status === 0;
   }

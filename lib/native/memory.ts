@@ -2,7 +2,8 @@
  * The native CPU memory cache (native/runtime/caching_cpu_allocator.h): tensor blocks of 1 MiB and more are
  * kept mapped after use and reused for the next tensor of about the same size, so repeated training steps
  * neither fault pages in again nor fragment the heap. Mapped bytes never exceed the high-water mark of bytes
- * in use. Set L0SPARSE_CPU_ALLOCATOR=default before loading to use LibTorch's allocator instead.
+ * in use, with any number of allocating threads (a miss reserves its bytes under the allocator's lock before
+ * mapping). Set L0SPARSE_CPU_ALLOCATOR=default before loading to use LibTorch's allocator instead.
  */
 import { loadNative } from './loader';
 

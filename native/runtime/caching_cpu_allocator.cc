@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <memory>
 #include <string>
 #include <unordered_map>
 
@@ -38,9 +39,77 @@ LiveBlocks& live_blocks() {
 
 }  // namespace
 
-CachingCpuAllocator::CachingCpuAllocator() = default;
+class SystemPageSource final : public PageSource {
+ public:
+  void* map(size_t bytes) override {
+    void* data = ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    return data == MAP_FAILED ? nullptr : data;
+  }
+  void unmap(void* data, size_t bytes) override { ::munmap(data, bytes); }
+};
+
+PageSource& system_page_source() {
+  static SystemPageSource* source = new SystemPageSource();  // never destroyed, like the allocator using it
+  return *source;
+}
+
+CachingCpuAllocator::CachingCpuAllocator(PageSource& pages) : pages_(pages) {}
 
 CachingCpuAllocator::~CachingCpuAllocator() { release_cached(); }
+
+// Why the bound holds (M = in_use + cached, every change below made under mutex_):
+//  - reuse moves a block from cached to in use, and a free moves it back: M is unchanged;
+//  - a miss unmaps until M + size <= max(peak, in_use + size) (or nothing is cached, when M + size is
+//    in_use + size itself), then counts size as in use and raises peak to in_use: the new M is at most the
+//    new peak;
+//  - a failed mapping, an unmap and release_cached only lower M.
+// A block is mapped only after its reservation entered M and is counted in M until it is unmapped, so the
+// bytes really mapped at any instant are at most M, hence at most the peak. The earlier version reserved
+// nothing before mapping outside the lock: two threads could both see room and both map.
+CachingCpuAllocator::Block* CachingCpuAllocator::reuse_or_reserve_locked(size_t size) {
+  // Best fit within 1/8 of the request: the same shape next step finds its own block.
+  auto it = free_.lower_bound(size);
+  if (it != free_.end() && it->first <= size + size / 8) {
+    Block* block = it->second;
+    free_.erase(it);
+    stats_.cached_bytes -= block->size;
+    ++stats_.reuses;
+    stats_.in_use_bytes += block->size;
+    stats_.peak_in_use_bytes = std::max(stats_.peak_in_use_bytes, stats_.in_use_bytes);
+    return block;
+  }
+  const size_t limit = std::max(stats_.peak_in_use_bytes, stats_.in_use_bytes + size);
+  while (!free_.empty() && stats_.in_use_bytes + stats_.cached_bytes + size > limit) {
+    auto oldest = free_.begin();
+    for (auto j = free_.begin(); j != free_.end(); ++j)
+      if (j->second->freed_at < oldest->second->freed_at) oldest = j;
+    unmap_locked(oldest);
+  }
+  stats_.in_use_bytes += size;
+  stats_.peak_in_use_bytes = std::max(stats_.peak_in_use_bytes, stats_.in_use_bytes);
+  return nullptr;
+}
+
+// Maps `size` bytes already reserved as in use; on failure gives the reservation back and throws.
+void* CachingCpuAllocator::map_reserved(size_t size) {
+  void* data = pages_.map(size);
+  if (!data) {
+    release_cached();  // the cache may hold what this request needs
+    data = pages_.map(size);
+  }
+  if (!data) {
+    const int error = errno;
+    cancel_reservation(size);
+    TORCH_CHECK_WITH(OutOfMemoryError, false, "CPU allocator: cannot map ", size, " bytes (", std::strerror(error), ")");
+  }
+  return data;
+}
+
+void CachingCpuAllocator::cancel_reservation(size_t size) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  stats_.in_use_bytes -= size;
+  --stats_.maps;
+}
 
 c10::DataPtr CachingCpuAllocator::allocate(size_t nbytes) {
   if (nbytes < kMinCachedBytes) return c10::GetDefaultCPUAllocator()->allocate(nbytes);
@@ -48,41 +117,19 @@ c10::DataPtr CachingCpuAllocator::allocate(size_t nbytes) {
   Block* block = nullptr;
   {
     std::lock_guard<std::mutex> lock(mutex_);
-    // Best fit within 1/8 of the request: the same shape next step finds its own block.
-    auto it = free_.lower_bound(size);
-    if (it != free_.end() && it->first <= size + size / 8) {
-      block = it->second;
-      free_.erase(it);
-      stats_.cached_bytes -= block->size;
-      ++stats_.reuses;
-    } else {
-      // Keep mapped bytes at or under the high-water mark of bytes in use: unmap the least recently freed.
-      const size_t limit = std::max(stats_.peak_in_use_bytes, stats_.in_use_bytes + size);
-      while (!free_.empty() && stats_.in_use_bytes + stats_.cached_bytes + size > limit) {
-        auto oldest = free_.begin();
-        for (auto j = free_.begin(); j != free_.end(); ++j)
-          if (j->second->freed_at < oldest->second->freed_at) oldest = j;
-        unmap_locked(oldest);
-      }
-    }
-    if (block) {
-      stats_.in_use_bytes += block->size;
-      stats_.peak_in_use_bytes = std::max(stats_.peak_in_use_bytes, stats_.in_use_bytes);
-    }
+    block = reuse_or_reserve_locked(size);
+    if (!block) ++stats_.maps;
   }
   if (!block) {
-    void* data = ::mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (data == MAP_FAILED) {
-      release_cached();  // the cache may hold what this request needs
-      data = ::mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    std::unique_ptr<Block> fresh;
+    try {
+      fresh.reset(new Block{this, nullptr, size, 0});
+    } catch (...) {
+      cancel_reservation(size);
+      throw;
     }
-    TORCH_CHECK_WITH(OutOfMemoryError, data != MAP_FAILED, "CPU allocator: cannot map ", size, " bytes (",
-                     std::strerror(errno), ")");
-    block = new Block{this, data, size, 0};
-    std::lock_guard<std::mutex> lock(mutex_);
-    ++stats_.maps;
-    stats_.in_use_bytes += size;
-    stats_.peak_in_use_bytes = std::max(stats_.peak_in_use_bytes, stats_.in_use_bytes);
+    fresh->data = map_reserved(size);
+    block = fresh.release();
   }
   {
     LiveBlocks& live = live_blocks();
@@ -120,9 +167,9 @@ void CachingCpuAllocator::recycle(Block* block) {
 void CachingCpuAllocator::unmap_locked(std::multimap<size_t, Block*>::iterator it) {
   Block* block = it->second;
   free_.erase(it);
+  pages_.unmap(block->data, block->size);
   stats_.cached_bytes -= block->size;
   ++stats_.unmaps;
-  ::munmap(block->data, block->size);
   delete block;
 }
 
