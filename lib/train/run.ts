@@ -12,7 +12,7 @@ import { NativeMlmModel } from '../encoder/native-model';
 import { saveHfLayout } from '../encoder/save-layouts';
 import { computeIdf } from '../idf/compute-idf';
 import { IdfTable } from '../idf/idf-table';
-import { setNumThreads } from '../native/threads';
+import { getNumThreads, setNumThreads } from '../native/threads';
 import { QueryEncoder } from '../query/query-encoder';
 import { TextTokenizer } from '../tokenizer/text-tokenizer';
 import { listCheckpoints, readTrainerState, saveCheckpoint } from './checkpoints';
@@ -131,7 +131,20 @@ function startBar(total: number, start: number, enabled: boolean): SingleBar | n
   return bar;
 }
 
+/**
+ * Runs (or resumes) the training `config` describes. Its `threads` setting holds for the run only: the process's
+ * earlier intra-op thread count is back when the run returns or fails.
+ */
 export async function runTraining(config: TrainRunConfig, opts: TrainRunOptions = {}): Promise<TrainRunResult> {
+  const threadsBefore = config.threads ? getNumThreads() : 0;
+  try {
+    return await trainToCompletion(config, opts);
+  } finally {
+    if (threadsBefore) setNumThreads(threadsBefore);
+  }
+}
+
+async function trainToCompletion(config: TrainRunConfig, opts: TrainRunOptions): Promise<TrainRunResult> {
   const t0 = Date.now();
   // Data parallel: rank 0 owns every file of the run folder; the other ranks only read (see TrainRunOptions).
   const pg = opts.processGroup;

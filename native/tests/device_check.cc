@@ -28,6 +28,8 @@
 #include <string>
 #include <vector>
 
+#include <unistd.h>
+
 using namespace l0sparse;
 
 namespace {
@@ -173,7 +175,8 @@ void check_model(const std::string& dir, const std::string& name, const at::Devi
     return c10::str("loss ", loss);
   });
   check("resume " + name + " with dropout on " + model::device_name(device), [&] {
-    const std::string tmp = (std::filesystem::temp_directory_path() / ("l0sparse-device-check-" + name)).string();
+    const std::string tmp = (std::filesystem::temp_directory_path() /
+                             ("l0sparse-device-check-" + name + "-" + std::to_string(::getpid()))).string();  // concurrent runs
     std::filesystem::remove_all(tmp);
     auto a = load(dir, device, true);
     train::Trainer t_a(a, train_config(false));

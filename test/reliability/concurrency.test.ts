@@ -131,18 +131,23 @@ describe('reliability: concurrent encoding', function () {
     const m = await NativeMlmModel.load(MODEL);
     const trainer = NativeTrainer.create(m, { lr: 1e-2, lambda: 0.01, loss: 'info_nce' } as never);
     const x = batch(5);
-    const pending = trainer.trainStep({
+    const step = () => trainer.trainStep({
       docs: { inputIds: x.ids, attentionMask: x.mask, batchSize: B, seqLen: L, lengths: new Int32Array(B) } as never,
       groupSize: 2,
       queries: { indptr: Int32Array.from([0, 1, 2]), indices: Int32Array.from([2000, 3000]), values: Float32Array.from([1, 1]), numCols: 30522 },
     } as never);
-    // The step holds the model from the moment a pool thread picks it up; poll until it does.
+    // The step holds the model from the moment a pool thread picks it up; poll (leaving the lock free between
+    // tries) until a try overlaps it. Under load a whole step can pass between two tries, so up to 20 steps.
     let refused: Error | null = null;
-    for (let i = 0; i < 200 && !refused; i++) {
-      try { initBagOfWords(m, { seed: 1 }); } catch (e) { refused = e as Error; }
-      if (!refused) await new Promise((r) => setImmediate(r));
+    for (let round = 0; round < 20 && !refused; round++) {
+      let settled = false;
+      const pending = step().finally(() => { settled = true; });
+      while (!refused && !settled) {
+        try { initBagOfWords(m, { seed: 1 }); } catch (e) { refused = e as Error; }
+        if (!refused) await new Promise((r) => setTimeout(r, 1));
+      }
+      await pending;
     }
-    await pending;
     assert.ok(refused, 'initBagOfWords never overlapped the step');
     assert.match(refused.message, /model is in use .* await it first/);
     initBagOfWords(m, { seed: 1 });  // free again

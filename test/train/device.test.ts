@@ -5,6 +5,7 @@ import * as os from 'os';
 import * as path from 'path';
 
 import { loadNative } from '../../lib/native/loader';
+import { getNumThreads } from '../../lib/native/threads';
 import { normalizeTrainConfig } from '../../lib/train/config';
 import type { ProcessGroup } from '../../lib/train/distributed';
 import { runTraining } from '../../lib/train/run';
@@ -46,8 +47,11 @@ describe('training: device option (CPU machine)', () => {
     if (!data) { console.log('      skipped: ../shared/data (bert-base-uncased tokenizer) not found'); this.skip(); }
     this.timeout(120000);
     const tokenizer = path.join(data!, 'bert-base-uncased', 'tokenizer.json');
-    const plain = await runTraining(normalizeTrainConfig(tinyRun(path.join(tmp, 'plain'), tokenizer)), { progress: false });
-    const cpu = await runTraining(normalizeTrainConfig(tinyRun(path.join(tmp, 'cpu'), tokenizer, { device: 'cpu' })), { progress: false });
+    const threadsBefore = getNumThreads();
+    const plain = await runTraining(normalizeTrainConfig(tinyRun(path.join(tmp, 'plain'), tokenizer, { threads: threadsBefore + 1 })), { progress: false });
+    // The run's thread count held for the run only (later tests in this process must not inherit it).
+    assert.equal(getNumThreads(), threadsBefore);
+    const cpu = await runTraining(normalizeTrainConfig(tinyRun(path.join(tmp, 'cpu'), tokenizer, { device: 'cpu', threads: threadsBefore + 1 })), { progress: false });
     assert.equal(plain.steps, 2);
     assert.equal(cpu.device, 'cpu');
     assert.equal(cpu.lastMetrics?.loss, plain.lastMetrics?.loss);
@@ -56,7 +60,7 @@ describe('training: device option (CPU machine)', () => {
     const pinned = JSON.parse(fs.readFileSync(path.join(tmp, 'cpu', 'train-config.json'), 'utf8')) as Record<string, unknown>;
     assert.ok(!('device' in pinned), 'the device was pinned into train-config.json');
     // The same folder continues without a device (or another one): not "a different configuration".
-    const again = await runTraining(normalizeTrainConfig(tinyRun(path.join(tmp, 'cpu'), tokenizer)), { progress: false });
+    const again = await runTraining(normalizeTrainConfig(tinyRun(path.join(tmp, 'cpu'), tokenizer, { threads: threadsBefore + 1 })), { progress: false });
     assert.equal(again.resumedFrom, 2);
   });
 

@@ -5,6 +5,7 @@ import * as os from 'os';
 import * as path from 'path';
 
 import { NativeMlmModel } from '../../lib/encoder/native-model';
+import { freePort } from '../../lib/launch/local-launch';
 import { distributedFromEnv, shardOf, shardRange } from '../../lib/train/distributed';
 import { launchLocal, RankFailedError } from '../../lib/train/launch';
 import { initBagOfWords, NativeTrainer } from '../../lib/train/native-trainer';
@@ -78,7 +79,12 @@ describe('data-parallel training', () => {
     fs.writeFileSync(script, `
       const fs = require('fs');
       fs.writeFileSync(process.argv[2] + '/pid-' + process.env.RANK, String(process.pid));
-      if (process.env.RANK === '1') setTimeout(() => { console.error('l0sparse: boom on rank 1'); process.exit(3); }, 300);
+      if (process.env.RANK === '1') {
+        // Fail only once rank 0 is up (it must be there to be stopped), however slowly it started.
+        const failOnceRank0Runs = () => fs.existsSync(process.argv[2] + '/pid-0')
+          ? (console.error('l0sparse: boom on rank 1'), process.exit(3)) : setTimeout(failOnceRank0Runs, 20);
+        failOnceRank0Runs();
+      }
       else setTimeout(() => {}, 60000);
     `);
     const sink = new (require('stream').Writable)({ write(_c: unknown, _e: unknown, cb: () => void) { cb(); } });
@@ -225,9 +231,9 @@ describe('data-parallel training', () => {
     it('a rank killed mid-run gives the other a clear error, not a hang', async function () {
       this.timeout(120000);
       const cfg = writeConfig('killed', { steps: 100000, checkpointEvery: 100000 });
-      const port = String(20000 + Math.floor(Math.random() * 20000));
+      const port = String(await freePort());  // a random fixed range could collide with a port in use
       const env = (rank: number) => ({ ...process.env, RANK: String(rank), WORLD_SIZE: '2', MASTER_ADDR: '127.0.0.1',
-        MASTER_PORT: port, GLOO_SOCKET_IFNAME: 'lo', L0SPARSE_DIST_TIMEOUT_MS: '60000' });
+        MASTER_PORT: port, GLOO_SOCKET_IFNAME: 'lo', L0SPARSE_DIST_TIMEOUT_MS: '300000' });  // far above the 50 s bound below: only a detected failure stops rank 0 in time
       const ranks = [0, 1].map((r) => spawn(process.execPath, [CLI, 'train', '--config', cfg, '--no-progress'], { env: env(r), stdio: ['ignore', 'ignore', 'pipe'] }));
       let stderr0 = '';
       ranks[0].stderr!.on('data', (d: Buffer) => { stderr0 += d.toString(); });
