@@ -9,6 +9,7 @@
  *   register-sparse-tokenizer.json   body of POST /_plugins/_ml/models/_register for that zip
  *   sparse-encoding.zip       only when the source holds a traced model.pt / model.onnx (+ tokenizer.json)
  *   register-sparse-encoding.json    its register body (SPARSE_ENCODING)
+ *   cluster-settings.json     body of PUT _cluster/settings that registering and deploying need
  *   manifest.json             what was written, hashes, and what was skipped and why
  *
  * ML Commons only runs TorchScript or ONNX (custom local models doc); a safetensors checkpoint alone
@@ -18,6 +19,7 @@ import { createHash } from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
 
+import { linearQueryWeightProblem, MAX_LINEAR_QUERY_WEIGHT } from '../opensearch/limits';
 import { writeFileAtomic } from './atomic-writer';
 import { buildZip, type ZipEntry } from './zip';
 
@@ -46,7 +48,22 @@ export interface OpenSearchModelReport {
   hfFiles: string[];
   tokenizer: { zip: string; register: string; sha256: string; bytes: number } | { skipped: string };
   encoder: { zip: string; register: string; sha256: string; bytes: number } | { skipped: string };
+  clusterSettings: { file: string; body: typeof ML_COMMONS_CLUSTER_SETTINGS };
 }
+
+/**
+ * Cluster settings a first deployment needs (ml-commons MLCommonsSettings):
+ *  - allow_registering_model_via_url (default false): _register with a "url" is refused without it;
+ *  - only_run_on_ml_node (default true): models deploy only to nodes with the ml role, so on a cluster
+ *    without dedicated ML nodes (single node, docker) `_register?deploy=true` finds no eligible node.
+ *    A cluster that has ML nodes should keep it true (docs/OPENSEARCH.md §5).
+ */
+export const ML_COMMONS_CLUSTER_SETTINGS = {
+  persistent: {
+    'plugins.ml_commons.allow_registering_model_via_url': true,
+    'plugins.ml_commons.only_run_on_ml_node': false,
+  },
+} as const;
 
 /** Placeholder left in "url" when no baseUrl is given; docs/OPENSEARCH.md tells what to put there. */
 export const URL_PLACEHOLDER = 'REPLACE_WITH_URL_OF';
@@ -75,16 +92,33 @@ export function validateSafetensors(file: string): void {
   }
 }
 
-/** idf.json must map token strings to finite numbers (ML Commons reads it as Map<String, Float>). */
+/**
+ * idf.json must map token strings to finite numbers (ML Commons reads it as Map<String, Float>), each in
+ * (0, 64] as a float32: the SPARSE_TOKENIZE model sends a query token's idf as its neural_sparse weight
+ * unchanged, and Lucene's linear feature query refuses anything else (limits.ts), failing every query
+ * that contains the token. The message names the first offending token and how to fix the table.
+ */
 export function validateIdf(file: string): number {
   const idf = readJson(file);
   if (typeof idf !== 'object' || idf === null || Array.isArray(idf)) throw new Error(`${file}: expected an object token -> weight`);
-  let n = 0;
-  for (const [token, w] of Object.entries(idf)) {
+  const entries = Object.entries(idf);
+  let max = 0;
+  for (const [token, w] of entries) {
     if (typeof w !== 'number' || !Number.isFinite(w)) throw new Error(`${file}: weight of ${JSON.stringify(token)} is not a finite number`);
-    n++;
+    if (w > max) max = w;
   }
-  return n;
+  const bad = entries.filter(([, w]) => linearQueryWeightProblem(w as number) !== null);
+  if (bad.length) {
+    const [token, w] = bad[0] as [string, number];
+    const fixes: string[] = [];
+    if (bad.some(([, v]) => Math.fround(v as number) > MAX_LINEAR_QUERY_WEIGHT))
+      fixes.push(`divide every weight by ${max / MAX_LINEAR_QUERY_WEIGHT} (largest weight / ${MAX_LINEAR_QUERY_WEIGHT}): rankings stay the same, scores shrink by that factor`);
+    if (bad.some(([, v]) => !(Math.fround(v as number) > 0)))
+      fixes.push('give tokens at or below 0 a small positive weight such as 1e-6 (removing a token would make it weigh 1.0, the weight of absent tokens)');
+    throw new Error(`${file}: the weight of ${JSON.stringify(token)} is ${w}${bad.length > 1 ? ` (and ${bad.length - 1} more tokens are out of range)` : ''}; ` +
+      `ML Commons' SPARSE_TOKENIZE model uses idf weights as neural_sparse query weights, which must lie in (0, ${MAX_LINEAR_QUERY_WEIGHT}]. Fix: ${fixes.join('; ')}`);
+  }
+  return entries.length;
 }
 
 function zipAndRegister(
@@ -125,8 +159,10 @@ export function exportOpenSearchModel(srcDir: string, outDir: string, opts: Open
   const name = opts.name ?? path.basename(path.resolve(srcDir));
   const version = opts.version ?? '1.0.0';
   const description = opts.description ?? `l0sparse inference-free sparse model ${name}`;
+  const clusterSettingsFile = path.join(outDir, 'cluster-settings.json');
+  writeFileAtomic(clusterSettingsFile, JSON.stringify(ML_COMMONS_CLUSTER_SETTINGS, null, 2) + '\n');
   const report: OpenSearchModelReport = {
-    outDir, hfFiles,
+    outDir, hfFiles, clusterSettings: { file: clusterSettingsFile, body: ML_COMMONS_CLUSTER_SETTINGS },
     tokenizer: { skipped: 'no tokenizer.json in the model directory (ML Commons loads the tokenizer from tokenizer.json only)' },
     encoder: { skipped: 'no traced model.pt (TorchScript) or model.onnx in the model directory; ML Commons cannot run safetensors — see docs/OPENSEARCH.md "Model export"' },
   };

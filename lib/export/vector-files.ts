@@ -11,6 +11,7 @@ import { anseriniLine, bulkIndexLines, docIdProblem, seismicLine } from './forma
 import type { PruneOptions } from './pruning';
 import type { KeyPolicy } from './token-keys';
 import { type DropCounts, newDropCounts } from './weights';
+import { checkSparseVectorVocabulary } from '../opensearch/limits';
 
 export type ExportFormat = 'opensearch-bulk' | 'anserini' | 'seismic';
 export const EXPORT_FORMATS: readonly ExportFormat[] = ['opensearch-bulk', 'anserini', 'seismic'];
@@ -49,6 +50,8 @@ export async function exportVectors(
   const keyMode: KeyMode = opts.format === 'opensearch-bulk' && opts.fieldType === 'sparse_vector' ? 'id' : 'token';
   const scale = opts.anseriniScale ?? 100;
   if (!(scale > 0 && Number.isFinite(scale))) throw new RangeError(`anserini scale must be a positive number, got ${scale}`);
+  // Id keys only go to an OpenSearch sparse_vector field, whose ids must stay below 32,768.
+  if (keyMode === 'id' && opts.vocab) checkSparseVectorVocabulary(opts.vocab.length, 'the vocabulary');
   const cleaner = new DocVectorCleaner({ keyMode, vocab: opts.vocab, keyPolicy: opts.keyPolicy, prune: opts.prune });
   const field = opts.field ?? 'embedding';
   const drops = newDropCounts();
@@ -59,6 +62,7 @@ export async function exportVectors(
   let entries = 0;
   try {
     for await (const batch of batches) {
+      if (keyMode === 'id') checkSparseVectorVocabulary(batch.csr.numCols, 'the input (CSR columns)');
       for (const doc of cleaner.rows(batch, drops)) {
         const problem = docIdProblem(doc.id);
         if (problem) throw new RangeError(`document ${docs} (${JSON.stringify(doc.id.slice(0, 40))}): ${problem}`);

@@ -5,6 +5,7 @@
 import { Client, errors } from '@opensearch-project/opensearch';
 
 import type { BulkHttpResponse, BulkTransport } from './bulk';
+import type { RootTransport } from './versions';
 
 export interface ClientOptions {
   url: string;
@@ -61,6 +62,43 @@ export function clientSearchTransport(client: Client): SearchTransport {
       return asResponse(e);
     }
   };
+}
+
+/** GET / (cluster name and version) on the client, for the version checks of versions.ts. */
+export function clientRootTransport(client: Client): RootTransport {
+  return async () => {
+    try {
+      const res = await client.info();
+      return { status: res.statusCode ?? 200, body: res.body };
+    } catch (e) {
+      return asResponse(e);
+    }
+  };
+}
+
+export interface RefreshResult {
+  /** Shard copies the refresh reached, and how many of them failed (then some documents stay invisible until the next periodic refresh). */
+  total: number;
+  failed: number;
+}
+
+/**
+ * /<index>/_refresh (the client's indices.refresh): makes everything indexed so far visible to search. Without it, documents
+ * become visible at the next periodic refresh (index.refresh_interval, 1 s by default; -1, as often set
+ * for bulk loads, means never), so a search started right after an ingest can miss the last batches.
+ */
+export async function refreshIndex(client: Client, index: string): Promise<RefreshResult> {
+  try {
+    const res = await client.indices.refresh({ index });
+    const shards = (res.body as { _shards?: { total?: number; failed?: number } })._shards;
+    return { total: shards?.total ?? 0, failed: shards?.failed ?? 0 };
+  } catch (e) {
+    if (e instanceof errors.ResponseError) {
+      const err = (e.meta.body as { error?: { type?: string; reason?: string } } | undefined)?.error;
+      throw new Error(`refreshing index '${index}' failed with HTTP ${e.meta.statusCode}: ${err?.type ?? ''} ${err?.reason ?? JSON.stringify(e.meta.body)}`);
+    }
+    throw e;
+  }
 }
 
 export interface CreateIndexResult {

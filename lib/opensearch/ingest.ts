@@ -14,6 +14,7 @@ import { type DropCounts, newDropCounts } from '../export/weights';
 import { csrRows } from '../sparse/csr';
 import { type BulkDoc, type BulkTransport, type DocFailure, DEFAULT_RETRY, type RetryHooks, type RetryPolicy, sendBulkWithRetry } from './bulk';
 import { Checkpoint } from './checkpoint';
+import { checkSparseVectorVocabulary } from './limits';
 
 export interface IngestOptions {
   transport: BulkTransport;
@@ -58,6 +59,9 @@ export async function ingestBatches(
   if (!Number.isInteger(concurrency) || concurrency < 1) throw new RangeError(`concurrency must be a positive integer, got ${concurrency}`);
   const checkpoint = o.checkpoint ?? Checkpoint.open(null, { input: '', index: '', field: o.field, batchSize });
   if (checkpoint.identity.batchSize !== batchSize) throw new Error(`checkpoint was made with batch size ${checkpoint.identity.batchSize}, not ${batchSize}`);
+  // Ids of 32,768 and above would collide in a sparse_vector field: refuse before sending anything.
+  const sparseVector = o.fieldType === 'sparse_vector';
+  if (sparseVector && o.vocab) checkSparseVectorVocabulary(o.vocab.length, 'the vocabulary');
   const cleaner = new DocVectorCleaner({
     keyMode: o.fieldType === 'sparse_vector' ? 'id' : 'token', vocab: o.vocab, keyPolicy: o.keyPolicy, prune: o.prune,
   });
@@ -109,6 +113,7 @@ export async function ingestBatches(
       if (fatal) break;
       const rows = csrRows(batch.csr);
       if (batch.ids.length !== rows) throw new RangeError(`batch has ${rows} CSR rows but ${batch.ids.length} doc ids`);
+      if (sparseVector) checkSparseVectorVocabulary(batch.csr.numCols, 'the input (CSR columns)');
       for (let r = 0; r < rows; r++, offset++) {
         const batchNo = Math.floor(offset / batchSize);
         if (batchNo !== currentNo) { await flush(); currentNo = batchNo; if (fatal) break; }

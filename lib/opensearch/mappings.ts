@@ -4,6 +4,7 @@
  *  - sparse_vector field keyed by token ids with the SEISMIC method (Sparse vector page, OpenSearch 3.3+),
  *    which also needs the index setting index.sparse = true.
  */
+import { type Version, unsupportedFeatures } from './versions';
 
 /** SEISMIC algorithm parameters of a sparse_vector field; unset ones take OpenSearch's defaults. */
 export interface SeismicParameters {
@@ -72,9 +73,27 @@ export function rankFeaturesIndexBody(field: string, o: IndexSettingsOptions = {
 
 /**
  * method.engine of a sparse_vector field: documented from OpenSearch 3.9 on (lucene, the default, or
- * native); the 3.3 documentation does not list it, so it is only sent when asked for.
+ * native). Earlier neural-search releases refuse any key of `method` besides name and parameters, so
+ * it is sent only when it changes something and the cluster takes it (methodEngineToSend).
  */
 export type SparseVectorEngine = 'lucene' | 'native';
+
+/**
+ * The engine to put in the mapping for a cluster of version `version` (null: unknown), or undefined to
+ * leave it out:
+ *  - lucene is never sent: it is the default of every release, and older ones reject the key;
+ *  - native needs 3.9 (FEATURES.method_engine): refused for an older cluster, sent when the version is
+ *    unknown (the server then decides).
+ */
+export function methodEngineToSend(engine: SparseVectorEngine | undefined, version: Version | null): SparseVectorEngine | undefined {
+  if (engine === undefined || engine === 'lucene') return undefined;
+  if (engine !== 'native') throw new RangeError(`sparse_vector engine must be lucene or native, got '${engine}'`);
+  if (version) {
+    const problem = unsupportedFeatures(['method_engine'], version);
+    if (problem) throw new Error(`${problem} (leave out --engine: such a cluster has the lucene engine only)`);
+  }
+  return engine;
+}
 
 /** Body for an index whose `field` is sparse_vector with SEISMIC (token id -> weight), OpenSearch >= 3.3. */
 export function sparseVectorIndexBody(

@@ -9,9 +9,10 @@ import * as readline from 'readline';
 import { featureKey, type KeyPolicy } from '../export/token-keys';
 import { backoffDelay, type BulkHttpResponse, ClusterUnavailableError, DEFAULT_RETRY, isRetryableStatus, type RetryHooks, type RetryPolicy } from './bulk';
 import type { SearchTransport } from './client';
+import { checkSparseVectorVocabulary } from './limits';
 import {
-  type IdfWeights, neuralSparseSearchBody, type QueryTerm, queryTermsForIds, queryTermsFromTokens, type QueryWeightStats,
-  rankFeatureSearchBody, type SeismicMethodParameters,
+  fitLinearQueryWeights, type IdfWeights, neuralSparseSearchBody, type QueryTerm, queryTermsForIds, queryTermsFromTokens, type QueryWeightStats,
+  rankFeatureSearchBody, type SeismicMethodParameters, seismicMethodParametersFor, validateSeismicMethodParameters,
 } from './queries';
 
 export interface QueryInput {
@@ -49,8 +50,9 @@ export interface SearchOptions {
   fieldType: 'rank_features' | 'sparse_vector';
   idf: IdfWeights;
   keyPolicy?: KeyPolicy;
-  /** token -> vocab id, required for sparse_vector fields. */
+  /** token -> vocab id, required for sparse_vector fields (ids below 32,768, see limits.ts). */
   tokenToId?: Map<string, number>;
+  /** sparse_vector only; unset ones default to k = this.k, top_n = all query tokens, heap_factor 1.0. */
   methodParameters?: SeismicMethodParameters;
   /** Needed when queries come as text. */
   encodeText?: TextQueryEncoder;
@@ -70,6 +72,8 @@ export interface SearchReport {
   lines: number;
   failures: QueryFailure[];
   termStats: QueryWeightStats;
+  /** neural_sparse queries whose largest weight was above 64, sent scaled down (scores scaled back). */
+  scaledQueries: number;
 }
 
 /** One TREC run line; ids with whitespace would shift the columns, so they are refused. */
@@ -111,12 +115,32 @@ function rawTermsOf(q: QueryInput, o: SearchOptions, stats: QueryWeightStats): Q
   return queryTermsFromTokens(tokens, o.idf, o.keyPolicy ?? 'escape', stats);
 }
 
+/**
+ * The request body for already fitted terms (neural_sparse weights within (0, 64], see
+ * fitLinearQueryWeights); on a sparse_vector field with the SEISMIC defaults of seismicMethodParametersFor.
+ */
 export function searchBody(terms: QueryTerm[], o: SearchOptions): Record<string, unknown> {
   if (o.mode === 'rank_feature') {
     if (o.fieldType !== 'rank_features') throw new RangeError('rank_feature queries need a rank_features field; use neural_sparse for sparse_vector');
     return rankFeatureSearchBody(o.field, terms, { size: o.k });
   }
-  return neuralSparseSearchBody(o.field, terms, { size: o.k }, o.fieldType === 'sparse_vector' ? o.methodParameters : undefined);
+  const method = o.fieldType === 'sparse_vector' ? seismicMethodParametersFor(o.methodParameters ?? {}, o.k, terms.length) : undefined;
+  return neuralSparseSearchBody(o.field, terms, { size: o.k }, method);
+}
+
+/** Checks what does not change from query to query, before the first request. */
+function checkSearchOptions(o: SearchOptions): void {
+  if (!Number.isInteger(o.k) || o.k < 1) throw new RangeError(`k (hits per query) must be a positive integer, got ${o.k}`);
+  if (o.mode === 'rank_feature' && o.fieldType !== 'rank_features') throw new RangeError('rank_feature queries need a rank_features field; use neural_sparse for sparse_vector');
+  if (o.methodParameters && Object.keys(o.methodParameters).length) {
+    if (o.fieldType !== 'sparse_vector') throw new RangeError('SEISMIC method parameters (top_n, heap_factor, k) apply to sparse_vector fields only');
+    validateSeismicMethodParameters(o.methodParameters);
+  }
+  if (o.fieldType === 'sparse_vector' && o.tokenToId) {
+    let maxId = -1;
+    for (const id of o.tokenToId.values()) if (id > maxId) maxId = id;
+    checkSparseVectorVocabulary(maxId + 1, 'the query vocabulary');
+  }
 }
 
 async function searchWithRetry(o: SearchOptions, body: Record<string, unknown>): Promise<BulkHttpResponse> {
@@ -142,11 +166,15 @@ async function searchWithRetry(o: SearchOptions, body: Record<string, unknown>):
 export async function searchToTrec(
   queries: AsyncIterable<QueryInput> | Iterable<QueryInput>, o: SearchOptions, writeLine: (line: string) => Promise<void>,
 ): Promise<SearchReport> {
+  checkSearchOptions(o);
   const tag = o.tag ?? 'l0sparse';
-  const report: SearchReport = { queries: 0, emptyQueries: 0, lines: 0, failures: [], termStats: { zeroWeight: 0, badKey: 0 } };
+  const report: SearchReport = { queries: 0, emptyQueries: 0, lines: 0, failures: [], termStats: { zeroWeight: 0, badKey: 0 }, scaledQueries: 0 };
   const run = async (q: QueryInput): Promise<string[]> => {
-    const terms = termsOf(q, o, report.termStats);
+    const raw = termsOf(q, o, report.termStats);
+    // rank_feature carries the weight as a boost, which has no upper limit; neural_sparse needs (0, 64].
+    const { terms, scoreScale } = o.mode === 'neural_sparse' ? fitLinearQueryWeights(raw, report.termStats) : { terms: raw, scoreScale: 1 };
     if (terms.length === 0) { report.emptyQueries++; return []; }
+    if (scoreScale !== 1) report.scaledQueries++;
     const res = await searchWithRetry(o, searchBody(terms, o));
     if (res.status < 200 || res.status >= 300) {
       const err = (res.body as { error?: { type?: string; reason?: string } } | null)?.error;
@@ -154,7 +182,7 @@ export async function searchToTrec(
       return [];
     }
     const hits = (res.body as { hits?: { hits?: { _id: string; _score: number }[] } }).hits?.hits ?? [];
-    return hits.map((h, i) => trecLine(q.id, h._id, i + 1, h._score, tag));
+    return hits.map((h, i) => trecLine(q.id, h._id, i + 1, h._score * scoreScale, tag));
   };
   const width = o.concurrency ?? 4;
   let chunk: QueryInput[] = [];

@@ -5,7 +5,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 
-import { exportOpenSearchModel, URL_PLACEHOLDER, validateSafetensors } from '../../lib/export/opensearch-model';
+import { exportOpenSearchModel, URL_PLACEHOLDER, validateIdf, validateSafetensors } from '../../lib/export/opensearch-model';
 import { buildZip, crc32, readZip } from '../../lib/export/zip';
 
 /** A tiny but well-formed safetensors file: one F32 tensor of 2 values. */
@@ -84,6 +84,26 @@ describe('export: OpenSearch ML Commons model directory', () => {
     assert.ok('skipped' in rep.encoder && /TorchScript/.test(rep.encoder.skipped));
     assert.ok(!fs.existsSync(path.join(out, 'sparse-encoding.zip')));
     assert.deepStrictEqual(JSON.parse(fs.readFileSync(path.join(out, 'manifest.json'), 'utf8')).hfFiles, rep.hfFiles);
+    // ml-commons defaults: allow_registering_model_via_url false, only_run_on_ml_node true (no eligible node without ML nodes).
+    assert.deepStrictEqual(JSON.parse(fs.readFileSync(path.join(out, 'cluster-settings.json'), 'utf8')), {
+      persistent: { 'plugins.ml_commons.allow_registering_model_via_url': true, 'plugins.ml_commons.only_run_on_ml_node': false },
+    });
+    assert.strictEqual(rep.clusterSettings.file, path.join(out, 'cluster-settings.json'));
+  });
+
+  it('takes idf weights in (0, 64] as float32 and refuses others, naming the token, the value and the fix', () => {
+    const idf = (o: Record<string, number>) => { const d = modelDir({ 'idf.json': JSON.stringify(o) }); return path.join(d, 'idf.json'); };
+    assert.strictEqual(validateIdf(idf({ a: 64, b: 1e-30, c: 64.000001 })), 3); // 64.000001 is 64 as a float32
+    assert.throws(() => validateIdf(idf({ a: 2, big: 64.0001 })),
+      /the weight of "big" is 64\.0001; .*\(0, 64\]\. Fix: divide every weight by 1\.0000015625 \(largest weight \/ 64\): rankings stay the same/);
+    assert.throws(() => validateIdf(idf({ a: 2, zero: 0 })), /the weight of "zero" is 0; .*Fix: give tokens at or below 0 a small positive weight such as 1e-6/);
+    assert.throws(() => validateIdf(idf({ tiny: 1e-50 })), /"tiny" is 1e-50/); // 0 as a float32
+    const both = () => validateIdf(idf({ neg: -1, big: 128 }));
+    assert.throws(both, /the weight of "neg" is -1 \(and 1 more tokens are out of range\).*divide every weight by 2 .*; give tokens at or below 0/);
+    // The export refuses before writing anything.
+    const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'l0sparse-out-')), 'os-model');
+    assert.throws(() => exportOpenSearchModel(modelDir({ 'idf.json': '{"hello": 100}' }), out), /"hello" is 100/);
+    assert.ok(!fs.existsSync(out));
   });
 
   it('packs a traced model.pt into a SPARSE_ENCODING zip when the source has one', () => {

@@ -9,9 +9,13 @@ import * as assert from 'assert';
 
 import type { API } from '@opensearch-project/opensearch';
 
-import { rankFeaturesIndexBody, sparseVectorIndexBody, validateSeismicParameters } from '../../lib/opensearch/mappings';
-import { neuralSparseSearchBody, queryTermsForIds, queryTermsFromTokens, rankFeatureSearchBody } from '../../lib/opensearch/queries';
-import { type SearchOptions, termsOf } from '../../lib/opensearch/search';
+import { checkSparseVectorVocabulary, linearQueryWeightProblem } from '../../lib/opensearch/limits';
+import { methodEngineToSend, rankFeaturesIndexBody, sparseVectorIndexBody, validateSeismicParameters } from '../../lib/opensearch/mappings';
+import {
+  fitLinearQueryWeights, neuralSparseSearchBody, queryTermsForIds, queryTermsFromTokens, rankFeatureSearchBody, validateSeismicMethodParameters,
+} from '../../lib/opensearch/queries';
+import { searchBody, type SearchOptions, termsOf } from '../../lib/opensearch/search';
+import { parseVersion, unsupportedFeatures, type Version } from '../../lib/opensearch/versions';
 
 const plain = (o: unknown) => JSON.parse(JSON.stringify(o));
 
@@ -58,6 +62,19 @@ describe('opensearch: index bodies', () => {
     assert.throws(() => validateSeismicParameters({ approximate_threshold: -1 }), /approximate_threshold/);
     assert.throws(() => validateSeismicParameters({ quantization_ceiling_ingest: 0 }), /quantization_ceiling_ingest/);
     assert.throws(() => validateSeismicParameters({ nope: 1 } as never), /unknown/);
+  });
+
+  it('method.engine: lucene is never sent, native only to OpenSearch >= 3.9 (or when the version is unknown)', () => {
+    const v = (t: string) => parseVersion(t) as Version;
+    for (const version of [v('3.3.0'), v('3.9.0'), null]) assert.strictEqual(methodEngineToSend('lucene', version), undefined);
+    assert.strictEqual(methodEngineToSend(undefined, v('3.9.0')), undefined);
+    assert.strictEqual(methodEngineToSend('native', v('3.9.0')), 'native');
+    assert.strictEqual(methodEngineToSend('native', v('4.0.0')), 'native');
+    assert.strictEqual(methodEngineToSend('native', null), 'native');
+    assert.throws(() => methodEngineToSend('native', v('3.8.2')), /method\.engine needs OpenSearch 3\.9 or later, and the cluster is 3\.8\.2/);
+    // What goes out for lucene on any cluster: the 3.3 page's method object, no engine key.
+    assert.deepStrictEqual(plain(sparseVectorIndexBody('s', {}, {}, methodEngineToSend('lucene', v('3.9.0')))).mappings.properties.s,
+      { type: 'sparse_vector', method: { name: 'seismic' } });
   });
 
   it('refuses field names that would become object paths', () => {
@@ -127,8 +144,89 @@ describe('opensearch: query bodies', () => {
     assert.deepStrictEqual(termsOf({ id: 'q', tokens: ['hello', '.'] }, { ...o, mode: 'neural_sparse' }, stats).map((t) => t.key), ['hello', '.']);
   });
 
+  it('neural_sparse weights must lie in (0, 64] as the float32 the server parses: 64 passes, 64.0001 and 0 are refused', () => {
+    const body = (w: number) => neuralSparseSearchBody('f', [{ key: 'a', weight: w }], { size: 1 });
+    assert.deepStrictEqual(plain(body(64)).query.neural_sparse.f.query_tokens, { a: 64 });
+    // 64.000001 is 64 as a float32 (its spacing there is 2^-17), so Lucene sees 64 and accepts it.
+    assert.strictEqual(Math.fround(64.000001), 64);
+    assert.deepStrictEqual(plain(body(64.000001)).query.neural_sparse.f.query_tokens, { a: 64.000001 });
+    assert.throws(() => body(64.0001), /token 'a' is 64\.0001, which is above 64/);
+    assert.throws(() => body(0), /not above 0/);
+    assert.throws(() => body(1e-50), /not above 0 as a float32/); // a positive double that is 0 as a float32
+    assert.strictEqual(linearQueryWeightProblem(Number.MIN_VALUE), 'is not above 0 as a float32');
+    assert.strictEqual(linearQueryWeightProblem(1.401298464324817e-45), null); // smallest positive float32
+  });
+
+  it('scales a query whose largest weight is above 64 so the heaviest is 64; scores scale back to the dot product', () => {
+    // At most 64: untouched.
+    assert.deepStrictEqual(fitLinearQueryWeights([{ key: 'a', weight: 64 }, { key: 'b', weight: 3 }]),
+      { terms: [{ key: 'a', weight: 64 }, { key: 'b', weight: 3 }], scoreScale: 1 });
+    // Just above: divided by 64.0001 / 64 = 1.0000015625.
+    const near = fitLinearQueryWeights([{ key: 'a', weight: 64.0001 }, { key: 'b', weight: 32.00005 }]);
+    assert.strictEqual(near.scoreScale, 64.0001 / 64);
+    assert.deepStrictEqual(near.terms.map((t) => t.key), ['a', 'b']);
+    assert.strictEqual(near.terms[0].weight, 64);
+    assert.ok(Math.abs(near.terms[1].weight - 32) < 1e-12);
+    // 128 / 32 / 1 -> 64 / 16 / 0.5 with scale 2. A document {a: 1, b: 2} scores 128 + 64 = 192 against
+    // the query, 64 + 32 = 96 against the scaled one, and 96 * 2 = 192.
+    const big = fitLinearQueryWeights([{ key: 'b', weight: 32 }, { key: 'a', weight: 128 }, { key: 'c', weight: 1 }]);
+    assert.deepStrictEqual(big, { terms: [{ key: 'b', weight: 16 }, { key: 'a', weight: 64 }, { key: 'c', weight: 0.5 }], scoreScale: 2 });
+    assert.strictEqual((big.terms[1].weight * 1 + big.terms[0].weight * 2) * big.scoreScale, 192);
+    // A weight that becomes 0 as a float32 once scaled is left out, counted.
+    const stats = { zeroWeight: 0, badKey: 0 };
+    assert.deepStrictEqual(fitLinearQueryWeights([{ key: 'a', weight: 1e40 }, { key: 'b', weight: 1e-10 }], stats).terms, [{ key: 'a', weight: 64 }]);
+    assert.strictEqual(stats.zeroWeight, 1);
+  });
+
+  it('SEISMIC method_parameters default to k = requested hits, top_n = every query token, heap_factor 1.0', () => {
+    const o = { mode: 'neural_sparse', fieldType: 'sparse_vector', field: 'sv', k: 1000 } as unknown as SearchOptions;
+    const terms = [{ key: '1055', weight: 5.5 }, { key: '2088', weight: 1 }, { key: '7', weight: 0.5 }];
+    assert.deepStrictEqual(plain(searchBody(terms, o)), {
+      size: 1000, _source: false,
+      query: { neural_sparse: { sv: { query_tokens: { 1055: 5.5, 2088: 1, 7: 0.5 }, method_parameters: { top_n: 3, heap_factor: 1, k: 1000 } } } },
+    });
+    // Given values win, the others still default.
+    assert.deepStrictEqual(plain(searchBody(terms, { ...o, methodParameters: { top_n: 2, heap_factor: 1.5 } })).query.neural_sparse.sv.method_parameters,
+      { top_n: 2, heap_factor: 1.5, k: 1000 });
+    // rank_features fields get no method_parameters.
+    assert.deepStrictEqual(Object.keys(plain(searchBody(terms, { ...o, fieldType: 'rank_features' })).query.neural_sparse.sv), ['query_tokens']);
+  });
+
+  it('validates SEISMIC method_parameters as neural-search does (top_n, k integers > 0; heap_factor > 0)', () => {
+    validateSeismicMethodParameters({ top_n: 1, k: 1, heap_factor: 0.001 });
+    assert.throws(() => validateSeismicMethodParameters({ top_n: 0 }), /top_n must be an integer > 0, got 0/);
+    assert.throws(() => validateSeismicMethodParameters({ top_n: 2.5 }), /top_n/);
+    assert.throws(() => validateSeismicMethodParameters({ k: 0 }), /k must be an integer > 0/);
+    assert.throws(() => validateSeismicMethodParameters({ heap_factor: 0 }), /heap_factor/);
+    assert.throws(() => validateSeismicMethodParameters({ heap_factor: Number.NaN }), /heap_factor/);
+    assert.throws(() => validateSeismicMethodParameters({ filter: 1 } as never), /unknown SEISMIC method parameter 'filter'/);
+  });
+
   it('keeps a token spelled "__proto__" as an ordinary key', () => {
     const body = neuralSparseSearchBody('f', [{ key: '__proto__', weight: 1 }], { size: 1 });
     assert.strictEqual(JSON.stringify(body), '{"size":1,"_source":false,"query":{"neural_sparse":{"f":{"query_tokens":{"__proto__":1}}}}}');
+  });
+});
+
+describe('opensearch: documented limits and versions', () => {
+  it('a sparse_vector vocabulary may hold 32,768 ids (0..32767), not 32,769', () => {
+    checkSparseVectorVocabulary(32768, 'v');
+    assert.throws(() => checkSparseVectorVocabulary(32769, 'the vocabulary'), /the vocabulary has 32769 token ids.*below 32768.*rank_features/);
+  });
+
+  it('parses cluster versions and names the first release of each feature (2.14, 3.3, 3.9)', () => {
+    assert.deepStrictEqual(parseVersion('3.3.0-SNAPSHOT'), { major: 3, minor: 3, patch: 0, text: '3.3.0-SNAPSHOT' });
+    assert.deepStrictEqual(parseVersion('2.14'), { major: 2, minor: 14, patch: 0, text: '2.14' });
+    assert.strictEqual(parseVersion('v3'), null);
+    const at = (t: string, f: Parameters<typeof unsupportedFeatures>[0]) => unsupportedFeatures(f, parseVersion(t) as Version);
+    assert.strictEqual(at('2.13.0', ['query_tokens']), 'neural_sparse with raw query_tokens needs OpenSearch 2.14 or later, and the cluster is 2.13.0');
+    assert.strictEqual(at('2.14.0', ['query_tokens']), null);
+    assert.strictEqual(at('3.0.0', ['query_tokens']), null);
+    assert.match(at('3.2.1', ['query_tokens', 'sparse_vector']) ?? '', /^sparse_vector fields .* needs OpenSearch 3\.3 or later, and the cluster is 3\.2\.1$/);
+    assert.strictEqual(at('3.3.0', ['query_tokens', 'sparse_vector']), null);
+    assert.match(at('2.19.0', ['sparse_vector']) ?? '', /3\.3 or later/);
+    assert.match(at('3.8.0', ['method_engine']) ?? '', /3\.9 or later/);
+    assert.strictEqual(at('3.9.0', ['method_engine']), null);
+    assert.strictEqual(at('10.0.0', ['query_tokens', 'sparse_vector', 'method_engine']), null);
   });
 });

@@ -16,23 +16,63 @@ import { register as registerOpenSearch } from '../../lib/cli/commands/opensearc
 import { csrFromRows } from '../../lib/sparse/csr';
 import { CsrFileWriter } from '../../lib/sparse/csr-file';
 
-async function run(args: string[]): Promise<{ out: string; exitCode: number | undefined }> {
+async function run(args: string[]): Promise<{ out: string; err: string; exitCode: number | undefined }> {
   const program = new Command('l0sparse').exitOverride();
   registerExport(program);
   registerOpenSearch(program);
   const write = process.stdout.write.bind(process.stdout);
+  const writeErr = process.stderr.write.bind(process.stderr);
   let out = '';
+  let err = '';
   const before = process.exitCode;
   process.exitCode = undefined;
   (process.stdout as { write: unknown }).write = (chunk: string) => { out += chunk; return true; };
+  (process.stderr as { write: unknown }).write = (chunk: string) => { err += chunk; return true; };
   try {
     await program.parseAsync(args, { from: 'user' });
   } finally {
     (process.stdout as { write: unknown }).write = write;
+    (process.stderr as { write: unknown }).write = writeErr;
   }
   const exitCode = process.exitCode as number | undefined;
   process.exitCode = before;
-  return { out, exitCode };
+  return { out, err, exitCode };
+}
+
+interface Request { method: string; path: string; body: string }
+
+/** A local HTTP endpoint answering from `answer` (not an OpenSearch); records every request. */
+async function scripted(answer: (r: Request) => { status: number; body: unknown }): Promise<{ url: string; seen: Request[]; close: () => Promise<void> }> {
+  const seen: Request[] = [];
+  const server = http.createServer((req, res) => {
+    let body = '';
+    req.on('data', (c) => { body += c; });
+    req.on('end', () => {
+      const r = { method: req.method ?? '', path: (req.url ?? '').split('?')[0], body };
+      seen.push(r);
+      const a = answer(r);
+      res.writeHead(a.status, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(a.body));
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, seen, close: () => new Promise((r) => server.close(() => r())) };
+}
+
+/** GET / of an OpenSearch cluster of version `number` (the fields we read). */
+const rootBody = (number: string) => ({ name: 'n1', cluster_name: 'c', version: { distribution: 'opensearch', number } });
+
+/** A saved-model directory just complete enough for export --format opensearch-model. */
+function modelDir(idf: Record<string, number>): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'l0sparse-cli-model-'));
+  const header = Buffer.from(JSON.stringify({ w: { dtype: 'F32', shape: [1], data_offsets: [0, 4] } }));
+  const len = Buffer.alloc(8);
+  len.writeBigUInt64LE(BigInt(header.length));
+  fs.writeFileSync(path.join(dir, 'model.safetensors'), Buffer.concat([len, header, Buffer.alloc(4)]));
+  fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify({ model_type: 'distilbert' }));
+  fs.writeFileSync(path.join(dir, 'tokenizer.json'), JSON.stringify({ model: { type: 'WordPiece', vocab: { '[PAD]': 0, hello: 1 } } }));
+  fs.writeFileSync(path.join(dir, 'idf.json'), JSON.stringify(idf));
+  return dir;
 }
 
 function fixture(): string {
@@ -152,6 +192,121 @@ describe('cli: export and opensearch commands', () => {
     } finally {
       await new Promise((r) => server.close(r));
     }
+  });
+
+  it('opensearch search checks the cluster version first: neural_sparse on 2.13 stops before any query, 2.14 searches', async () => {
+    const dir = fixture();
+    fs.writeFileSync(path.join(dir, 'q.jsonl'), '{"id":"q1","vector":{"hello":100,"world":25}}\n');
+    let version = '2.13.0';
+    const srv = await scripted((r) => (r.path === '/' ? { status: 200, body: rootBody(version) }
+      : { status: 200, body: { hits: { hits: [{ _id: 'd1', _score: 32 }] } } }));
+    try {
+      const out = path.join(dir, 'run.trec');
+      const args = ['opensearch', 'search', '--url', srv.url, '--index', 'i', '--queries', path.join(dir, 'q.jsonl'), '--out', out,
+        '--mode', 'neural_sparse', '--k', '5', '--tag', 't', '--no-progress'];
+      await assert.rejects(run(args), /neural_sparse with raw query_tokens needs OpenSearch 2\.14 or later, and the cluster is 2\.13\.0/);
+      assert.deepStrictEqual(srv.seen.map((r) => [r.method, r.path]), [['GET', '/']]);
+      assert.ok(!fs.existsSync(out));
+      version = '2.14.0';
+      const r = await run(args);
+      // 100 > 64: sent as 64 / 16, the score 32 comes back times 100/64.
+      assert.deepStrictEqual(JSON.parse(srv.seen[2].body).query, { neural_sparse: { embedding: { query_tokens: { hello: 64, world: 16 } } } });
+      assert.strictEqual(fs.readFileSync(out, 'utf8'), 'q1 Q0 d1 1 50 t\n');
+      assert.match(r.out, /1 queries had a weight above 64/);
+      assert.strictEqual(r.err, '');
+    } finally {
+      await srv.close();
+    }
+  });
+
+  it('opensearch search on sparse_vector: SEISMIC defaults to --k hits and all tokens; --top-n etc. refused on rank_features; unreadable version only warns', async () => {
+    const dir = fixture();
+    fs.writeFileSync(path.join(dir, 'q.jsonl'), '{"id":"q1","tokens":["hello","world","."]}\n');
+    const srv = await scripted((r) => (r.path === '/' ? { status: 403, body: { error: { type: 'security_exception', reason: 'no permissions' } } }
+      : { status: 200, body: { hits: { hits: [] } } }));
+    try {
+      const common = ['opensearch', 'search', '--url', srv.url, '--index', 'i', '--queries', path.join(dir, 'q.jsonl'), '--out', path.join(dir, 'r.trec'),
+        '--vocab', path.join(dir, 'vocab.txt'), '--mode', 'neural_sparse', '--k', '300', '--no-progress'];
+      const r = await run([...common, '--type', 'sparse_vector', '--heap-factor', '1.2']);
+      assert.match(r.err, /warning: cannot check the cluster version: GET \/ answered HTTP 403; sending anyway/);
+      assert.deepStrictEqual(JSON.parse(srv.seen[1].body), { size: 300, _source: false, query: { neural_sparse: { embedding: {
+        query_tokens: { 1: 1, 2: 1, 3: 1 }, method_parameters: { top_n: 3, heap_factor: 1.2, k: 300 } } } } });
+      const low = await run([...common, '--type', 'sparse_vector', '--ann-k', '10']);
+      assert.match(low.err, /--ann-k 10 is below --k 300/);
+      await assert.rejects(run([...common, '--top-n', '5']), /apply to --type sparse_vector only/);
+      await assert.rejects(run([...common, '--type', 'sparse_vector', '--mode', 'rank_feature']), /--mode rank_feature needs --type rank_features/);
+    } finally {
+      await srv.close();
+    }
+  });
+
+  it('opensearch create-index sparse_vector: refuses a 3.2 cluster, sends engine native only to 3.9+, never lucene', async () => {
+    let version = '3.2.0';
+    const srv = await scripted((r) => {
+      if (r.path === '/') return { status: 200, body: rootBody(version) };
+      if (r.method === 'HEAD') return { status: 404, body: {} };
+      return { status: 200, body: { acknowledged: true } };
+    });
+    try {
+      const args = ['opensearch', 'create-index', '--url', srv.url, '--index', 'x', '--type', 'sparse_vector'];
+      await assert.rejects(run(args), /sparse_vector fields .* needs OpenSearch 3\.3 or later, and the cluster is 3\.2\.0/);
+      assert.deepStrictEqual(srv.seen.map((r) => r.method), ['GET']); // nothing created
+      version = '3.8.0';
+      await assert.rejects(run([...args, '--engine', 'native']), /method\.engine needs OpenSearch 3\.9 or later, and the cluster is 3\.8\.0/);
+      await run([...args, '--engine', 'lucene']);
+      const puts = () => srv.seen.filter((r) => r.method === 'PUT').map((r) => JSON.parse(r.body).mappings.properties.embedding.method);
+      assert.deepStrictEqual(puts(), [{ name: 'seismic' }]);
+      version = '3.9.0';
+      await run([...args, '--engine', 'native']);
+      await run([...args, '--engine', 'lucene']);
+      assert.deepStrictEqual(puts(), [{ name: 'seismic' }, { name: 'seismic', engine: 'native' }, { name: 'seismic' }]);
+      // rank_features needs no version check: no GET / at all.
+      const before = srv.seen.length;
+      await run(['opensearch', 'create-index', '--url', srv.url, '--index', 'y']);
+      assert.deepStrictEqual(srv.seen.slice(before).map((r) => r.method), ['HEAD', 'PUT']);
+    } finally {
+      await srv.close();
+    }
+  });
+
+  it('opensearch ingest --refresh refreshes the index after the last batch', async () => {
+    const dir = fixture();
+    const srv = await scripted((r) => {
+      if (r.path.endsWith('/_refresh')) return { status: 200, body: { _shards: { total: 1, successful: 1, failed: 0 } } };
+      const ids = r.body.trim().split('\n').filter((_, i) => i % 2 === 0).map((l) => JSON.parse(l).index._id as string);
+      return { status: 200, body: { errors: false, items: ids.map((id) => ({ index: { _id: id, status: 201 } })) } };
+    });
+    try {
+      const r = await run(['opensearch', 'ingest', '--url', srv.url, '--index', 'i', '--input', path.join(dir, 'v.jsonl'), '--vocab', path.join(dir, 'vocab.txt'),
+        '--batch-size', '2', '--refresh', '--no-progress']);
+      assert.deepStrictEqual(srv.seen.map((q) => q.path), ['/i/_bulk', '/i/_bulk', '/i/_refresh']);
+      assert.match(r.out, /refreshed index 'i' \(1 shard copies\)/);
+    } finally {
+      await srv.close();
+    }
+  });
+
+  it('export --field-type sparse_vector takes a 32,768-token vocabulary and refuses 32,769', async () => {
+    const dir = fixture();
+    const vocab = (n: number) => { const f = path.join(dir, `vocab${n}.txt`); fs.writeFileSync(f, ['[PAD]', 'hello', 'world', '.', ...Array.from({ length: n - 4 }, (_, i) => `t${i}`)].join('\n') + '\n'); return f; };
+    const out = path.join(dir, 'sv.ndjson');
+    const args = (n: number) => ['export', '--format', 'opensearch-bulk', '--field-type', 'sparse_vector', '--input', path.join(dir, 'v.jsonl'), '--vocab', vocab(n), '--out', out];
+    await run(args(32768));
+    assert.deepStrictEqual(JSON.parse(fs.readFileSync(out, 'utf8').split('\n')[1]), { embedding: { 1: 1.5, 3: 0.5 } });
+    fs.rmSync(out);
+    await assert.rejects(run(args(32769)), /the vocabulary has 32769 token ids, but a sparse_vector \(SEISMIC\) field only keeps ids below 32768/);
+    assert.ok(!fs.existsSync(out));
+  });
+
+  it('export --format opensearch-model prints the cluster settings deployment needs and refuses idf weights above 64', async () => {
+    const out = fs.mkdtempSync(path.join(os.tmpdir(), 'l0sparse-cli-out-'));
+    const r = await run(['export', '--format', 'opensearch-model', '--model', modelDir({ hello: 64 }), '--out', out]);
+    const settings = { persistent: { 'plugins.ml_commons.allow_registering_model_via_url': true, 'plugins.ml_commons.only_run_on_ml_node': false } };
+    assert.ok(r.out.includes(`PUT _cluster/settings, body in ${path.join(out, 'cluster-settings.json')}`));
+    assert.ok(r.out.includes(JSON.stringify(settings)));
+    assert.deepStrictEqual(JSON.parse(fs.readFileSync(path.join(out, 'cluster-settings.json'), 'utf8')), settings);
+    await assert.rejects(run(['export', '--format', 'opensearch-model', '--model', modelDir({ hello: 64.0001 }), '--out', path.join(out, 'x')]),
+      /the weight of "hello" is 64\.0001; .* must lie in \(0, 64\]\. Fix: divide every weight by 1\.0000015625/);
   });
 
   it('opensearch ingest names the URL when the cluster cannot be reached', async () => {

@@ -10,7 +10,7 @@ import type { Client } from '@opensearch-project/opensearch';
 import { clientBulkTransport, clientSearchTransport, createClient, createIndex } from '../../lib/opensearch/client';
 import { ingestBatches } from '../../lib/opensearch/ingest';
 import { rankFeaturesIndexBody, sparseVectorIndexBody } from '../../lib/opensearch/mappings';
-import { searchToTrec, type SearchOptions } from '../../lib/opensearch/search';
+import { type QueryInput, searchToTrec, type SearchOptions } from '../../lib/opensearch/search';
 import { csrFromRows } from '../../lib/sparse/csr';
 
 const URL = process.env.OPENSEARCH_URL;
@@ -55,7 +55,7 @@ describe('opensearch: integration with a real cluster (OPENSEARCH_URL)', functio
     for (const index of created) await client.indices.delete({ index }).catch(() => undefined);
   });
 
-  async function search(o: Partial<SearchOptions> & Pick<SearchOptions, 'index' | 'mode' | 'fieldType'>, queries: { id: string; tokens: string[] }[]) {
+  async function search(o: Partial<SearchOptions> & Pick<SearchOptions, 'index' | 'mode' | 'fieldType'>, queries: QueryInput[]) {
     const lines: string[] = [];
     const rep = await searchToTrec(queries, { transport: clientSearchTransport(client), field: 'e', idf, k: 10, ...o } as SearchOptions,
       async (l) => { lines.push(l); });
@@ -81,6 +81,14 @@ describe('opensearch: integration with a real cluster (OPENSEARCH_URL)', functio
       // Dotted tokens were escaped at ingest and at query time, so they match.
       assert.deepStrictEqual(rows.filter((r) => r[0] === 'q2').map((r) => r[2]), ['d2', 'd3']);
       assert.deepStrictEqual(rows.filter((r) => r[0] === 'q1').map((r) => r[2]), ['d1', 'd2']);
+    }
+    if (neuralSearch) {
+      // Weights above 64 would be refused by Lucene's linear feature query: sent divided by 200/64, scores multiplied back.
+      const { rep: srep, rows } = await search({ index, mode: 'neural_sparse', fieldType: 'rank_features' }, [{ id: 'q3', weights: { hello: 200, world: 10 } }]);
+      assert.deepStrictEqual(srep.failures, []);
+      assert.strictEqual(srep.scaledQueries, 1);
+      // d1 = hello 2, world 0.5 -> 405; d2 = world 3 -> 30.
+      assert.deepStrictEqual(rows.map((r) => [r[2], Math.round(Number(r[4]) * 1000) / 1000]), [['d1', 405], ['d2', 30]]);
     }
   });
 
@@ -109,7 +117,8 @@ describe('opensearch: integration with a real cluster (OPENSEARCH_URL)', functio
     assert.strictEqual(rep.docsIndexed, 3);
     await client.indices.refresh({ index });
     const tokenToId = new Map(vocab.map((t, i) => [t, i]));
-    const { rep: srep, rows } = await search({ index, mode: 'neural_sparse', fieldType: 'sparse_vector', tokenToId, methodParameters: { k: 10, top_n: 10, heap_factor: 1 } },
+    // method_parameters take our defaults (k = 10 hits asked for, top_n = both tokens, heap_factor 1).
+    const { rep: srep, rows } = await search({ index, mode: 'neural_sparse', fieldType: 'sparse_vector', tokenToId },
       [{ id: 'q1', tokens: ['hello', 'world'] }]);
     assert.deepStrictEqual(srep.failures, []);
     // Below approximate_threshold the segment is searched exactly; sparse_vector quantises weights, so compare ranks only.

@@ -39,6 +39,9 @@ export function register(program: Command): void {
         process.stdout.write(`wrote ${o.out}/hf (${rep.hfFiles.join(', ')})\n`);
         for (const [what, r] of [['tokenizer (SPARSE_TOKENIZE)', rep.tokenizer], ['encoder (SPARSE_ENCODING)', rep.encoder]] as const)
           process.stdout.write('skipped' in r ? `${what}: skipped, ${r.skipped}\n` : `${what}: ${r.zip} (${r.bytes} bytes, sha256 ${r.sha256}), register body ${r.register}\n`);
+        // Without these, _register?deploy=true fails on a cluster without dedicated ML nodes (docs/OPENSEARCH.md §5).
+        process.stdout.write(`before registering, apply these cluster settings (PUT _cluster/settings, body in ${rep.clusterSettings.file}; ` +
+          `keep only_run_on_ml_node true if the cluster has dedicated ML nodes):\n${JSON.stringify(rep.clusterSettings.body)}\n`);
         return;
       }
       if (!o.input) throw new Error(`--format ${o.format} needs --input`);

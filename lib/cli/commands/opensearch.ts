@@ -7,9 +7,12 @@ import { describeDrops } from '../../export/weights';
 import { PRUNE_TYPES, type PruneType } from '../../export/pruning';
 import { ClusterUnavailableError } from '../../opensearch/bulk';
 import { Checkpoint } from '../../opensearch/checkpoint';
-import { clientBulkTransport, clientSearchTransport, createClient, createIndex, describeConnectionError } from '../../opensearch/client';
+import {
+  clientBulkTransport, clientRootTransport, clientSearchTransport, createClient, createIndex, describeConnectionError, refreshIndex,
+} from '../../opensearch/client';
 import { ingestBatches } from '../../opensearch/ingest';
-import { rankFeaturesIndexBody, type SeismicParameters, sparseVectorIndexBody } from '../../opensearch/mappings';
+import { methodEngineToSend, rankFeaturesIndexBody, type SeismicParameters, sparseVectorIndexBody } from '../../opensearch/mappings';
+import { type Feature, requireClusterFeatures, type Version } from '../../opensearch/versions';
 import { createProgress } from '../../opensearch/progress';
 import { readQueriesJsonl, searchToTrec, type TextQueryEncoder, weightsFromCsr } from '../../opensearch/search';
 import { IdfTable } from '../../idf/idf-table';
@@ -40,6 +43,10 @@ function clientFrom(opts: { url: string; insecure?: boolean }) {
   return createClient({ url: opts.url, username: process.env.OPENSEARCH_USER, password: process.env.OPENSEARCH_PASSWORD, insecure: opts.insecure });
 }
 
+const warn = (msg: string) => { process.stderr.write(`l0sparse: warning: ${msg}\n`); };
+
+const isConnectionError = (e: unknown) => (e as Error).name === 'ConnectionError' || (e as Error).name === 'TimeoutError';
+
 /** `l0sparse opensearch create-index|ingest|search`. */
 export function register(program: Command): void {
   const os = program.command('opensearch').description('serve encoded documents from OpenSearch (see docs/OPENSEARCH.md)');
@@ -57,7 +64,7 @@ export function register(program: Command): void {
     .option('--approximate-threshold <n>', 'SEISMIC approximate_threshold', num('approximate-threshold'))
     .option('--quantization-ceiling-search <x>', 'SEISMIC quantization_ceiling_search', num('quantization-ceiling-search'))
     .option('--quantization-ceiling-ingest <x>', 'SEISMIC quantization_ceiling_ingest', num('quantization-ceiling-ingest'))
-    .option('--engine <e>', 'sparse_vector method.engine: lucene | native (OpenSearch >= 3.9; omitted unless given)', oneOf('engine', ['lucene', 'native'] as const))
+    .option('--engine <e>', 'sparse_vector method.engine: native needs OpenSearch >= 3.9; lucene, the default engine, is never sent (older releases reject the key)', oneOf('engine', ['lucene', 'native'] as const))
     .option('--if-exists <what>', 'error | skip | recreate (deletes the index first)', oneOf('if-exists', ['error', 'skip', 'recreate'] as const), 'error')
     .option('--print-body', 'print the request body and exit without contacting the cluster')
     .action(async (o) => {
@@ -69,13 +76,27 @@ export function register(program: Command): void {
       const given = Object.values(seismic).some((v) => v !== undefined);
       if ((given || o.engine) && o.type !== 'sparse_vector') throw new Error('SEISMIC parameters apply to --type sparse_vector only');
       const settings = { shards: o.shards, replicas: o.replicas };
-      const body = o.type === 'sparse_vector' ? sparseVectorIndexBody(o.field, seismic, settings, o.engine) : rankFeaturesIndexBody(o.field, settings);
-      if (o.printBody) { process.stdout.write(JSON.stringify(body, null, 2) + '\n'); return; }
+      const bodyFor = (engine: 'native' | undefined) => (o.type === 'sparse_vector' ? sparseVectorIndexBody(o.field, seismic, settings, engine) : rankFeaturesIndexBody(o.field, settings));
+      if (o.printBody) {
+        const engine = methodEngineToSend(o.engine, null) as 'native' | undefined;
+        if (engine) warn('method.engine is accepted from OpenSearch 3.9 on');
+        process.stdout.write(JSON.stringify(bodyFor(engine), null, 2) + '\n');
+        return;
+      }
+      const client = clientFrom(o);
       try {
-        const res = await createIndex(clientFrom(o), o.index, body, o.ifExists);
+        // sparse_vector (and method.engine) exist from a given release on: check before creating anything.
+        let version: Version | null = null;
+        if (o.type === 'sparse_vector') {
+          const features: Feature[] = o.engine === 'native' ? ['sparse_vector', 'method_engine'] : ['sparse_vector'];
+          const cluster = await requireClusterFeatures(clientRootTransport(client), features, warn);
+          version = 'version' in cluster ? cluster.version : null;
+        }
+        const body = bodyFor(methodEngineToSend(o.engine, version) as 'native' | undefined);
+        const res = await createIndex(client, o.index, body, o.ifExists);
         process.stdout.write(res.created ? `created index '${o.index}' (${o.type} field '${o.field}')\n` : `index '${o.index}' exists; left as is\n`);
       } catch (e) {
-        if ((e as Error).name === 'ConnectionError' || (e as Error).name === 'TimeoutError') throw new Error(describeConnectionError(o.url, e));
+        if (isConnectionError(e)) throw new Error(describeConnectionError(o.url, e));
         throw e;
       }
     });
@@ -96,6 +117,7 @@ export function register(program: Command): void {
     .option('--max-retries <n>', 'retries per request (429/5xx/connection errors)', num('max-retries'), 5)
     .option('--checkpoint <file>', 'checkpoint file (default <input>.<index>.checkpoint.json)')
     .option('--failures <file>', 'per-document failures JSONL (default <input>.<index>.failures.jsonl)')
+    .option('--refresh', 'refresh the index at the end, so that a search started right away sees every document')
     .option('--no-progress', 'no progress bar')
     .action(async (o) => {
       const vocab = o.vocab ? readVocabulary(o.vocab) : undefined;
@@ -106,9 +128,10 @@ export function register(program: Command): void {
       const total = o.progress && process.stderr.isTTY ? await countDocs(o.input) : undefined;
       const bar = createProgress('ingest', total, o.progress && process.stderr.isTTY === true);
       const stats = newReadStats();
+      const client = clientFrom(o);
       try {
         const rep = await ingestBatches(openDocVectors(o.input, { keys: o.keys, vocab, batchSize: 256 }, stats), {
-          transport: clientBulkTransport(clientFrom(o), o.index), field: o.field, fieldType: o.type as FieldType, vocab,
+          transport: clientBulkTransport(client, o.index), field: o.field, fieldType: o.type as FieldType, vocab,
           keyPolicy: o.keyPolicy as KeyPolicy, prune: { type: o.pruneType as PruneType, ratio: o.pruneRatio },
           batchSize: o.batchSize, concurrency: o.concurrency, checkpoint, failuresFile,
           retry: { maxRetries: o.maxRetries, baseDelayMs: 500, maxDelayMs: 30_000 },
@@ -123,9 +146,14 @@ export function register(program: Command): void {
           process.stdout.write(`failures are listed in ${failuresFile}; first: ${rep.failureSample.slice(0, 3).map((f) => `${f.id}: ${f.status} ${f.type} ${f.reason}`).join(' | ')}\n`);
           process.exitCode = 2;
         }
+        if (o.refresh) {
+          const r = await refreshIndex(client, o.index);
+          process.stdout.write(`refreshed index '${o.index}' (${r.total} shard copies${r.failed ? `, ${r.failed} failed: their documents appear at the next periodic refresh` : ''})\n`);
+        }
       } catch (e) {
         bar.stop();
         if (e instanceof ClusterUnavailableError) throw new Error(`OpenSearch at ${o.url}: ${(e as Error).message}`);
+        if (isConnectionError(e)) throw new Error(describeConnectionError(o.url, e));
         throw e;
       }
     });
@@ -145,9 +173,9 @@ export function register(program: Command): void {
     .option('--k <n>', 'hits per query', num('k'), 1000)
     .option('--tag <tag>', 'run tag', 'l0sparse-opensearch')
     .option('--concurrency <n>', 'searches in flight', num('concurrency'), 4)
-    .option('--top-n <n>', 'SEISMIC method_parameters.top_n', num('top-n'))
-    .option('--heap-factor <x>', 'SEISMIC method_parameters.heap_factor', num('heap-factor'))
-    .option('--ann-k <n>', 'SEISMIC method_parameters.k', num('ann-k'))
+    .option('--top-n <n>', 'sparse_vector: SEISMIC method_parameters.top_n, query tokens used, heaviest first (default: all; fewer is faster, loses recall)', num('top-n'))
+    .option('--heap-factor <x>', 'sparse_vector: SEISMIC method_parameters.heap_factor (default 1.0; higher visits more clusters: recall up, latency up)', num('heap-factor'))
+    .option('--ann-k <n>', 'sparse_vector: SEISMIC method_parameters.k, hits per segment (default: --k; below --k a run has fewer lines)', num('ann-k'))
     .option('--no-progress', 'no progress bar')
     .action(async (o) => {
       // lib/idf validates the table (finite numbers, an object of token -> weight).
@@ -167,11 +195,18 @@ export function register(program: Command): void {
         }
       }
       const methodParameters = Object.fromEntries(Object.entries({ top_n: o.topN, heap_factor: o.heapFactor, k: o.annK }).filter(([, v]) => v !== undefined));
+      if (o.mode === 'rank_feature' && o.type !== 'rank_features') throw new Error('--mode rank_feature needs --type rank_features; use --mode neural_sparse on a sparse_vector field');
+      if (Object.keys(methodParameters).length && o.type !== 'sparse_vector') throw new Error('--top-n, --heap-factor and --ann-k apply to --type sparse_vector only');
+      if (o.annK !== undefined && o.annK < o.k) warn(`--ann-k ${o.annK} is below --k ${o.k}: each SEISMIC segment returns at most ${o.annK} hits`);
+      const client = clientFrom(o);
+      // neural_sparse query_tokens and sparse_vector came in given releases: say so before the first query.
+      const features: Feature[] = [...(o.mode === 'neural_sparse' ? ['query_tokens' as const] : []), ...(o.type === 'sparse_vector' ? ['sparse_vector' as const] : [])];
+      if (features.length) await requireClusterFeatures(clientRootTransport(client), features, warn);
       const writer = new AtomicLineWriter(o.out);
       const bar = createProgress('search', undefined, o.progress && process.stderr.isTTY === true);
       try {
         const rep = await searchToTrec(readQueriesJsonl(o.queries), {
-          transport: clientSearchTransport(clientFrom(o)), index: o.index, field: o.field, mode: o.mode, fieldType: o.type as FieldType,
+          transport: clientSearchTransport(client), index: o.index, field: o.field, mode: o.mode, fieldType: o.type as FieldType,
           idf, keyPolicy: o.keyPolicy, tokenToId, methodParameters, encodeText, k: o.k, tag: o.tag, concurrency: o.concurrency,
           onProgress: (n) => bar.update(n),
         }, (l) => writer.writeLine(l));
@@ -179,6 +214,7 @@ export function register(program: Command): void {
         bar.stop();
         process.stdout.write(`${rep.queries} queries, ${rep.lines} run lines -> ${o.out}; ${rep.emptyQueries} queries had no usable token; ` +
           `${rep.termStats.zeroWeight} tokens with weight <= 0 and ${rep.termStats.badKey} unrepresentable tokens left out\n`);
+        if (rep.scaledQueries) process.stdout.write(`${rep.scaledQueries} queries had a weight above 64 and were sent divided by (largest weight / 64), scores multiplied back\n`);
         if (rep.failures.length) {
           process.stdout.write(`${rep.failures.length} queries failed, first: ${rep.failures.slice(0, 3).map((f) => `${f.qid}: HTTP ${f.status} ${f.reason}`).join(' | ')}\n`);
           process.exitCode = 2;
