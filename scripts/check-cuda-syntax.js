@@ -4,7 +4,8 @@
 // code cannot rot on machines without a GPU or a CUDA LibTorch. A CPU wheel ships the c10/cuda headers but
 // not the one CMake generates for CUDA builds (c10/cuda/impl/cuda_cmake_macros.h): a stub of it is written
 // to a temporary include folder. Kernels must include c10/cuda/CUDAStream.h-level headers only (no
-// ATen/cuda/CUDAContext.h, which needs cuBLAS/cuSPARSE headers: see BUILD-NOTES.md).
+// ATen/cuda/CUDAContext.h, which needs cuBLAS/cuSPARSE headers: see docs/CONTRIBUTING.md, "Build facts and
+// pitfalls").
 //
 //   node scripts/check-cuda-syntax.js [files...]      (default: all .cu files under native/)
 // Env: NVCC (default: $CUDA_HOME/bin/nvcc, /usr/local/cuda/bin/nvcc, then nvcc on PATH),

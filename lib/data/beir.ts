@@ -23,7 +23,7 @@ export interface BeirQuery {
   text: string;
 }
 
-/** The text a model or BM25 sees for a document: BEIR's title + " " + text (METHOD.md §5). */
+/** The text a model or BM25 sees for a document: BEIR's title + " " + text (docs/METHOD.md §5). */
 export function documentText(doc: BeirDocument): string {
   return doc.title + ' ' + doc.text;
 }

@@ -1,6 +1,6 @@
 /**
  * The documents a corpus encoding reads: a BEIR corpus.jsonl streamed line by line (text = title + " " + text,
- * METHOD.md §5), or any iterable of {id, text} that the caller builds. Both end up as one stream of checked
+ * docs/METHOD.md §5), or any iterable of {id, text} that the caller builds. Both end up as one stream of checked
  * documents, cut into fixed windows of input positions so that a resumed run forms the same batches again.
  */
 import * as fs from 'fs';

@@ -24,7 +24,7 @@ export interface MlmConfig {
 }
 
 export interface EncodeOptions {
-  /** 'relu': log(1 + relu(x)); 'l0': log1p applied k more times (METHOD.md §1). */
+  /** 'relu': log(1 + relu(x)); 'l0': log1p applied k more times (docs/METHOD.md §1). */
   activation: 'relu' | 'l0';
   /** Extra log count of the l0 activation, 1..3 (default 1). */
   k?: number;

@@ -1,7 +1,7 @@
 import { Csr, csrRows } from '../sparse/csr';
 
 /**
- * Efficiency of sparse representations (METHOD.md §5): p(j) is the fraction of rows whose weight for
+ * Efficiency of sparse representations (docs/METHOD.md §5): p(j) is the fraction of rows whose weight for
  * term j is non-zero; FLOPS = Σ_j p_q(j)·p_d(j) is the expected number of multiply-adds of one
  * query-document dot product; Σ_j p(j) is the mean number of non-zeros per row.
  */

@@ -1,6 +1,6 @@
 /**
  * Ingest-time pruning of one document vector, with the four prune types OpenSearch's sparse_encoding
- * processor offers (METHOD.md §6):
+ * processor offers (docs/METHOD.md §6):
  *
  *  - top_k      keep the k largest weights (equal weights: the smaller token id wins)
  *  - max_ratio  keep w >= ratio * max(w)                                   ratio in [0, 1)

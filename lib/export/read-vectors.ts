@@ -1,6 +1,6 @@
 /**
- * Input side of the CLI exporters: doc-vector JSONL ({"id", "vector": {key: weight}}, the layout the
- * ARCHITECTURE names for l0sparse's own output) and vocabularies (vocab.txt or tokenizer.json), read as
+ * Input side of the CLI exporters: doc-vector JSONL ({"id", "vector": {key: weight}}, the layout the README's
+ * "Formats" table names for l0sparse's own output) and vocabularies (vocab.txt or tokenizer.json), read as
  * a stream of CSR batches so a corpus never has to fit in memory.
  */
 import * as fs from 'fs';

@@ -1,5 +1,5 @@
 /**
- * BM25 IDF of WordPiece tokens over a corpus (METHOD.md §2): idf = ln(1 + (N − df + 0.5) / (df + 0.5)),
+ * BM25 IDF of WordPiece tokens over a corpus (docs/METHOD.md §2): idf = ln(1 + (N − df + 0.5) / (df + 0.5)),
  * N = number of documents, df = number of documents containing the token (each document counted once).
  * Documents are tokenized like queries (no special tokens, no truncation), so the table weighs exactly
  * the tokens a query can produce.

@@ -1,6 +1,6 @@
 /**
  * The query-side weight table of inference-free sparse retrievers: idf.json maps WordPiece token strings
- * to weights, as in the published OpenSearch models (METHOD.md §2). Tokens missing from the table weigh
+ * to weights, as in the published OpenSearch models (docs/METHOD.md §2). Tokens missing from the table weigh
  * `absentWeight` (1.0, the OpenSearch convention) when the table is turned into a vocabulary vector.
  */
 import * as fs from 'fs';

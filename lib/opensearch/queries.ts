@@ -1,5 +1,5 @@
 /**
- * Search bodies for the inference-free query side (METHOD.md §2): q_j = relu(idf_j) for each distinct
+ * Search bodies for the inference-free query side (docs/METHOD.md §2): q_j = relu(idf_j) for each distinct
  * query token (tokens missing from the idf table weigh 1.0), score = sum_j q_j * w_j(d).
  *  - rank_features: bool.should of rank_feature clauses with the linear function, boost = q_j
  *    (linear scores the stored value S itself, so the sum is exactly the dot product, up to Lucene's

@@ -13,7 +13,7 @@ export interface FlopsLossArgs {
 }
 
 export interface FlopsLossResult {
-  /** sum_s sum_j ((1/Q) sum_q M(d)|w_dj|)^2, d = q*groupSize + s (METHOD.md §3). */
+  /** sum_s sum_j ((1/Q) sum_q M(d)|w_dj|)^2, d = q*groupSize + s (docs/METHOD.md §3). */
   loss: number;
   /** Fraction of documents with nnz <= threshold, i.e. exempt from the regulariser. */
   maskedFraction: number;

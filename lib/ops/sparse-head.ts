@@ -12,7 +12,7 @@ export interface SparseHeadArgs {
   bias: Tensor;
   /** [B,L] attention mask (nonzero = real token). */
   mask: Tensor;
-  /** 'relu': log(1+relu(x)); 'l0': log1p applied k more times (METHOD.md §1). Default 'l0'. */
+  /** 'relu': log(1+relu(x)); 'l0': log1p applied k more times (docs/METHOD.md §1). Default 'l0'. */
   activation?: ActivationName;
   /** Extra log count of the l0 activation, 1..3 (default 1). */
   k?: number;

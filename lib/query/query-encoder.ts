@@ -1,5 +1,5 @@
 /**
- * Inference-free query encoder (METHOD.md §2): no model runs at query time. A query is tokenized without
+ * Inference-free query encoder (docs/METHOD.md §2): no model runs at query time. A query is tokenized without
  * special tokens and q_j = 1[token j occurs] · relu(idf_j): presence is binary (term frequency is ignored)
  * and special tokens weigh 0. Only nonzero weights are stored in the CSR rows.
  */

@@ -1,5 +1,5 @@
 /**
- * Pruning of sparse vectors with OpenSearch's four ingest definitions (METHOD.md §6), computed natively
+ * Pruning of sparse vectors with OpenSearch's four ingest definitions (docs/METHOD.md §6), computed natively
  * row by row in float arithmetic as OpenSearch's PruneUtils does:
  *   top_k      keep the k largest weights (equal weights: the smaller column wins)
  *   max_ratio  keep w >= value · max(w)            value in [0, 1)

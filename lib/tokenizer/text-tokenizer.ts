@@ -2,7 +2,7 @@
  * The one tokenizer type of l0sparse: a HF `tokenizers` Tokenizer (from tokenizer.json, or built from a
  * BERT-uncased vocab.txt) plus the id/token maps and special-token ids the encoders need.
  * Documents are encoded with special tokens, truncated to a max length and padded to the batch's longest;
- * queries are encoded without special tokens (the inference-free query side of METHOD.md §2).
+ * queries are encoded without special tokens (the inference-free query side of docs/METHOD.md §2).
  */
 import * as fs from 'fs';
 import * as path from 'path';

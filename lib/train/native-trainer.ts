@@ -1,5 +1,5 @@
 /**
- * The native training step (METHOD.md §3) from TypeScript: `trainStep()` runs forward, inference-free
+ * The native training step (docs/METHOD.md §3) from TypeScript: `trainStep()` runs forward, inference-free
  * scoring, ranking loss + λ(step)·FLOPS-with-ℓ0-mask, backward, clipping and the AdamW step in LibTorch,
  * off the event loop. The trainer works on the parameters of a NativeMlmModel (shared, not copied), on the model's
  * device: batches are moved there, the AdamW state lives there.
@@ -10,7 +10,7 @@ import type { NativeMlmModel, MlmHandle } from '../encoder/native-model';
 import type { Csr } from '../sparse/csr';
 import type { DocumentBatch } from '../tokenizer/padding';
 
-/** Knobs of one native step; defaults are the paper's (METHOD.md §3). */
+/** Knobs of one native step; defaults are the paper's (docs/METHOD.md §4). */
 export interface TrainStepConfig {
   /** 'kl' (listwise distillation, the paper), 'margin_mse', or 'info_nce' (in-batch + hard negatives). */
   loss?: 'kl' | 'margin_mse' | 'info_nce';

@@ -1,7 +1,7 @@
-// The sparse head (METHOD.md §1), forward and optional backward given gradOutput:
+// The sparse head (docs/METHOD.md §1), forward and optional backward given gradOutput:
 //   sparseHeadReference: composed ops (materialises [B,L,V]; the truth for tests),
 //   sparseHead: the fused op (tiled max/argmax kernels, argmax-only backward).
-// flopsLoss: the l0-mask FLOPS regulariser (METHOD.md §3) with its diagnostics and optional gradient.
+// flopsLoss: the l0-mask FLOPS regulariser (docs/METHOD.md §3) with its diagnostics and optional gradient.
 #include "binding/async.h"
 #include "binding/registry.h"
 #include "binding/tensors.h"

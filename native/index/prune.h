@@ -1,5 +1,5 @@
 #pragma once
-// Per-row pruning of sparse vectors with OpenSearch's four ingest definitions (METHOD.md §6), in float
+// Per-row pruning of sparse vectors with OpenSearch's four ingest definitions (docs/METHOD.md §6), in float
 // arithmetic as OpenSearch's PruneUtils does it, so a pruned vector equals what OpenSearch would keep:
 //   top_k      keep the k largest weights (equal weights: the smaller column wins)
 //   max_ratio  keep w >= ratio * max(w)                     ratio in [0, 1)

@@ -1,5 +1,5 @@
 #pragma once
-// BERT / DistilBERT masked-LM document encoder (METHOD.md §1) as a torch::nn::Module:
+// BERT / DistilBERT masked-LM document encoder (docs/METHOD.md §1) as a torch::nn::Module:
 //   ids [B,L] -> embeddings -> post-LN transformer layers (scaled-dot-product attention with a padding
 //   mask, FFN) -> MLM-head transform (dense D->D, activation, LayerNorm) -> decoder D->V whose weight IS
 //   the word-embedding table (tied), bias separate -> sparse head (masked max-pool + activation) -> w [B,V].

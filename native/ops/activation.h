@@ -1,5 +1,5 @@
 #pragma once
-// Sparse activations of METHOD.md §1, applied to the pooled max only (every f is monotone).
+// Sparse activations of docs/METHOD.md §1, applied to the pooled max only (every f is monotone).
 //   extra_logs = 0: f(x) = log(1 + relu(x))                     (SPLADE, "relu")
 //   extra_logs = k: f(x) = log1p applied k more times            ("l0" approximation, k = 1 in the paper)
 #include <ATen/ATen.h>

@@ -1,5 +1,5 @@
 #pragma once
-// FLOPS regulariser with the l0 mask (METHOD.md §3), on document weights only.
+// FLOPS regulariser with the l0 mask (docs/METHOD.md §3), on document weights only.
 //   weights [N,V] = Q query groups of G documents each, row d = q*G + s (s = slot, the position of the
 //   document in its query's group; G = 1 means no slots). M(d) = 1[nnz(w_d) > threshold], a constant
 //   (no gradient through the mask); masked documents still count in the per-slot mean:

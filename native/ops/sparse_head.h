@@ -1,5 +1,5 @@
 #pragma once
-// The sparse head of METHOD.md §1: w[b,v] = f( max_i mask[b,i] * (H[b,i,:] . W[v,:] + bias[v]) ).
+// The sparse head of docs/METHOD.md §1: w[b,v] = f( max_i mask[b,i] * (H[b,i,:] . W[v,:] + bias[v]) ).
 //   hidden [B,L,D] (float32 / bfloat16; float16 on CUDA), weight [V,D], bias [V], mask [B,L] (any
 //   numeric dtype, nonzero = real token), extra_logs: see ops/activation.h.
 // Padding positions contribute 0 (mask multiplies, it does not set -inf), exactly as the formula.

@@ -383,7 +383,7 @@ int main(int argc, char** argv) {
   std::vector<std::string> checks;
   for (const Case& c : correctness_cases()) {
     const bool main_case = c.name == "distilbert_vocab";
-    const int extra_logs = c.name == "tiles_1000_cols" ? 0 : 1;  // both activations of METHOD.md
+    const int extra_logs = c.name == "tiles_1000_cols" ? 0 : 1;  // both activations of docs/METHOD.md §1
     const Truth t = compute_truth(c, extra_logs);
     std::vector<at::ScalarType> dtypes = {at::kFloat};
     if (main_case || c.name == "all_tokens_identical" || c.name == "fully_masked_doc") {

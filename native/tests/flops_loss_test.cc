@@ -1,4 +1,4 @@
-// The l0-mask FLOPS loss against the formula of METHOD.md §3 evaluated with plain loops.
+// The l0-mask FLOPS loss against the formula of docs/METHOD.md §3 evaluated with plain loops.
 #include "ops/flops_loss.h"
 
 #include <gtest/gtest.h>

@@ -1,4 +1,4 @@
-// The reference sparse head against values computed by hand (loops over the formula of METHOD.md §1).
+// The reference sparse head against values computed by hand (loops over the formula of docs/METHOD.md §1).
 #include "ops/activation.h"
 #include "ops/sparse_head.h"
 

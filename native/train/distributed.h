@@ -5,7 +5,7 @@
 // The contract is that N processes, each stepping on a contiguous shard of a global batch, reach the
 // parameters one process reaches on the concatenated batch:
 //   - ranking loss: each rank's mean over its Q_r queries is scaled by Q_r / Q (Q = sum of Q_r, all-reduced);
-//   - FLOPS regularizer (METHOD.md §3): the per-slot sums S_s,j = sum_{docs in slot s} M(d)|w_dj| are
+//   - FLOPS regularizer (docs/METHOD.md §3): the per-slot sums S_s,j = sum_{docs in slot s} M(d)|w_dj| are
 //     all-reduced (SUM, no gradient), and each rank uses (S_local + (S_global - S_local).detach()) / N_s, so the
 //     value is the global FLOPS and the gradient flows only into the local shard;
 //   - gradients are summed over ranks (bucketed all-reduce) before clipping and the AdamW step.
@@ -71,7 +71,7 @@ struct DistributedLoss {
 DistributedLoss distributed_flops_loss(ProcessGroup& pg, const at::Tensor& weights, int64_t group_size,
                                        double threshold, int64_t queries_local);
 
-// Global batch FLOPS (METHOD.md §5) and the global ranking loss: sum_j p_q(j) p_d(j) with p_d, p_q over all
+// Global batch FLOPS (docs/METHOD.md §5) and the global ranking loss: sum_j p_q(j) p_d(j) with p_d, p_q over all
 // ranks' documents and queries. ranking_scaled is this rank's ranking loss already scaled by Q_r / Q.
 struct GlobalBatchStats {
   double ranking_loss = 0;

@@ -1,5 +1,5 @@
 #pragma once
-// Ranking losses of METHOD.md §3 over inference-free scores. Every function is built from differentiable
+// Ranking losses of docs/METHOD.md §3 over inference-free scores. Every function is built from differentiable
 // ATen ops, so gradients reach the document weights through autograd.
 //
 // Layout: Q queries, each with a group of G documents; documents are numbered q*G + g, and g = 0 is the
@@ -28,7 +28,7 @@ at::Tensor margin_mse_loss(const at::Tensor& student, const at::Tensor& teacher)
 // the target is the query's own positive, document q*G. scores: [Q, Q*G], multiplied by `scale`.
 at::Tensor info_nce_loss(const at::Tensor& scores, int64_t group_size, double scale);
 
-// Regularizer weight of METHOD.md §3: lambda * min(1, ((step + 1) / T)^2).
+// Regularizer weight of docs/METHOD.md §3: lambda * min(1, ((step + 1) / T)^2).
 double regularizer_weight(double lambda, int64_t step, int64_t warmup_steps);
 
 // Linear warm-up to `peak` over warmup steps (peak*step/warmup), then linear decay to 0 at total_steps.

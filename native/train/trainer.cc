@@ -35,7 +35,7 @@ at::Tensor chain_log1p(at::Tensor x, int times) {
   return x;
 }
 
-// Batch FLOPS of METHOD.md §5 on this batch: sum_j p_q(j) p_d(j).
+// Batch FLOPS of docs/METHOD.md §5 on this batch: sum_j p_q(j) p_d(j).
 double batch_flops(const at::Tensor& docs, const TrainBatch& b) {
   const int64_t q = b.query_indptr.size(0) - 1;
   const at::TensorOptions options = docs.options().dtype(at::kDouble);  // on the documents' device

@@ -1,5 +1,5 @@
 #pragma once
-// One native training step of an inference-free sparse retriever (METHOD.md §3), on the model's device:
+// One native training step of an inference-free sparse retriever (docs/METHOD.md §3), on the model's device:
 //   docs -> w = model.doc_vectors (fused sparse head) -> scores against inference-free query vectors
 //   -> ranking loss (KL / MarginMSE / InfoNCE) + lambda(step) * FLOPS-with-l0-mask(w)
 //   -> backward -> (every `grad_accumulation` micro-batches) clip, AdamW step with the linear schedule.

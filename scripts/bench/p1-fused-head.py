@@ -1,6 +1,6 @@
 """Benchmark P1 driver: fused sparse head (ours, C++) vs PyTorch eager composed ops (peer, Python).
 
-Not a test. Protocol: ../shared/design/BENCHMARKS.md: same shapes, dtype and thread count; every side in
+Not a test. Protocol: docs/BENCHMARKS.md: same shapes, dtype and thread count; every side in
 its own process (peak RSS per process), processes interleaved A B A B ..., warm-up inside each process,
 median over rounds. Writes bench/results/P1-fused-head.json (float32) and P1-fused-head-bf16.json.
 

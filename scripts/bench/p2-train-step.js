@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 'use strict';
-// Benchmark P2 (BENCHMARKS.md): one training step, ours (NativeTrainer.trainStep) vs sentence-transformers
+// Benchmark P2 (docs/BENCHMARKS.md): one training step, ours (NativeTrainer.trainStep) vs sentence-transformers
 // 6.0.1 (SparseEncoder + SpladeLoss(SparseDistillKLDivLoss, FlopsLoss(threshold=200)), log1p_relu pooling),
 // same DistilBERT (6 x 768, vocab 30522) initial weights, 16 docs (8 queries x 2) x 256 tokens, 2 threads, AdamW.
 // Both sides run as persistent worker processes (each loads once); steps are interleaved A B / B A per round

@@ -3,7 +3,7 @@ import { strict as assert } from 'assert';
 import { flopsLoss, tensor } from '../../lib';
 import { maxAbsDiff, randn, rng } from '../helpers';
 
-// METHOD.md §3 written as loops: per-slot means over Q groups, l0 mask M(d) = [nnz(d) > t] (a constant).
+// docs/METHOD.md §3 written as loops: per-slot means over Q groups, l0 mask M(d) = [nnz(d) > t] (a constant).
 function loops(w: Float64Array, N: number, V: number, G: number, t: number) {
   const Q = N / G;
   const keep = new Float64Array(N); let masked = 0; let nnzSum = 0;

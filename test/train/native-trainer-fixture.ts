@@ -1,7 +1,7 @@
 /**
  * Shared pieces of the NativeTrainer tests: the committed sentence-transformers training fixture
  * (scripts/fixtures/make_train_fixtures.py → test/fixtures/train/st-splade-loss.json), the dropout-0 copy of
- * the tiny DistilBERT fixture it was made with, float64 reference formulas (METHOD.md §3) written here from
+ * the tiny DistilBERT fixture it was made with, float64 reference formulas (docs/METHOD.md §3) written here from
  * scratch, and a tiny safetensors reader for comparing saved parameters.
  */
 import * as fs from 'fs';
@@ -102,7 +102,7 @@ export async function denseDocs(model: NativeMlmModel, batch: TrainBatch, activa
   return Array.from({ length: batchSize }, (_, i) => Float64Array.from(data.subarray(i * V, (i + 1) * V)));
 }
 
-// ---- float64 references of METHOD.md §3, written independently of the native code ----
+// ---- float64 references of docs/METHOD.md §3, written independently of the native code ----
 
 /** scores[q][n] = Σ_j query_q[j] · doc_n[j]. */
 export function referenceScores(queries: [number[], number[]][], docs: Float64Array[]): number[][] {

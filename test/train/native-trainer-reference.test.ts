@@ -10,7 +10,7 @@ import {
   referenceFlops, referenceInfoNce, referenceKl, referenceMarginMse, referenceScores, relErr, tempDir,
 } from './native-trainer-fixture';
 
-// NativeTrainer metrics against METHOD.md §3 composed here in float64 from the dense document vectors of the
+// NativeTrainer metrics against docs/METHOD.md §3 composed here in float64 from the dense document vectors of the
 // model's inference path (NativeMlmModel.encodeDense), on the fixture batch (4 queries × 2 docs) and the
 // dropout-0 tiny DistilBERT. lr 0 unless a test is about the update.
 
