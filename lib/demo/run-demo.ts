@@ -1,8 +1,9 @@
 /**
- * `l0sparse demo`: the whole pipeline on BEIR SciFact with a model trained here from scratch.
- * SciFact → IDF from the corpus → ℓ0 training on the train split (BM25-mined hard negatives, bag-of-words
- * initialisation) → encode the corpus → inverted index → SciFact test next to BM25 (word level and
- * WordPiece) → table, JSON and plots.
+ * `l0sparse demo`: the whole pipeline on BEIR SciFact (or any BEIR folder with train and test qrels, `--data`)
+ * with a model trained here from scratch.
+ * dataset → IDF from the corpus → ℓ0 training on the train split (BM25-mined hard negatives, bag-of-words
+ * initialisation) → encode the corpus → inverted index → the test split next to BM25 (word level and
+ * WordPiece) → table, JSON and plots, titled with the dataset's name.
  */
 import * as fs from 'fs';
 import * as path from 'path';
@@ -26,7 +27,9 @@ import { TextTokenizer } from '../tokenizer/text-tokenizer';
 import { normalizeTrainConfig, type TrainRunConfig } from '../train/config';
 import { heldOutEvaluation } from '../train/held-out-eval';
 import type { TrainStepConfig } from '../train/native-trainer';
+import { pinnedConfigText } from '../train/pinned-config';
 import { runTraining } from '../train/run';
+import type { ScheduleLengths } from '../train/schedule-lengths';
 import { bm25Vectors } from './bm25-impacts';
 import { resolveScifact } from './scifact-data';
 
@@ -34,8 +37,10 @@ import { resolveScifact } from './scifact-data';
 export const DEFAULT_DEMO_VOCAB = path.resolve(__dirname, '..', '..', '..', 'assets', 'scifact-wordpiece-8k.txt');
 
 export interface DemoOptions {
-  /** BEIR SciFact folder; default ../shared/data/scifact when present, else downloaded into the cache. */
+  /** BEIR folder (SciFact by default); default ../shared/data/scifact when present, else downloaded into the cache. */
   data?: string;
+  /** The dataset's name in titles, tables and JSON; default the `data` folder's name, 'SciFact' without `data`. */
+  name?: string;
   out: string;
   tokenizer?: string;
   steps: number;
@@ -49,7 +54,10 @@ export interface DemoOptions {
   /** 'info_nce' (in-batch + BM25 hard negatives) or 'kl' (BM25 scores of the group as the teacher). */
   loss: 'info_nce' | 'kl';
   lr: number;
+  /** LR warm-up steps; default DEMO_SCHEDULE_FRACTIONS of the run. */
+  warmupSteps?: number;
   lambda: number;
+  /** T of the quadratic λ warm-up; default DEMO_SCHEDULE_FRACTIONS of the run. */
   lambdaWarmup?: number;
   threshold: number;
   activation: 'relu' | 'l0';
@@ -73,6 +81,13 @@ export interface DemoOptions {
   log?: (line: string) => void;
 }
 
+/**
+ * The demo's warm-ups as fractions of its run (through the same resolution as `l0sparse train`, whose defaults are
+ * the paper's 6% and 10%): its short runs (150 steps by default) warm the learning rate up over 10% and λ over half
+ * the run. The published demo numbers (docs/DEMO.md) were measured with these lengths.
+ */
+export const DEMO_SCHEDULE_FRACTIONS: Readonly<ScheduleLengths> = Object.freeze({ warmupSteps: 0.1, lambdaWarmup: 0.5 });
+
 export const DEMO_DEFAULTS: Omit<DemoOptions, 'out'> = {
   steps: 150, dim: 64, layers: 1, maxLength: 256, queriesPerStep: 16, negatives: 1, loss: 'info_nce', lr: 1e-3,
   lambda: 1e-3, threshold: 200, activation: 'l0', k: 1, bagOfWords: true, evalEvery: 0, holdOut: 0, curveCorpus: 1000,
@@ -93,7 +108,7 @@ export interface SystemRow {
 }
 
 export interface DemoResult {
-  data: { dir: string; source: string; documents: number; testQueries: number };
+  data: { name: string; dir: string; source: string; documents: number; testQueries: number };
   config: { options: Omit<DemoOptions, 'log'>; train: TrainRunConfig };
   rows: SystemRow[];
   training: { steps: number; seconds: number; groups: number; curve: { step: number; metrics: Record<string, number> }[]; lastMetrics: unknown };
@@ -147,6 +162,12 @@ function restrictCorpus(data: BeirDataset, max: number | undefined): BeirDataset
   return { ...data, corpus: data.corpus.filter((d) => keep.has(d.id)) };
 }
 
+/** The name titles and tables give the dataset: `name`, else the folder's name, else (the demo's own data) 'SciFact'. */
+export function demoDatasetName(o: Pick<DemoOptions, 'data' | 'name'>): string {
+  if (o.name !== undefined) return o.name;
+  return o.data === undefined ? 'SciFact' : path.basename(path.resolve(o.data));
+}
+
 export function demoTrainConfig(o: DemoOptions, dataDir: string, tokenizer: string): TrainRunConfig {
   const heads = o.heads ?? Math.max(1, Math.round(o.dim / 32));
   return normalizeTrainConfig({
@@ -160,11 +181,11 @@ export function demoTrainConfig(o: DemoOptions, dataDir: string, tokenizer: stri
     steps: o.steps, queriesPerStep: o.queriesPerStep, maxLength: o.maxLength,
     checkpointEvery: Math.max(1, Math.min(o.steps, 100)), keepCheckpoints: 1, evalEvery: o.evalEvery, seed: o.seed,
     step: {
-      loss: o.loss, activation: o.activation, k: o.k, lr: o.lr, warmupSteps: Math.min(20, Math.ceil(o.steps / 10)),
-      lambda: o.lambda, lambdaWarmup: o.lambdaWarmup ?? Math.max(1, Math.ceil(o.steps / 2)), threshold: o.threshold,
+      loss: o.loss, activation: o.activation, k: o.k, lr: o.lr, warmupSteps: o.warmupSteps,
+      lambda: o.lambda, lambdaWarmup: o.lambdaWarmup, threshold: o.threshold,
       bf16: o.bf16, ...o.step,
     },
-  });
+  }, undefined, { scheduleFractions: DEMO_SCHEDULE_FRACTIONS, warn: o.log && ((line) => o.log!(`warning: ${line}`)) });
 }
 
 export async function runDemo(options: DemoOptions): Promise<DemoResult> {
@@ -177,16 +198,17 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
 
   let t = tic();
   const data = await resolveScifact({ data: options.data, progress, log });
+  const name = demoDatasetName(options);
   const test = restrictCorpus(await loadBeir(data.dir, 'test'), options.maxCorpus);
   seconds.data = t();
-  log(`SciFact: ${data.dir} (${data.source}), ${test.corpus.length} documents, ${test.queries.length} test queries`);
+  log(`${name}: ${data.dir} (${data.source}), ${test.corpus.length} documents, ${test.queries.length} test queries`);
   const tokenizerFile = options.tokenizer ?? DEFAULT_DEMO_VOCAB;
   const tokenizer = TextTokenizer.fromFile(tokenizerFile);
 
   // Training (the run folder is resumable; a different configuration starts over).
   const train = demoTrainConfig(options, data.dir, tokenizerFile);
   const pinned = path.join(train.output, 'train-config.json');
-  if (fs.existsSync(pinned) && fs.readFileSync(pinned, 'utf8') !== JSON.stringify(train, null, 2) + '\n') {
+  if (fs.existsSync(pinned) && fs.readFileSync(pinned, 'utf8') !== pinnedConfigText(train)) {
     log(`${train.output} holds a run with other settings: starting it over`);
     fs.rmSync(train.output, { recursive: true, force: true });
   }
@@ -238,18 +260,28 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
   const files: Record<string, string> = { json: path.join(options.out, 'demo.json'), table: path.join(options.out, 'demo.md'), model: trained.modelDir };
   const curve = trained.evaluations;
   if (options.plots !== false) Object.assign(files, await writeDemoPlots(rows, curve, options.out, {
-    documents: test.corpus.length, queries: test.queries.length, holdOut: options.holdOut || 50, curveCorpus: options.curveCorpus,
+    dataset: name, documents: test.corpus.length, queries: test.queries.length, holdOut: options.holdOut || 50, curveCorpus: options.curveCorpus,
   }));
   const result: DemoResult = {
-    data: { dir: data.dir, source: data.source, documents: test.corpus.length, testQueries: test.queries.length },
+    data: { name, dir: data.dir, source: data.source, documents: test.corpus.length, testQueries: test.queries.length },
     config: { options: { ...options, log: undefined } as Omit<DemoOptions, 'log'>, train },
     rows,
     training: { steps: trained.steps, seconds: trained.seconds, groups: trained.groups, curve, lastMetrics: trained.lastMetrics },
     seconds, files,
   };
   fs.writeFileSync(files.json, JSON.stringify(result, null, 2) + '\n');
-  fs.writeFileSync(files.table, formatDemoTable(rows) + '\n');
+  fs.writeFileSync(files.table, formatDemoReport(result) + '\n');
   return result;
+}
+
+/** The line naming what the table measured: dataset, split and sizes. */
+export function demoHeading(data: Pick<DemoResult['data'], 'name' | 'testQueries' | 'documents'>): string {
+  return `${data.name} test (${data.testQueries} queries, ${data.documents} documents)`;
+}
+
+/** demo.md: the heading, then the table. */
+export function formatDemoReport(result: Pick<DemoResult, 'data' | 'rows'>): string {
+  return `${demoHeading(result.data)}\n\n${formatDemoTable(result.rows)}`;
 }
 
 export function formatBytes(n: number): string {
@@ -268,14 +300,28 @@ export function formatDemoTable(rows: SystemRow[]): string {
   return lines.join('\n');
 }
 
-/** The demo's plots: nDCG@10 vs FLOPS for every row, and the held-out training curve when there is one. */
-export async function writeDemoPlots(rows: SystemRow[], curve: { step: number; metrics: Record<string, number> }[], out: string,
-  info: { documents: number; queries: number; holdOut: number; curveCorpus: number }): Promise<Record<string, string>> {
-  const files: Record<string, string> = {};
-  const tradeoff = await writeChart(tradeoffChart(rows.map((row) => ({
+export interface DemoPlotInfo {
+  /** The dataset's name (demoDatasetName) for the titles. */
+  dataset: string;
+  documents: number;
+  queries: number;
+  holdOut: number;
+  curveCorpus: number;
+}
+
+/** The trade-off chart of the demo's rows: nDCG@10 on the dataset's test split vs FLOPS. */
+export function demoTradeoffChart(rows: SystemRow[], info: Pick<DemoPlotInfo, 'dataset' | 'documents' | 'queries'>): ReturnType<typeof tradeoffChart> {
+  return tradeoffChart(rows.map((row) => ({
     label: `${row.system.startsWith('BM25') ? row.system.split(',')[0].replace('(', '') : 'l0 model'} ${row.ndcg10.toFixed(3)}`,
     series: row.system, flops: row.flops, ndcg10: row.ndcg10,
-  })), { title: 'SciFact test: quality vs cost', subtitle: `${info.documents} docs, ${info.queries} queries` }), path.join(out, 'demo-tradeoff'));
+  })), { title: `${info.dataset} test: quality vs cost`, subtitle: `${info.documents} docs, ${info.queries} queries`, yTitle: `nDCG@10 (${info.dataset} test)` });
+}
+
+/** The demo's plots: nDCG@10 vs FLOPS for every row, and the held-out training curve when there is one. */
+export async function writeDemoPlots(rows: SystemRow[], curve: { step: number; metrics: Record<string, number> }[], out: string,
+  info: DemoPlotInfo): Promise<Record<string, string>> {
+  const files: Record<string, string> = {};
+  const tradeoff = await writeChart(demoTradeoffChart(rows, info), path.join(out, 'demo-tradeoff'));
   files.tradeoffPng = tradeoff.png;
   files.tradeoffSvg = tradeoff.svg;
   if (curve.length > 0) {

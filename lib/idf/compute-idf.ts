@@ -3,6 +3,11 @@
  * N = number of documents, df = number of documents containing the token (each document counted once).
  * Documents are tokenized like queries (no special tokens, no truncation), so the table weighs exactly
  * the tokens a query can produce.
+ *
+ * Tokens that occur in no document (df = 0) are, by default, left out of the table, as the authors' reference
+ * (`get_idf.py`) leaves them out: at query time they fall back to the absent-token weight 1.0 (METHOD.md §2).
+ * The formula would give them ln(2N + 2), the largest weight of the table, i.e. a query word the corpus never
+ * uses would outweigh every word it does use; that behaviour stays available as `unseen: 'max-idf'`.
  */
 import { startProgress } from '../encoder/progress';
 import type { TextTokenizer } from '../tokenizer/text-tokenizer';
@@ -15,12 +20,24 @@ export interface ComputeIdfOptions {
   total?: number;
   /** Progress bar on stderr (only on a TTY). Default true. */
   progress?: boolean;
-  /**
-   * Give tokens that occur in no document their formula weight (df = 0, the largest idf) instead of leaving
-   * them out. Default true: a table covering the whole vocabulary means the same to l0sparse (absent = 1.0)
-   * and to sentence-transformers (absent = 0). Special tokens are always left out.
-   */
-  includeUnseen?: boolean;
+  /** What tokens that occur in no document weigh (see UnseenIdf); default 'default-1'. Special tokens are always left out. */
+  unseen?: UnseenIdf;
+}
+
+/**
+ * The weight of a token no document contains. 'default-1': left out of the table, so it weighs 1.0 when queried
+ * (the authors' reference; sentence-transformers would read such a bare table's absent tokens as 0, but the model
+ * folders l0sparse saves carry every token's effective weight). 'max-idf': written with the df = 0 value
+ * ln(1 + (N + 0.5)/0.5) = ln(2N + 2), so the table covers every non-special token.
+ */
+export type UnseenIdf = 'default-1' | 'max-idf';
+export const UNSEEN_IDF_POLICIES: readonly UnseenIdf[] = ['default-1', 'max-idf'];
+
+export function checkUnseenIdf(v: unknown, what: string): UnseenIdf {
+  if (!(UNSEEN_IDF_POLICIES as readonly unknown[]).includes(v)) {
+    throw new RangeError(`${what} must be ${UNSEEN_IDF_POLICIES.join(' or ')}, got ${JSON.stringify(v)}`);
+  }
+  return v as UnseenIdf;
 }
 
 export function bm25Idf(numDocs: number, docFreq: number): number {
@@ -74,14 +91,14 @@ export async function computeIdf(texts: Iterable<string> | AsyncIterable<string>
   opts: ComputeIdfOptions = {}): Promise<IdfTable> {
   const { numDocs, docFreq } = await countDocumentFrequencies(texts, tokenizer, opts);
   if (numDocs === 0) throw new RangeError('cannot compute IDF from an empty corpus');
-  return idfFromFrequencies({ numDocs, docFreq }, tokenizer, opts.includeUnseen ?? true);
+  return idfFromFrequencies({ numDocs, docFreq }, tokenizer, checkUnseenIdf(opts.unseen ?? 'default-1', 'unseen'));
 }
 
-export function idfFromFrequencies(freq: DocumentFrequencies, tokenizer: TextTokenizer, includeUnseen = true): IdfTable {
+export function idfFromFrequencies(freq: DocumentFrequencies, tokenizer: TextTokenizer, unseen: UnseenIdf = 'default-1'): IdfTable {
   const entries: [string, number][] = [];
   for (let id = 0; id < freq.docFreq.length; id++) {
     if (tokenizer.isSpecial(id)) continue;
-    if (freq.docFreq[id] === 0 && !includeUnseen) continue;
+    if (freq.docFreq[id] === 0 && unseen === 'default-1') continue;
     entries.push([tokenizer.idToToken(id), bm25Idf(freq.numDocs, freq.docFreq[id])]);
   }
   return IdfTable.fromEntries(entries);

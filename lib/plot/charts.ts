@@ -15,7 +15,7 @@ export interface TradeoffPoint {
 }
 
 /** nDCG@10 against FLOPS (log scale), one colour per series, labelled points, a line per series' Pareto front. */
-export function tradeoffChart(points: TradeoffPoint[], options: { title?: string; subtitle?: string; width?: number; height?: number; labels?: boolean } = {}): TopLevelSpec {
+export function tradeoffChart(points: TradeoffPoint[], options: { title?: string; subtitle?: string; yTitle?: string; width?: number; height?: number; labels?: boolean } = {}): TopLevelSpec {
   const fronts = points.filter((p) => isParetoOptimal(p, points.filter((q) => q.series === p.series)));
   const layers: object[] = [
     {
@@ -33,7 +33,7 @@ export function tradeoffChart(points: TradeoffPoint[], options: { title?: string
       mark: { type: 'point', filled: true, size: 90 },
       encoding: {
         x: { field: 'flops', type: 'quantitative', scale: { type: 'log' }, title: 'FLOPS (expected multiply-adds per query-document pair, log scale)' },
-        y: { field: 'ndcg10', type: 'quantitative', scale: { zero: false }, title: 'nDCG@10 (SciFact test)' },
+        y: { field: 'ndcg10', type: 'quantitative', scale: { zero: false }, title: options.yTitle ?? 'nDCG@10' },
         color: { field: 'series', type: 'nominal', title: null, legend: { orient: 'bottom', direction: 'vertical', labelLimit: 600 } },
         shape: { field: 'series', type: 'nominal', legend: null },
         tooltip: [{ field: 'label' }, { field: 'flops' }, { field: 'ndcg10' }],

@@ -1,6 +1,6 @@
 /**
  * `l0sparse sweep`: the paper's grids at small scale. Three families, each point a short training run
- * from the same start followed by evaluation on SciFact test:
+ * from the same start followed by evaluation on the dataset's test split (SciFact unless `data` says otherwise):
  *  - FLOPS only: relu activation, no ℓ0 mask (threshold < 0), over λ;
  *  - ℓ0 mask: relu activation, documents with ≤ t nonzeros exempt from the regularizer, over t (λ fixed);
  *  - ℓ0 mask + ℓ0 activation: the mask and k extra log1p, over the activation count k (λ, t fixed).
@@ -10,10 +10,12 @@ import * as fs from 'fs';
 import * as path from 'path';
 
 import { isParetoOptimal, tradeoffChart, writeChart } from '../plot';
-import { DEMO_DEFAULTS, formatBytes, runDemo, type DemoOptions, type SystemRow } from '../demo/run-demo';
+import { DEMO_DEFAULTS, demoDatasetName, formatBytes, runDemo, type DemoOptions, type SystemRow } from '../demo/run-demo';
 
 export interface SweepOptions {
   data?: string;
+  /** The dataset's name in the plot and table (as for the demo: default the `data` folder's name, or SciFact). */
+  name?: string;
   out: string;
   tokenizer?: string;
   steps: number;
@@ -21,6 +23,9 @@ export interface SweepOptions {
   layers: number;
   maxLength: number;
   queriesPerStep: number;
+  /** Warm-up lengths of every point; default the demo's fractions of `steps`. */
+  warmupSteps?: number;
+  lambdaWarmup?: number;
   lambdas: number[];
   thresholds: number[];
   ks: number[];
@@ -52,6 +57,8 @@ export interface SweepPoint {
 
 export interface SweepResult {
   options: Omit<SweepOptions, 'log'>;
+  /** The dataset's name (demoDatasetName). */
+  dataset: string;
   bm25: SystemRow[];
   points: SweepPoint[];
   seconds: number;
@@ -75,7 +82,7 @@ export async function runSweep(o: SweepOptions): Promise<SweepResult> {
   for (const [i, g] of grid.entries()) {
     log(`sweep ${i + 1}/${grid.length}: ${g.family}, ${g.label} (λ=${g.lambda}, t=${g.threshold}, ${g.activation}${g.activation === 'l0' ? ` k=${g.k}` : ''})`);
     const opts: DemoOptions = {
-      ...DEMO_DEFAULTS, data: o.data, out: path.join(o.out, 'points', `${i}-${g.family.replace(/\W+/g, '-')}-${g.label.replace(/\W+/g, '')}`),
+      ...DEMO_DEFAULTS, data: o.data, name: o.name, warmupSteps: o.warmupSteps, lambdaWarmup: o.lambdaWarmup, out: path.join(o.out, 'points', `${i}-${g.family.replace(/\W+/g, '-')}-${g.label.replace(/\W+/g, '')}`),
       tokenizer: o.tokenizer, steps: o.steps, dim: o.dim, layers: o.layers, maxLength: o.maxLength, queriesPerStep: o.queriesPerStep,
       lambda: g.lambda, threshold: g.threshold, activation: g.activation, k: Math.max(1, g.k), evalEvery: 0,
       baselines: i === 0, plots: false, maxCorpus: o.maxCorpus, progress: o.progress, log,
@@ -89,13 +96,19 @@ export async function runSweep(o: SweepOptions): Promise<SweepResult> {
   for (const p of points) p.pareto = isParetoOptimal(p, points);
   fs.mkdirSync(o.out, { recursive: true });
   const files: Record<string, string> = { json: path.join(o.out, 'sweep.json'), table: path.join(o.out, 'sweep.md') };
-  const chart = await writeSweepPlot(bm25, points, o);
+  const dataset = demoDatasetName(o);
+  const chart = await writeSweepPlot(bm25, points, o, dataset);
   files.paretoPng = chart.png;
   files.paretoSvg = chart.svg;
-  const result: SweepResult = { options: { ...o, log: undefined } as Omit<SweepOptions, 'log'>, bm25, points, seconds: (Date.now() - t0) / 1000, files };
+  const result: SweepResult = { options: { ...o, log: undefined } as Omit<SweepOptions, 'log'>, dataset, bm25, points, seconds: (Date.now() - t0) / 1000, files };
   fs.writeFileSync(files.json, JSON.stringify(result, null, 2) + '\n');
-  fs.writeFileSync(files.table, formatSweepTable(result) + '\n');
+  fs.writeFileSync(files.table, `${sweepHeading(dataset, o)}\n\n${formatSweepTable(result)}\n`);
   return result;
+}
+
+/** The line naming what a sweep measured: dataset, split and run size. */
+export function sweepHeading(dataset: string, o: Pick<SweepOptions, 'dim' | 'layers' | 'steps' | 'maxCorpus'>): string {
+  return `FLOPS vs nDCG@10 on ${dataset} test (small models trained here): D=${o.dim}, ${o.layers} layer(s), ${o.steps} steps per point${o.maxCorpus ? `, ${o.maxCorpus} docs` : ''}`;
 }
 
 export function formatSweepTable(r: Pick<SweepResult, 'bm25' | 'points'>): string {
@@ -107,13 +120,21 @@ export function formatSweepTable(r: Pick<SweepResult, 'bm25' | 'points'>): strin
   return lines.join('\n');
 }
 
-/** The FLOPS vs nDCG@10 plot of a sweep (BM25 for reference); writes sweep-pareto.png/.svg under o.out. */
-export function writeSweepPlot(bm25: SystemRow[], points: SweepPoint[], o: Pick<SweepOptions, 'out' | 'dim' | 'layers' | 'steps' | 'maxCorpus'>): ReturnType<typeof writeChart> {
-  return writeChart(tradeoffChart([
+/** The FLOPS vs nDCG@10 plot of a sweep (BM25 for reference) on `dataset`; writes sweep-pareto.png/.svg under o.out. */
+export function writeSweepPlot(bm25: SystemRow[], points: SweepPoint[], o: Pick<SweepOptions, 'out' | 'dim' | 'layers' | 'steps' | 'maxCorpus'>,
+  dataset: string): ReturnType<typeof writeChart> {
+  return writeChart(sweepChart(bm25, points, o, dataset), path.join(o.out, 'sweep-pareto'));
+}
+
+/** The chart writeSweepPlot renders. */
+export function sweepChart(bm25: SystemRow[], points: SweepPoint[], o: Pick<SweepOptions, 'dim' | 'layers' | 'steps' | 'maxCorpus'>,
+  dataset: string): ReturnType<typeof tradeoffChart> {
+  return tradeoffChart([
     ...bm25.map((b) => ({ label: b.system.split(',')[0].replace('(', ''), series: 'BM25', flops: b.flops, ndcg10: b.ndcg10 })),
     ...points.map((p) => ({ label: p.label, series: p.family, flops: p.flops, ndcg10: p.ndcg10 })),
   ], {
-    title: 'FLOPS vs nDCG@10 on SciFact test (small models trained here)',
+    title: `FLOPS vs nDCG@10 on ${dataset} test (small models trained here)`,
     subtitle: `D=${o.dim}, ${o.layers} layer(s), ${o.steps} steps per point${o.maxCorpus ? `, ${o.maxCorpus} docs` : ''}; lines join each family's Pareto-optimal points`,
-  }), path.join(o.out, 'sweep-pareto'));
+    yTitle: `nDCG@10 (${dataset} test)`,
+  });
 }

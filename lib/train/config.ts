@@ -7,8 +7,10 @@ import * as path from 'path';
 
 import YAML from 'yaml';
 
+import { checkUnseenIdf, type UnseenIdf } from '../idf/compute-idf';
 import { checkDeviceName, type DeviceName } from '../native/device';
 import { TRAIN_STEP_KEYS, type TrainStepConfig } from './native-trainer';
+import { PAPER_SCHEDULE_FRACTIONS, resolveScheduleLengths, type ScheduleLengths } from './schedule-lengths';
 
 /** A randomly initialised encoder (no pretrained weights needed). */
 export interface RandomInit {
@@ -49,6 +51,12 @@ export interface TrainRunConfig {
   tokenizer?: string;
   /** idf.json for the query side; default: BM25 idf computed on the training corpus. */
   idf?: string;
+  /**
+   * When the IDF is computed (no `idf` file): the weight of tokens that occur in no training-corpus document.
+   * 'default-1' (default): left out of the table, so they weigh 1.0 as in the authors' get_idf.py;
+   * 'max-idf': the formula's df = 0 value ln(2N + 2), the largest weight of the table.
+   */
+  idfUnseen?: UnseenIdf;
   data: TrainDataConfig;
   steps: number;
   queriesPerStep: number;
@@ -65,16 +73,32 @@ export interface TrainRunConfig {
    * device (the numbers then differ in rounding and, with dropout, in the masks drawn).
    */
   device?: DeviceName;
+  /**
+   * Collapse detection (lib/train/collapse.ts): a step shows a symptom when its gradient norm is 0 or not finite,
+   * its ranking loss is the value of all-equal scores, or its mean document nonzeros are below
+   * `collapseMinDocNnz`; `collapsePatience` such steps in a row are a collapse. With `stopOnCollapse` (default)
+   * the run then stops with an error and saves no model; otherwise it warns and goes on. Not part of the pinned
+   * run identity: they decide whether a run stops, not what it computes.
+   */
+  collapsePatience: number;
+  stopOnCollapse: boolean;
+  collapseMinDocNnz: number;
   /** The native step: loss, activation, regularizer, optimizer (TrainStepConfig). */
   step: TrainStepConfig;
 }
 
+/** Defaults of the run keys. The warm-up lengths default to fractions of `steps` (lib/train/schedule-lengths.ts). */
 export const TRAIN_DEFAULTS = {
   steps: 1000, queriesPerStep: 8, maxLength: 256, checkpointEvery: 100, keepCheckpoints: 2, evalEvery: 0, seed: 42,
+  idfUnseen: 'default-1', collapsePatience: 3, stopOnCollapse: true, collapseMinDocNnz: 1,
 } as const;
 
-const TOP_KEYS = ['output', 'init', 'tokenizer', 'idf', 'data', 'steps', 'queriesPerStep', 'maxLength', 'checkpointEvery',
-  'keepCheckpoints', 'evalEvery', 'seed', 'threads', 'device', 'step'];
+/** Keys that say how a run is watched, not what it computes: left out of the pinned train-config.json. */
+export const UNPINNED_KEYS = ['device', 'collapsePatience', 'stopOnCollapse', 'collapseMinDocNnz'] as const;
+
+const TOP_KEYS = ['output', 'init', 'tokenizer', 'idf', 'idfUnseen', 'data', 'steps', 'queriesPerStep', 'maxLength',
+  'checkpointEvery', 'keepCheckpoints', 'evalEvery', 'seed', 'threads', 'device', 'collapsePatience', 'stopOnCollapse',
+  'collapseMinDocNnz', 'step'];
 const DATA_KEYS = ['jsonl', 'beir', 'split', 'negatives', 'teacher', 'skipNegatives', 'onBadLine', 'holdOut'];
 const INIT_KEYS = ['architecture', 'hiddenSize', 'numLayers', 'numHeads', 'intermediateSize', 'maxPositions', 'seed', 'bagOfWords'];
 
@@ -97,6 +121,10 @@ function int(v: unknown, name: string, min: number): number {
   return v;
 }
 
+function optionalInt(v: unknown, name: string, min: number): number | undefined {
+  return v === undefined ? undefined : int(v, name, min);
+}
+
 function deviceOption(v: unknown): DeviceName | undefined {
   if (v === undefined) return undefined;
   try {
@@ -117,8 +145,35 @@ function bagOfWordsOption(v: unknown): RandomInit['bagOfWords'] {
   return v as { embeddingStd?: number; headScale?: number; biasPerDim?: number };
 }
 
-/** Validates a parsed config object and fills defaults; relative paths resolve against `baseDir`. */
-export function normalizeTrainConfig(raw: unknown, baseDir = process.cwd()): TrainRunConfig {
+function idfUnseenOption(raw: Record<string, unknown>): UnseenIdf | undefined {
+  const v = raw.idfUnseen;
+  if (v !== undefined && raw.idf !== undefined) fail("'idfUnseen' applies only to an IDF computed from the training corpus; remove it or 'idf'");
+  if (raw.idf !== undefined) return undefined;
+  if (v === undefined) return TRAIN_DEFAULTS.idfUnseen;
+  try {
+    return checkUnseenIdf(v, "'idfUnseen'");
+  } catch (e) {
+    return fail((e as Error).message);
+  }
+}
+
+export interface NormalizeOptions {
+  /** Where warnings go (a warm-up longer than the run); default: stderr. */
+  warn?: (line: string) => void;
+  /** Warm-up lengths, as fractions of `steps`, for the keys the config leaves unset; default: the paper's. */
+  scheduleFractions?: Readonly<ScheduleLengths>;
+}
+
+function warnOnStderr(line: string): void {
+  process.stderr.write(`l0sparse: warning: ${line}\n`);
+}
+
+/**
+ * Validates a parsed config object and fills defaults; relative paths resolve against `baseDir`. Unset warm-up
+ * lengths become fractions of the run (the paper's 6% and 10% unless `options.scheduleFractions` says otherwise);
+ * a set one longer than the run is kept and reported once through `options.warn`.
+ */
+export function normalizeTrainConfig(raw: unknown, baseDir = process.cwd(), options: NormalizeOptions = {}): TrainRunConfig {
   if (!isObject(raw)) fail('expected an object');
   checkKeys(raw, TOP_KEYS, '');
   const resolve = (p: unknown, name: string): string => {
@@ -171,13 +226,26 @@ export function normalizeTrainConfig(raw: unknown, baseDir = process.cwd()): Tra
   checkKeys(step as Record<string, unknown>, TRAIN_STEP_KEYS, 'step.');
   const loss = step.loss ?? (teacher === 'none' ? 'info_nce' : 'kl');
   if (teacher === 'none' && loss !== 'info_nce') fail(`step.loss '${loss}' needs teacher scores; set data.teacher or use info_nce`);
+  const steps = raw.steps === undefined ? TRAIN_DEFAULTS.steps : int(raw.steps, 'steps', 1);
+  const schedule = resolveScheduleLengths(steps, {
+    warmupSteps: optionalInt(step.warmupSteps, 'step.warmupSteps', 0),
+    lambdaWarmup: optionalInt(step.lambdaWarmup, 'step.lambdaWarmup', 0),
+  }, options.scheduleFractions ?? PAPER_SCHEDULE_FRACTIONS);
+  for (const line of schedule.warnings) (options.warn ?? warnOnStderr)(`train config: ${line}`);
+  const stopOnCollapse = raw.stopOnCollapse ?? TRAIN_DEFAULTS.stopOnCollapse;
+  if (typeof stopOnCollapse !== 'boolean') fail(`'stopOnCollapse' must be true or false, got ${JSON.stringify(stopOnCollapse)}`);
+  const collapseMinDocNnz = raw.collapseMinDocNnz ?? TRAIN_DEFAULTS.collapseMinDocNnz;
+  if (typeof collapseMinDocNnz !== 'number' || !Number.isFinite(collapseMinDocNnz) || collapseMinDocNnz < 0) {
+    fail(`'collapseMinDocNnz' must be a number >= 0, got ${JSON.stringify(collapseMinDocNnz)}`);
+  }
   const cfg: TrainRunConfig = {
     output: resolve(raw.output, 'output'),
     init,
     tokenizer: raw.tokenizer === undefined ? undefined : resolve(raw.tokenizer, 'tokenizer'),
     idf: raw.idf === undefined ? undefined : resolve(raw.idf, 'idf'),
+    idfUnseen: idfUnseenOption(raw),
     data,
-    steps: raw.steps === undefined ? TRAIN_DEFAULTS.steps : int(raw.steps, 'steps', 1),
+    steps,
     queriesPerStep: raw.queriesPerStep === undefined ? TRAIN_DEFAULTS.queriesPerStep : int(raw.queriesPerStep, 'queriesPerStep', 1),
     maxLength: raw.maxLength === undefined ? TRAIN_DEFAULTS.maxLength : int(raw.maxLength, 'maxLength', 2),
     checkpointEvery: raw.checkpointEvery === undefined ? TRAIN_DEFAULTS.checkpointEvery : int(raw.checkpointEvery, 'checkpointEvery', 1),
@@ -186,7 +254,10 @@ export function normalizeTrainConfig(raw: unknown, baseDir = process.cwd()): Tra
     seed: raw.seed === undefined ? TRAIN_DEFAULTS.seed : int(raw.seed, 'seed', 0),
     threads: raw.threads === undefined ? undefined : int(raw.threads, 'threads', 1),
     device: deviceOption(raw.device),
-    step: { ...step, loss },
+    collapsePatience: raw.collapsePatience === undefined ? TRAIN_DEFAULTS.collapsePatience : int(raw.collapsePatience, 'collapsePatience', 1),
+    stopOnCollapse,
+    collapseMinDocNnz,
+    step: { ...step, loss, ...schedule.lengths },
   };
   cfg.step.totalSteps ??= cfg.steps;
   cfg.step.seed ??= cfg.seed;
@@ -194,7 +265,7 @@ export function normalizeTrainConfig(raw: unknown, baseDir = process.cwd()): Tra
 }
 
 /** Reads a JSON or YAML config file (by extension; .yaml/.yml are YAML). */
-export function loadTrainConfig(file: string): TrainRunConfig {
+export function loadTrainConfig(file: string, options: NormalizeOptions = {}): TrainRunConfig {
   let text: string;
   try {
     text = fs.readFileSync(file, 'utf8');
@@ -207,5 +278,5 @@ export function loadTrainConfig(file: string): TrainRunConfig {
   } catch (e) {
     throw new Error(`train config: ${file} is not valid ${/\.ya?ml$/i.test(file) ? 'YAML' : 'JSON'}: ${(e as Error).message}`);
   }
-  return normalizeTrainConfig(raw, path.dirname(path.resolve(file)));
+  return normalizeTrainConfig(raw, path.dirname(path.resolve(file)), options);
 }

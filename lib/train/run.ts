@@ -16,10 +16,12 @@ import { getNumThreads, setNumThreads } from '../native/threads';
 import { QueryEncoder } from '../query/query-encoder';
 import { TextTokenizer } from '../tokenizer/text-tokenizer';
 import { listCheckpoints, readTrainerState, saveCheckpoint } from './checkpoints';
+import { CollapseDetector, equalScoresLoss, TrainingCollapsedError, type Collapse } from './collapse';
 import type { RandomInit, TrainRunConfig } from './config';
 import { readTrainingData, type TrainingData, type TrainingGroup } from './data';
 import { shardOf, type ProcessGroup } from './distributed';
 import { initBagOfWords, NativeTrainer, type TrainBatch, type TrainMetrics } from './native-trainer';
+import { pinConfig } from './pinned-config';
 import { GroupSchedule, seededPermutation } from './schedule';
 
 export interface TrainRunOptions {
@@ -60,6 +62,8 @@ export interface TrainRunResult {
   seconds: number;
   /** Where the model trained: 'cpu' or 'cuda:N'. */
   device: string;
+  /** The first collapse detected when `stopOnCollapse` is false (with it, a collapse throws TrainingCollapsedError). */
+  collapse: Collapse | null;
 }
 
 function randomInitConfig(init: RandomInit, vocabSize: number, padId: number): Record<string, unknown> {
@@ -71,25 +75,6 @@ function randomInitConfig(init: RandomInit, vocabSize: number, padId: number): R
   return { model_type: 'bert', vocab_size: vocabSize, hidden_size: init.hiddenSize, num_hidden_layers: init.numLayers,
     num_attention_heads: init.numHeads, intermediate_size: init.intermediateSize, max_position_embeddings: init.maxPositions,
     type_vocab_size: 2, pad_token_id: padId, hidden_act: 'gelu', hidden_dropout_prob: 0.1, attention_probs_dropout_prob: 0.1 };
-}
-
-/**
- * The run folder remembers its config; resuming with a different one would silently change the run. The device is
- * left out: where the arithmetic runs is not what is computed, and a run may continue on another device.
- */
-function pinConfig(config: TrainRunConfig): void {
-  fs.mkdirSync(config.output, { recursive: true });
-  const file = path.join(config.output, 'train-config.json');
-  const { device: _device, ...pinned } = config;
-  const text = JSON.stringify(pinned, null, 2) + '\n';
-  if (fs.existsSync(file)) {
-    if (fs.readFileSync(file, 'utf8') !== text) {
-      throw new Error(`${config.output} holds a run with a different configuration (${file}); use a new output folder or restore that config`);
-    }
-    return;
-  }
-  fs.writeFileSync(`${file}.tmp`, text);
-  fs.renameSync(`${file}.tmp`, file);
 }
 
 /** Splits off whole queries for evaluation: the last `holdOut` query ids of a seeded shuffle. */
@@ -107,7 +92,7 @@ async function loadIdf(config: TrainRunConfig, tokenizer: TextTokenizer, data: T
   if (config.idf) return IdfTable.load(config.idf, tokenizer);
   const file = path.join(config.output, 'idf.json');
   if (fs.existsSync(file)) return IdfTable.load(file, tokenizer);
-  const idf = await computeIdf(data.corpusTexts, tokenizer, { total: data.corpusTexts.length, progress });
+  const idf = await computeIdf(data.corpusTexts, tokenizer, { total: data.corpusTexts.length, progress, unseen: config.idfUnseen });
   if (save) idf.save(file);  // data-parallel runs: rank 0 writes, the others read it (see runTraining)
   return idf;
 }
@@ -119,6 +104,19 @@ export async function buildTrainBatch(groups: TrainingGroup[], groupSize: number
   const batch: TrainBatch = { docs, groupSize, queries };
   if (withTeacher) batch.teacher = Float32Array.from(groups.flatMap((g) => g.scores ?? []));
   return batch;
+}
+
+/**
+ * The sentence naming the checkpoint to go back to. Metrics logged at step k were measured on the parameters of
+ * checkpoint k - 1, so a collapse whose symptoms began at step k0 already shows in checkpoint k0 - 1: only
+ * checkpoints up to k0 - 2 count as good (`before` = k0 - 1; undefined: the newest one).
+ */
+function lastGoodCheckpoint(output: string, before?: number): { good: { dir: string; step: number } | null; note: string } {
+  const all = listCheckpoints(output);
+  const good = (before === undefined ? all : all.filter((c) => c.step < before)).at(-1) ?? null;
+  if (good) return { good, note: `The last good checkpoint is ${good.dir} (step ${good.step}).` };
+  if (all.length > 0) return { good, note: `No checkpoint from before the symptoms is left (the newest, step ${all.at(-1)!.step}, already shows them).` };
+  return { good, note: 'No checkpoint was written yet.' };
 }
 
 function startBar(total: number, start: number, enabled: boolean): SingleBar | null {
@@ -200,7 +198,10 @@ async function trainToCompletion(config: TrainRunConfig, opts: TrainRunOptions):
   const log = isMain ? fs.openSync(path.join(config.output, 'train-log.jsonl'), 'a') : -1;
   const evaluations: TrainRunResult['evaluations'] = [];
   const bar = startBar(config.steps, step, progress);
+  const detector = new CollapseDetector(config.collapsePatience, config.collapseMinDocNnz);
+  let collapse: Collapse | null = null;
   let last: TrainMetrics | null = null;
+  let lastGlobal: TrainingGroup[] = [];
   const evaluate = async () => {
     if (!opts.onEval || !isMain) return;
     const metrics = await opts.onEval({ step, model, tokenizer, queryEncoder, heldOut, corpus: data.corpus, config });
@@ -212,21 +213,37 @@ async function trainToCompletion(config: TrainRunConfig, opts: TrainRunOptions):
     while (step < config.steps && (opts.stopAfterStep === undefined || step < opts.stopAfterStep)) {
       for (let a = 0; a < accumulation; a++) {
         const global = schedule.batch(step * accumulation + a, config.queriesPerStep).map((i) => train[i]);
+        lastGlobal = global;
         const groups = pg ? shardOf(global, rank, worldSize) : global;  // this rank's contiguous shard
         const batch = await buildTrainBatch(groups, data.groupSize, tokenizer, queryEncoder, config.maxLength, withTeacher);
         try {
           last = await trainer.trainStep(batch);
         } catch (e) {
-          const good = listCheckpoints(config.output).at(-1);
-          throw new Error(`training stopped at step ${step}: ${(e as Error).message}\n` +
-            (good ? `The last good checkpoint is ${good.dir} (step ${good.step}).` : 'No checkpoint was written yet.'));
+          throw new Error(`training stopped at step ${step}: ${(e as Error).message}\n${lastGoodCheckpoint(config.output).note}`);
         }
       }
       step = last!.step;
       if (isMain) fs.writeSync(log, JSON.stringify(last) + '\n');
       opts.onStep?.(last!);
       bar?.update(step, { loss: last!.loss.toFixed(4), nnz: last!.meanDocNnz.toFixed(0), rate: (1 / last!.seconds).toFixed(2) });
-      if (isMain && (step % config.checkpointEvery === 0 || step === config.steps)) {
+      // Every rank sees the same global metrics, so every rank reaches the same verdict at the same step.
+      const collapsed = detector.observe(last!, equalScoresLoss(config.step, {
+        candidates: lastGlobal.length * data.groupSize, groupSize: data.groupSize,
+        teacher: withTeacher ? lastGlobal.flatMap((g) => g.scores ?? []) : undefined,
+      }));
+      if (collapsed) {
+        if (isMain) fs.writeSync(log, JSON.stringify({ step, collapse: collapsed }) + '\n');
+        if (config.stopOnCollapse) {
+          const { good, note } = lastGoodCheckpoint(config.output, collapsed.firstStep - 1);
+          throw new TrainingCollapsedError(collapsed, good, note);
+        }
+        collapse ??= collapsed;
+        if (isMain) process.stderr.write(`l0sparse: warning: training collapsed at step ${step} (${collapsed.symptoms.join('; ')}); stopOnCollapse is false, training on\n`);
+      }
+      // A periodic checkpoint inside a run of symptoms is postponed, so that the rotation (keepCheckpoints) never
+      // replaces the last good checkpoint with one of a collapsing model; the final one is always written.
+      const postpone = config.stopOnCollapse && detector.suspect && step !== config.steps;
+      if (isMain && !postpone && (step % config.checkpointEvery === 0 || step === config.steps)) {
         await saveCheckpoint(trainer, config.output, step, config.keepCheckpoints, last!);
       }
       if (config.evalEvery > 0 && step % config.evalEvery === 0 && step < config.steps) await evaluate();
@@ -252,6 +269,6 @@ async function trainToCompletion(config: TrainRunConfig, opts: TrainRunOptions):
   }
   return {
     steps: step, resumedFrom, modelDir, lastMetrics: last, evaluations, groups: train.length,
-    heldOutGroups: heldOut.length, seconds: (Date.now() - t0) / 1000, device: model.device,
+    heldOutGroups: heldOut.length, seconds: (Date.now() - t0) / 1000, device: model.device, collapse,
   };
 }

@@ -3,10 +3,11 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 
-import { DEMO_DEFAULTS, formatDemoTable, runDemo } from '../../lib/demo/run-demo';
+import { DEMO_DEFAULTS, demoDatasetName, demoTradeoffChart, formatDemoReport, formatDemoTable, runDemo, type SystemRow } from '../../lib/demo/run-demo';
 import { bm25Vectors } from '../../lib/demo/bm25-impacts';
 import { fileMd5, resolveScifact, unzip } from '../../lib/demo/scifact-data';
 import { pngSize } from '../../lib/plot';
+import { sweepChart, sweepHeading } from '../../lib/sweep/run-sweep';
 import { sharedData } from '../helpers';
 
 /** A small real BEIR folder cut from SciFact: the judged docs of a few train and test queries plus some others. */
@@ -67,6 +68,28 @@ describe('demo', function () {
     assert.equal(v.queries.indptr[1], 2, 'the term missing from the corpus is dropped');
   });
 
+  it('names the dataset after its folder (or --name) in titles and tables, not SciFact', () => {
+    const dir = path.join(shared ?? '/data', 'cranfield');
+    assert.equal(demoDatasetName({ data: dir }), 'cranfield');
+    assert.equal(demoDatasetName({ data: `${dir}/` }), 'cranfield');
+    assert.equal(demoDatasetName({ data: dir, name: 'Cranfield 1400' }), 'Cranfield 1400');
+    assert.equal(demoDatasetName({}), 'SciFact', 'the demo\'s own data when no folder is given');
+    const rows: SystemRow[] = [
+      { system: 'BM25 (word, Anserini analysis)', ndcg10: 0.3, recall100: 0.6, flops: 1, meanDocNnz: 50, meanQueryNnz: 5, indexBytes: 4096, latencyMs: 0.1 },
+      { system: 'l0 model (D=64, 1L, 150 steps)', ndcg10: 0.25, recall100: 0.5, flops: 3, meanDocNnz: 90, meanQueryNnz: 5, indexBytes: 8192, latencyMs: 0.2 },
+    ];
+    const chart = demoTradeoffChart(rows, { dataset: demoDatasetName({ data: dir }), documents: 1400, queries: 225 }) as unknown as { title: { text: string } };
+    assert.equal(chart.title.text, 'cranfield test: quality vs cost');
+    assert.match(JSON.stringify(chart), /nDCG@10 \(cranfield test\)/);
+    const report = formatDemoReport({ data: { name: 'cranfield', dir, source: 'given', documents: 1400, testQueries: 225 }, rows });
+    assert.equal(report.split('\n')[0], 'cranfield test (225 queries, 1400 documents)');
+    const o = { dim: 64, layers: 1, steps: 60 };
+    const sweep = sweepChart([rows[0]], [], o, 'vaswani-npl') as unknown as { title: { text: string } };
+    assert.equal(sweep.title.text, 'FLOPS vs nDCG@10 on vaswani-npl test (small models trained here)');
+    assert.match(sweepHeading('vaswani-npl', o), /^FLOPS vs nDCG@10 on vaswani-npl test/);
+    for (const text of [JSON.stringify(chart), report, JSON.stringify(sweep)]) assert.doesNotMatch(text, /SciFact/i);
+  });
+
   it('unzips an archive and uses a given or local folder before downloading', async function () {
     // A real zip: the mini dataset packed by the system's zip tool when present.
     if (!shared) this.skip();
@@ -105,13 +128,20 @@ describe('demo', function () {
     assert.equal(json.training.steps, 4);
     const steps = json.training.curve.map((c) => c.step);
     assert.ok(steps.includes(2) && steps.at(-1) === 4, `curve steps ${steps}`);
-    assert.equal(fs.readFileSync(r.files.table, 'utf8').trim(), formatDemoTable(r.rows));
+    // The mini SciFact cut lives in a folder named 'mini': that is the name everywhere.
+    assert.equal(r.data.name, 'mini');
+    assert.equal(json.data.name, 'mini');
+    assert.equal(fs.readFileSync(r.files.table, 'utf8').trim(), `mini test (${r.data.testQueries} queries, ${r.data.documents} documents)\n\n${formatDemoTable(r.rows)}`);
+    assert.equal(formatDemoReport(r), fs.readFileSync(r.files.table, 'utf8').trim());
     // The model's row is what the trained model retrieves: its index holds every corpus document.
     assert.equal(fs.statSync(path.join(out, 'model.index')).size, r.rows[2].indexBytes);
     for (const f of [r.files.tradeoffPng, r.files.curvePng]) {
       const size = pngSize(fs.readFileSync(f));
       assert.ok(size.width >= 400 && size.height >= 300, `${f}: ${size.width}x${size.height}`);
     }
-    assert.match(fs.readFileSync(r.files.tradeoffSvg, 'utf8'), /BM25/);
+    const svg = fs.readFileSync(r.files.tradeoffSvg, 'utf8');
+    assert.match(svg, /BM25/);
+    assert.match(svg, /mini test: quality vs cost/);
+    assert.doesNotMatch(svg, /SciFact/);
   });
 });

@@ -83,14 +83,17 @@ export function stModelDir(data: string, arch: Arch, activationFunction: 'relu' 
 
 let scifactIdf: Promise<IdfTable> | undefined;
 
-/** Our BM25 IDF over SciFact (title + " " + text), computed once per test run. */
+/**
+ * Our BM25 IDF over SciFact (title + " " + text), computed once per test run. Unseen tokens get the df = 0 weight
+ * ('max-idf'), as the Python reference of test/fixtures/st (scripts/fixtures/make_st_fixtures.py) computed it.
+ */
 export function sciFactIdf(data: string): Promise<IdfTable> {
   scifactIdf ??= (async () => {
     const tokenizer = TextTokenizer.fromFile(path.join(data, 'bert-base-uncased', 'tokenizer.json'));
     async function* texts(): AsyncGenerator<string> {
       for await (const doc of readBeirCorpus(beirPaths(path.join(data, 'scifact'), 'test').corpus)) yield documentText(doc);
     }
-    return computeIdf(texts(), tokenizer, { progress: false });
+    return computeIdf(texts(), tokenizer, { progress: false, unseen: 'max-idf' });
   })();
   return scifactIdf;
 }

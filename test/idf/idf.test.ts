@@ -4,6 +4,7 @@ import * as path from 'path';
 
 import { bm25Idf, computeIdf } from '../../lib/idf/compute-idf';
 import { IdfTable } from '../../lib/idf/idf-table';
+import { QueryEncoder } from '../../lib/query/query-encoder';
 import { withTinyTokenizer } from './tiny-vocab';
 
 describe('idf: BM25 IDF over WordPiece tokens and idf.json', () => {
@@ -21,17 +22,40 @@ describe('idf: BM25 IDF over WordPiece tokens and idf.json', () => {
     const df2 = Math.log(1 + 1.5 / 2.5); const df1 = Math.log(1 + 2.5 / 1.5);
     const expected: Record<string, number> = { the: df2, cat: df2, dog: df1, sat: df2, on: df1, mat: df1, '##s': df1 };
     for (const [token, weight] of Object.entries(expected)) assert.ok(Math.abs(idf.get(token)! - weight) < 1e-15, token);
-    // Special tokens are left out; with includeUnseen (default) every other vocabulary token is present.
+    // Special tokens are left out; this corpus uses every other vocabulary token.
     assert.equal(idf.size, 7);
     assert.equal(idf.get('[CLS]'), undefined);
   });
 
-  it('gives unseen tokens the df = 0 weight, or leaves them out on request', async () => {
-    const all = await computeIdf(['the cat', 'the'], tiny.tokenizer, { progress: false, batchSize: 1 });
-    assert.ok(Math.abs(all.get('dog')! - Math.log(1 + 2.5 / 0.5)) < 1e-15);
-    assert.ok(Math.abs(all.get('the')! - Math.log(1 + 0.5 / 2.5)) < 1e-15);
-    const seen = await computeIdf(['the cat', 'the'], tiny.tokenizer, { progress: false, includeUnseen: false });
-    assert.deepEqual([...seen.entries()].map(([t]) => t).sort(), ['cat', 'the']);
+  it('leaves tokens no document contains out of the table, so queries weigh them 1.0; max-idf gives them ln(2N + 2)', async () => {
+    // N = 4 documents; by hand: the in docs 0, 2, 3 (df 3); cat in 0, 1 (cat ##s), 3 (df 3); sat, ##s, mat df 1;
+    // dog and on in none. idf = ln(1 + (N - df + 0.5)/(df + 0.5)): df 3 → ln(10/7), df 1 → ln(10/3), df 0 → ln(10).
+    const corpus = ['the cat sat', 'cats', 'the mat', 'the the cat'];
+    const seen: Record<string, number> = { the: Math.log(10 / 7), cat: Math.log(10 / 7), sat: Math.log(10 / 3), '##s': Math.log(10 / 3), mat: Math.log(10 / 3) };
+    const close = (a: number | undefined, b: number, what: string) => assert.ok(a !== undefined && Math.abs(a - b) < 1e-14, `${what}: ${a} vs ${b}`);
+
+    const idf = await computeIdf(corpus, tiny.tokenizer, { progress: false, batchSize: 3 });
+    assert.deepEqual([...idf.entries()].map(([t]) => t).sort(), Object.keys(seen).sort());
+    for (const [token, w] of Object.entries(seen)) close(idf.get(token), w, token);
+    // The query side: present tokens weigh their idf, the unseen dog and on 1.0 (METHOD.md §2), specials 0.
+    const query = await QueryEncoder.fromIdf(tiny.tokenizer, idf).encode(['dog on the mat']);
+    const weights = Object.fromEntries(Array.from(query.indices, (id, i) => [tiny.tokenizer.idToToken(id), query.values[i]]));
+    assert.deepEqual(Object.keys(weights).sort(), ['dog', 'mat', 'on', 'the']);
+    assert.equal(weights.dog, 1);
+    assert.equal(weights.on, 1);
+    close(weights.the, Math.fround(seen.the), 'the');
+    close(weights.mat, Math.fround(seen.mat), 'mat');
+    assert.equal(idf.toVector(tiny.tokenizer)[tiny.tokenizer.tokenToId('dog')!], 1);
+
+    const max = await computeIdf(corpus, tiny.tokenizer, { progress: false, unseen: 'max-idf' });
+    assert.equal(max.size, 7);
+    close(max.get('dog'), Math.log(10), 'dog (max-idf)');
+    close(max.get('on'), Math.log(10), 'on (max-idf)');
+    for (const [token, w] of Object.entries(seen)) close(max.get(token), w, `${token} (max-idf)`);
+    const maxQuery = QueryEncoder.fromIdf(tiny.tokenizer, max);
+    close(maxQuery.weightOf(tiny.tokenizer.tokenToId('dog')!), Math.fround(Math.log(10)), 'dog query weight (max-idf)');
+
+    await assert.rejects(computeIdf(corpus, tiny.tokenizer, { progress: false, unseen: 'zero' as never }), /unseen must be default-1 or max-idf, got "zero"/);
     await assert.rejects(computeIdf([], tiny.tokenizer, { progress: false }), /empty corpus/);
   });
 

@@ -5,14 +5,14 @@ import type { Command } from 'commander';
 
 import { beirPaths, documentText, readBeirCorpus } from '../../data/beir';
 import { readLines } from '../../data/lines';
-import { computeIdf } from '../../idf/compute-idf';
+import { checkUnseenIdf, computeIdf } from '../../idf/compute-idf';
 import { TextTokenizer } from '../../tokenizer/text-tokenizer';
 
 interface IdfCommandOptions {
   data: string;
   tokenizer: string;
   out: string;
-  seenOnly?: boolean;
+  unseen: string;
   progress: boolean;
 }
 
@@ -30,9 +30,11 @@ export function register(program: Command): void {
     .requiredOption('--data <dir>', 'BEIR dataset folder with corpus.jsonl (or the corpus.jsonl file itself)')
     .requiredOption('--tokenizer <file>', 'tokenizer.json, vocab.txt (BERT uncased), or a model dir holding one')
     .requiredOption('--out <file>', 'idf.json to write (atomically)')
-    .option('--seen-only', 'leave out tokens that occur in no document (default: every non-special token gets a weight)')
+    .option('--unseen <default-1|max-idf>', 'tokens that occur in no document: default-1 leaves them out, so queries weigh them 1.0 ' +
+      '(as the authors\' get_idf.py); max-idf writes the formula\'s df = 0 weight ln(2N + 2), the largest of the table', 'default-1')
     .option('--no-progress', 'no progress bar')
     .action(async (opts: IdfCommandOptions) => {
+      const unseen = checkUnseenIdf(opts.unseen, '--unseen');
       const corpus = fs.existsSync(opts.data) && fs.statSync(opts.data).isDirectory() ? beirPaths(opts.data, 'test').corpus : opts.data;
       if (!fs.existsSync(corpus)) throw new Error(`corpus not found: ${corpus}`);
       const tokenizer = fs.existsSync(opts.tokenizer) && fs.statSync(opts.tokenizer).isDirectory()
@@ -41,9 +43,10 @@ export function register(program: Command): void {
       async function* texts(): AsyncGenerator<string> {
         for await (const doc of readBeirCorpus(corpus)) yield documentText(doc);
       }
-      const idf = await computeIdf(texts(), tokenizer, { total, progress: opts.progress, includeUnseen: !opts.seenOnly });
+      const idf = await computeIdf(texts(), tokenizer, { total, progress: opts.progress, unseen });
       fs.mkdirSync(path.dirname(path.resolve(opts.out)), { recursive: true });
       idf.save(opts.out);
-      process.stderr.write(`l0sparse: wrote ${idf.size} token weights to ${opts.out}\n`);
+      const note = unseen === 'default-1' ? 'tokens in no document are left out and weigh 1.0' : 'tokens in no document weigh ln(2N + 2)';
+      process.stderr.write(`l0sparse: wrote ${idf.size} token weights to ${opts.out} (${note})\n`);
     });
 }

@@ -55,7 +55,8 @@ export function register(program: Command): void {
       const raw = (/\.ya?ml$/i.test(file) ? YAML.parse(text) : JSON.parse(text)) as Record<string, unknown>;
       applyOverrides(raw, opts.set);
       if (opts.device !== undefined) raw.device = opts.device;
-      const config = normalizeTrainConfig(raw, path.dirname(file));
+      // Every rank normalises the same config: rank 0 alone reports its warnings.
+      const config = normalizeTrainConfig(raw, path.dirname(file), dist && dist.rank !== 0 ? { warn: () => undefined } : {});
       const maxCorpus = opts.evalMaxCorpus === undefined ? undefined : Number(opts.evalMaxCorpus);
       const result = await runTraining(config, {
         progress: opts.progress,
