@@ -21,11 +21,35 @@ export function pinConfig(config: TrainRunConfig): void {
   const file = path.join(config.output, 'train-config.json');
   const text = pinnedConfigText(config);
   if (fs.existsSync(file)) {
-    if (fs.readFileSync(file, 'utf8') !== text) {
-      throw new Error(`${config.output} holds a run with a different configuration (${file}); use a new output folder or restore that config`);
+    const pinnedText = fs.readFileSync(file, 'utf8');
+    if (pinnedText !== text) {
+      const differences = configDifferences(parseOrNull(pinnedText), JSON.parse(text) as unknown);
+      throw new Error(`${config.output} holds a run with a different configuration (${file}): ` +
+        `${differences.length ? differences.join('; ') : 'the files differ'}. Use a new output folder, or set those keys to the pinned values ` +
+        '(a folder pinned by an older version may lack keys added since: write their values into its train-config.json)');
     }
     return;
   }
   fs.writeFileSync(`${file}.tmp`, text);
   fs.renameSync(`${file}.tmp`, file);
+}
+
+function parseOrNull(text: string): unknown {
+  try { return JSON.parse(text) as unknown; } catch { return null; }
+}
+
+const show = (v: unknown) => (v === undefined ? 'not set' : JSON.stringify(v));
+
+/** Key paths whose values differ, as "key: pinned X, now Y" (at most 6, then a count). */
+export function configDifferences(pinned: unknown, now: unknown, prefix = ''): string[] {
+  const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+  if (!isObject(pinned) || !isObject(now)) {
+    return JSON.stringify(pinned) === JSON.stringify(now) ? [] : [`${prefix || '(whole file)'}: pinned ${show(pinned)}, now ${show(now)}`];
+  }
+  const out: string[] = [];
+  for (const key of [...new Set([...Object.keys(pinned), ...Object.keys(now)])]) {
+    out.push(...configDifferences(pinned[key], now[key], prefix ? `${prefix}.${key}` : key));
+  }
+  if (prefix || out.length <= 6) return out;
+  return [...out.slice(0, 6), `${out.length - 6} more`];
 }

@@ -7,6 +7,7 @@ import * as path from 'path';
 import { normalizeTrainConfig } from '../../lib/train/config';
 import { readTrainingJsonl } from '../../lib/train/data';
 import { heldOutEvaluation } from '../../lib/train/held-out-eval';
+import { configDifferences, pinConfig } from '../../lib/train/pinned-config';
 import { runTraining } from '../../lib/train/run';
 import { GroupSchedule } from '../../lib/train/schedule';
 import { sharedData } from '../helpers';
@@ -38,6 +39,17 @@ describe('training runs', () => {
     await assert.rejects(readTrainingJsonl(file, { teacher: 'data' }), /:1: no 'scores'/);
     fs.writeFileSync(file, '{"query":"a b","docs":["x y",""],"scores":[1,0]}\n');
     await assert.rejects(readTrainingJsonl(file, { teacher: 'data' }), /docs\[1\] is empty/);
+  });
+
+  it('refuses to resume a folder pinned with another config, naming each differing key and both values', () => {
+    const base = tinyRun(path.join(tmp, 'pinned'), '/tmp/tok.json');
+    pinConfig(normalizeTrainConfig(base));
+    pinConfig(normalizeTrainConfig(base));  // the same config resumes
+    const changed = { ...base, steps: 9, step: { ...(base.step as object), lr: 0.004 } };
+    assert.throws(() => pinConfig(normalizeTrainConfig(changed)),
+      (e: Error) => /different configuration/.test(e.message) && /steps: pinned 8, now 9/.test(e.message) &&
+        /step\.lr: pinned 0\.003, now 0\.004/.test(e.message));
+    assert.deepEqual(configDifferences({ a: 1, b: { c: 2 } }, { a: 1, b: { c: 3, d: true } }), ['b.c: pinned 2, now 3', 'b.d: pinned not set, now true']);
   });
 
   it('schedules the same groups for a step however the run got there', () => {
