@@ -12,7 +12,7 @@
  */
 import * as fs from 'fs';
 
-import { writeFileAtomic } from '../export/atomic-writer';
+import { writeFileAtomic } from '../io/atomic-line-writer';
 
 export interface CheckpointIdentity {
   input: string;

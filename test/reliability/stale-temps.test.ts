@@ -4,8 +4,8 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 
-import { writeFileAtomic } from '../../lib/encoder/atomic-write';
-import { STALE_AFTER_MS, sweepStaleTemps, tempOwnerPid } from '../../lib/encoder/stale-temps';
+import { writeFileAtomic } from '../../lib/io/atomic-write';
+import { STALE_AFTER_MS, sweepStaleTemps, tempOwnerPid } from '../../lib/io/stale-temps';
 
 /** The pid of a process that has exited (reuse within the test is possible in theory, not in practice). */
 function deadPid(): number {

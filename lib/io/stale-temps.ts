@@ -1,7 +1,7 @@
 /**
  * Sweeps temp files that a killed writer left beside a target (kill -9 or a power loss between the temp
  * write and its rename). Every atomic writer of the project names its temp after the target and its pid:
- *   .<name>.<pid>.<time>.tmp     writeFileAtomic / withAtomicPath (lib/encoder/atomic-write.ts)
+ *   .<name>.<pid>.<time>.tmp     writeFileAtomic / withAtomicPath (lib/io/atomic-write.ts)
  *   <name>.tmp-<pid>-<n>         native model files (native/model/files.cc), AtomicLineWriter
  *   <name>.tmp.<pid>.<n>         native index files (native/index/binary_file.cc)
  *   .partial-<name>-<pid>/       training checkpoints (lib/train/checkpoints.ts)

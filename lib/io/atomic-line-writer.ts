@@ -6,7 +6,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 
-import { sweepStaleTempsOnce } from '../encoder/stale-temps';
+import { sweepStaleTempsOnce } from './stale-temps';
 
 export class AtomicLineWriter {
   private readonly tmpPath: string;
