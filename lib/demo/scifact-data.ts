@@ -12,6 +12,7 @@ import * as path from 'path';
 import * as yauzl from 'yauzl';
 
 import { startProgress } from '../encoder/progress';
+import { partialDirFor, replaceDir } from '../io';
 
 export const SCIFACT_URL = 'https://public.ukp.informatik.tu-darmstadt.de/thakur/BEIR/datasets/scifact.zip';
 /** Published by BEIR (README dataset table). */
@@ -60,14 +61,16 @@ export async function resolveScifact(options: ResolveDataOptions = {}): Promise<
       throw new Error(`${zip}: md5 ${got} but BEIR publishes ${md5}; the download is kept as ${zip}.bad. Retry, or pass --data <dir>`);
     }
   }
-  const tmp = `${root}/.unzip-${process.pid}`;
+  const tmp = partialDirFor(dir);
   fs.rmSync(tmp, { recursive: true, force: true });
-  await unzip(zip, tmp);
-  const inner = isBeirDir(path.join(tmp, 'scifact')) ? path.join(tmp, 'scifact') : tmp;
-  if (!isBeirDir(inner)) throw new Error(`${zip} does not hold a BEIR folder`);
-  fs.rmSync(dir, { recursive: true, force: true });
-  fs.renameSync(inner, dir);
-  fs.rmSync(tmp, { recursive: true, force: true });
+  try {
+    await unzip(zip, tmp);
+    const inner = isBeirDir(path.join(tmp, 'scifact')) ? path.join(tmp, 'scifact') : tmp;
+    if (!isBeirDir(inner)) throw new Error(`${zip} does not hold a BEIR folder`);
+    replaceDir(inner, dir);
+  } finally {
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
   fs.writeFileSync(path.join(root, 'scifact.zip.md5'), `${md5}  scifact.zip\n`);
   return { dir, source: 'downloaded' };
 }

@@ -16,7 +16,7 @@ import * as fs from 'fs';
 import type { DataProblem } from '../data/errors';
 import type { BadLinePolicy, JsonlReport } from '../data/jsonl';
 import { readLines } from '../data/lines';
-import { tempPathFor } from '../io/atomic-write';
+import { tempPathFor } from '../io';
 import { CsrBatch, CsrFileWriter, csrFileInfo, readCsrFile } from '../sparse/csr-file';
 import { corpusDocuments, documentWindows } from './corpus-input';
 import { CommittedState, EncodeRunIdentity, ProgressRecord, emptyCommittedState, readProgressRecord, writeProgressRecord } from './progress-record';

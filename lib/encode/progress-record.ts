@@ -7,7 +7,7 @@
 import * as crypto from 'crypto';
 import * as fs from 'fs';
 
-import { writeFileAtomic } from '../io/atomic-write';
+import { writeFileAtomic } from '../io';
 import type { PruneSpec } from '../sparse/prune';
 
 const RECORD_FORMAT = 'l0sparse-encode-progress';

@@ -4,7 +4,7 @@ import type { DeviceName } from '../native/device';
 import { callAsync, loadNative } from '../native/loader';
 import type { Tensor } from '../native/tensor';
 import type { Csr } from '../sparse/csr';
-import { sweepStaleTempsOnce } from '../io/stale-temps';
+import { sweepStaleTempsOnce } from '../io';
 
 /** The fields of a transformers config.json that the native BERT / DistilBERT masked LM uses. */
 export interface MlmConfig {

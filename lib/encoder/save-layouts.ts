@@ -14,7 +14,7 @@ import * as path from 'path';
 import { IdfTable } from '../idf/idf-table';
 import type { ActivationName } from '../ops/sparse-head';
 import type { TextTokenizer } from '../tokenizer/text-tokenizer';
-import { writeFileAtomic } from '../io/atomic-write';
+import { writeFileAtomic } from '../io';
 import { SPARSE_CONFIG_FILE } from './model-dir';
 import type { NativeMlmModel } from './native-model';
 import { writeStaticWeights } from './static-weights';

@@ -6,7 +6,7 @@
  */
 import * as fs from 'fs';
 
-import { writeFileAtomic } from '../io/atomic-write';
+import { writeFileAtomic } from '../io';
 
 const TENSOR_NAME = 'weight';
 

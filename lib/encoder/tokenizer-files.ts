@@ -6,7 +6,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 
 import type { TextTokenizer } from '../tokenizer/text-tokenizer';
-import { withAtomicPath, writeFileAtomic } from '../io/atomic-write';
+import { withAtomicPath, writeFileAtomic } from '../io';
 
 /** Reads <dir>/tokenizer_config.json when present (kept verbatim on save). */
 export function readTokenizerConfig(dir: string): Record<string, unknown> | undefined {

@@ -20,7 +20,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 
 import { linearQueryWeightProblem, MAX_LINEAR_QUERY_WEIGHT } from '../opensearch/limits';
-import { writeFileAtomic } from '../io/atomic-line-writer';
+import { writeFileAtomic } from '../io';
 import { buildZip, type ZipEntry } from './zip';
 
 export interface OpenSearchModelOptions {

@@ -5,7 +5,7 @@
  *  - anserini: JsonVectorCollection JSONL with integer impacts
  *  - seismic: Seismic JSONL with float scores and integer ids (+ a sidecar file of the original ids)
  */
-import { AtomicLineWriter } from '../io/atomic-line-writer';
+import { AtomicLineWriter } from '../io';
 import { DocVectorCleaner, type DocVectorBatch, type KeyMode } from './doc-vectors';
 import { anseriniLine, bulkIndexLines, docIdProblem, seismicLine } from './formats';
 import type { PruneOptions } from './pruning';

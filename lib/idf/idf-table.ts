@@ -5,7 +5,7 @@
  */
 import * as fs from 'fs';
 
-import { writeFileAtomic } from '../io/atomic-write';
+import { writeFileAtomic } from '../io';
 import type { TextTokenizer } from '../tokenizer/text-tokenizer';
 
 /** How many offending tokens an error message lists before summarising the rest. */

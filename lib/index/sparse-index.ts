@@ -14,7 +14,7 @@
  */
 import { callAsync, loadNative } from '../native/loader';
 import { type Csr, csrRows } from '../sparse/csr';
-import { sweepStaleTempsOnce } from '../io/stale-temps';
+import { sweepStaleTempsOnce } from '../io';
 
 export interface IndexStats {
   numCols: number;

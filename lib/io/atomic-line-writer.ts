@@ -1,12 +1,14 @@
 /**
  * Streaming text output that appears under its final name only when complete: lines go to a temporary
- * file next to the target, which is fsynced and renamed on commit and removed on abort. A crash never
- * leaves a half-written file that looks finished.
+ * file next to the target (tempPathFor, so the stale-temp sweeper recognises it), which is fsynced and
+ * renamed on commit and removed on abort or on a failed commit. A crash never leaves a half-written file
+ * that looks finished.
  */
 import * as fs from 'fs';
 import * as path from 'path';
 
-import { sweepStaleTempsOnce } from './stale-temps';
+import { fsyncFile } from './atomic-write';
+import { sweepStaleTempsOnce, tempPathFor } from './stale-temps';
 
 export class AtomicLineWriter {
   private readonly tmpPath: string;
@@ -17,9 +19,14 @@ export class AtomicLineWriter {
   constructor(readonly finalPath: string) {
     fs.mkdirSync(path.dirname(path.resolve(finalPath)), { recursive: true });
     sweepStaleTempsOnce(finalPath);
-    this.tmpPath = `${finalPath}.tmp-${process.pid}-${Date.now()}`;
+    this.tmpPath = tempPathFor(finalPath);
     this.stream = fs.createWriteStream(this.tmpPath, { encoding: 'utf8' });
     this.stream.on('error', (e) => { this.failed = e; });
+  }
+
+  /** The temp file the lines go to until commit. */
+  get tempPath(): string {
+    return this.tmpPath;
   }
 
   /** Writes one line (newline added); waits when the stream buffer is full so memory stays bounded. */
@@ -35,12 +42,17 @@ export class AtomicLineWriter {
     }
   }
 
+  /** Flushes the temp file and renames it to the final name; on any failure the temp is removed. */
   async commit(): Promise<void> {
-    if (this.failed) throw this.failed;
-    await this.close();
-    const fd = fs.openSync(this.tmpPath, 'r');
-    try { fs.fsyncSync(fd); } finally { fs.closeSync(fd); }
-    fs.renameSync(this.tmpPath, this.finalPath);
+    try {
+      if (this.failed) throw this.failed;
+      await this.close();
+      fsyncFile(this.tmpPath);
+      fs.renameSync(this.tmpPath, this.finalPath);
+    } catch (e) {
+      await this.abort();
+      throw e;
+    }
   }
 
   async abort(): Promise<void> {
@@ -53,18 +65,4 @@ export class AtomicLineWriter {
     this.closed = true;
     return new Promise((resolve, reject) => this.stream.end((e?: Error | null) => (e ? reject(e) : resolve())));
   }
-}
-
-/** Writes a whole small file atomically (temporary file + rename). */
-export function writeFileAtomic(file: string, contents: string | Buffer): void {
-  fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
-  const tmp = `${file}.tmp-${process.pid}-${Date.now()}-${Math.random().toString(36).slice(2)}`;
-  const fd = fs.openSync(tmp, 'w');
-  try {
-    fs.writeSync(fd, typeof contents === 'string' ? Buffer.from(contents, 'utf8') : contents);
-    fs.fsyncSync(fd);
-  } finally {
-    fs.closeSync(fd);
-  }
-  fs.renameSync(tmp, file);
 }

@@ -1,10 +1,13 @@
 /**
- * Sweeps temp files that a killed writer left beside a target (kill -9 or a power loss between the temp
- * write and its rename). Every atomic writer of the project names its temp after the target and its pid:
- *   .<name>.<pid>.<time>.tmp     writeFileAtomic / withAtomicPath (lib/io/atomic-write.ts)
- *   <name>.tmp-<pid>-<n>         native model files (native/model/files.cc), AtomicLineWriter
+ * Temp names of the atomic writers, and the sweeper of temps that a killed writer left beside a target (kill -9
+ * or a power loss between the temp write and its rename). Every atomic writer of the project names its temp
+ * after the target and its pid, in one of these forms (the TypeScript ones are made here, by tempPathFor,
+ * partialDirFor and replacedDirFor; the native ones in C++):
+ *   .<name>.<pid>.<time>.tmp     writeFileAtomic, withAtomicPath, AtomicLineWriter (lib/io/)
+ *   <name>.tmp-<pid>-<n>         native model files (native/model/files.cc)
  *   <name>.tmp.<pid>.<n>         native index files (native/index/binary_file.cc)
- *   .partial-<name>-<pid>/       training checkpoints (lib/train/checkpoints.ts)
+ *   .partial-<name>-<pid>/       a folder being built (withAtomicDir: training checkpoints, the trained model)
+ *   .replaced-<name>-<pid>/      the previous folder, moved aside while the new one is renamed in (replaceDir)
  * A temp is stale when its process is gone here AND nobody touched it for STALE_AFTER_MS: the pid test alone
  * would delete a live writer's temp on another machine sharing the folder.
  */
@@ -12,6 +15,25 @@ import * as fs from 'fs';
 import * as path from 'path';
 
 export const STALE_AFTER_MS = 10 * 60 * 1000;
+
+let tempSeq = 0;
+
+/** A temp file name beside `target` (same folder, so the final rename stays on one filesystem and is atomic
+ *  there), unique within this process, in the form the sweeper recognises. */
+export function tempPathFor(target: string): string {
+  const unique = Date.now().toString(36) + (tempSeq++).toString(36);
+  return path.join(path.dirname(target), `.${path.basename(target)}.${process.pid}.${unique}.tmp`);
+}
+
+/** The folder a new version of folder `target` is built in before it is renamed into place. */
+export function partialDirFor(target: string): string {
+  return path.join(path.dirname(target), `.partial-${path.basename(target)}-${process.pid}`);
+}
+
+/** Where the previous version of folder `target` waits while the new one is renamed in. */
+export function replacedDirFor(target: string): string {
+  return path.join(path.dirname(target), `.replaced-${path.basename(target)}-${process.pid}`);
+}
 
 function escape(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
@@ -25,6 +47,7 @@ export function tempOwnerPid(entry: string, name: string): number | null {
     new RegExp(`^${n}\\.tmp-(\\d+)-\\d+$`),
     new RegExp(`^${n}\\.tmp\\.(\\d+)\\.\\d+$`),
     new RegExp(`^\\.partial-${n}-(\\d+)$`),
+    new RegExp(`^\\.replaced-${n}-(\\d+)$`),
   ];
   for (const p of patterns) {
     const m = p.exec(entry);

@@ -12,7 +12,7 @@
  */
 import * as fs from 'fs';
 
-import { writeFileAtomic } from '../io/atomic-line-writer';
+import { writeFileAtomic } from '../io';
 
 export interface CheckpointIdentity {
   input: string;

@@ -6,6 +6,7 @@
 import * as fs from 'fs';
 import * as readline from 'readline';
 
+import { writeFileAtomic } from '../io';
 import { type Csr, csrFromRows, validateCsr } from './csr';
 import { concatCsr } from './csr-file';
 import { tokenToId } from './vocab';
@@ -128,19 +129,8 @@ export function shortestFloat32(x: number): number {
 
 /** Writes a whole JSONL vector file atomically (temp file + fsync + rename). */
 export function writeJsonlVectors(path: string, csr: Csr, ids: readonly string[], vocab: readonly string[]): void {
-  const tmp = `${path}.tmp.${process.pid}`;
-  const fd = fs.openSync(tmp, 'w');
-  try {
-    const lines = jsonlVectorLines(csr, ids, vocab);
-    fs.writeSync(fd, lines.length ? lines.join('\n') + '\n' : '');
-    fs.fsyncSync(fd);
-  } catch (e) {
-    fs.closeSync(fd);
-    fs.rmSync(tmp, { force: true });
-    throw e;
-  }
-  fs.closeSync(fd);
-  fs.renameSync(tmp, path);
+  const lines = jsonlVectorLines(csr, ids, vocab);
+  writeFileAtomic(path, lines.length ? lines.join('\n') + '\n' : '');
 }
 
 /** Appending writer for streams of batches (the encoder's JSONL output). */

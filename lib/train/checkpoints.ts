@@ -1,12 +1,13 @@
 /**
  * Checkpoint folders of a run: <output>/checkpoints/step-00000100/ holding config.json +
  * model.safetensors (transformers layout), optimizer.pt (AdamW state, step, RNG) and trainer-state.json.
- * A checkpoint is written into a hidden temporary folder and renamed into place, so a killed run never
- * leaves a half-written checkpoint that looks complete.
+ * A checkpoint is written into a hidden temporary folder and renamed into place (lib/io withAtomicDir), so a
+ * killed run never leaves a half-written checkpoint that looks complete.
  */
 import * as fs from 'fs';
 import * as path from 'path';
 
+import { withAtomicDir } from '../io';
 import type { NativeTrainer, TrainMetrics } from './native-trainer';
 
 export interface TrainerState {
@@ -43,18 +44,15 @@ export function readTrainerState(dir: string): TrainerState {
 export async function saveCheckpoint(trainer: NativeTrainer, output: string, step: number, keep: number,
   metrics?: TrainMetrics): Promise<string> {
   const final = checkpointPath(output, step);
-  const tmp = path.join(checkpointsDir(output), `.partial-${path.basename(final)}-${process.pid}`);
-  fs.rmSync(tmp, { recursive: true, force: true });
-  fs.mkdirSync(tmp, { recursive: true });
-  await trainer.saveCheckpoint(tmp);
-  const state: TrainerState = { step, savedAt: new Date().toISOString(), metrics };
-  fs.writeFileSync(path.join(tmp, STATE_FILE), JSON.stringify(state, null, 2) + '\n');
-  fs.rmSync(final, { recursive: true, force: true });
-  fs.renameSync(tmp, final);
+  await withAtomicDir(final, async (tmp) => {
+    await trainer.saveCheckpoint(tmp);
+    const state: TrainerState = { step, savedAt: new Date().toISOString(), metrics };
+    fs.writeFileSync(path.join(tmp, STATE_FILE), JSON.stringify(state, null, 2) + '\n');
+  });
   for (const old of listCheckpoints(output).slice(0, -keep)) fs.rmSync(old.dir, { recursive: true, force: true });
   // Leftovers of killed runs.
   for (const name of fs.readdirSync(checkpointsDir(output))) {
-    if (name.startsWith('.partial-')) fs.rmSync(path.join(checkpointsDir(output), name), { recursive: true, force: true });
+    if (name.startsWith('.partial-') || name.startsWith('.replaced-')) fs.rmSync(path.join(checkpointsDir(output), name), { recursive: true, force: true });
   }
   return final;
 }

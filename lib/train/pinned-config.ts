@@ -6,6 +6,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 
+import { writeFileAtomic } from '../io';
 import { UNPINNED_KEYS, type TrainRunConfig } from './config';
 
 /** The text train-config.json holds for `config`. */
@@ -30,8 +31,7 @@ export function pinConfig(config: TrainRunConfig): void {
     }
     return;
   }
-  fs.writeFileSync(`${file}.tmp`, text);
-  fs.renameSync(`${file}.tmp`, file);
+  writeFileAtomic(file, text);
 }
 
 function parseOrNull(text: string): unknown {

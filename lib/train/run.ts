@@ -12,6 +12,7 @@ import { NativeMlmModel } from '../encoder/native-model';
 import { saveHfLayout } from '../encoder/save-layouts';
 import { computeIdf } from '../idf/compute-idf';
 import { IdfTable } from '../idf/idf-table';
+import { withAtomicDir } from '../io';
 import { getNumThreads, setNumThreads } from '../native/threads';
 import { QueryEncoder } from '../query/query-encoder';
 import { TextTokenizer } from '../tokenizer/text-tokenizer';
@@ -256,16 +257,14 @@ async function trainToCompletion(config: TrainRunConfig, opts: TrainRunOptions):
   let modelDir: string | null = null;
   if (step >= config.steps && isMain) {
     modelDir = path.join(config.output, 'model');
-    const tmp = `${modelDir}.partial-${process.pid}`;
-    fs.rmSync(tmp, { recursive: true, force: true });
-    await saveHfLayout(tmp, {
+    // Built in .partial-model-<pid> and swapped in (old folder renamed aside, new renamed in, old removed:
+    // lib/io replaceDir), so a rerun that fails or is killed never leaves a half-written model folder.
+    await withAtomicDir(modelDir, (tmp) => saveHfLayout(tmp, {
       model, tokenizer, maxLength: config.maxLength,
       // Decoupled training scores with the relu weights: that is the encoder it produced.
       activation: config.step.decoupled ? 'relu' : (config.step.activation ?? 'l0'), k: config.step.k ?? 1,
       query: { tokenizer, weights: queryEncoder.effectiveWeights() },
-    });
-    fs.rmSync(modelDir, { recursive: true, force: true });
-    fs.renameSync(tmp, modelDir);
+    }));
   }
   return {
     steps: step, resumedFrom, modelDir, lastMetrics: last, evaluations, groups: train.length,

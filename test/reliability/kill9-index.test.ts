@@ -76,7 +76,7 @@ describe('reliability: kill -9 during index save never leaves a corrupt index', 
     process.stdout.write(`      (8 kills: ${sawWhole} complete indexes, ${sawMissing} none yet, ${temps} stale temp files)\n`);
 
     // The next save to the same path sweeps the killed writers' temps once they are idle long enough
-    // (lib/encoder/stale-temps.ts); fresh ones could belong to a live writer on another machine and stay.
+    // (lib/io/stale-temps.ts); fresh ones could belong to a live writer on another machine and stay.
     const tempsOf = (file: string) => fs.readdirSync(path.dirname(file)).filter((f) => /\.tmp\.\d+\.\d+$/.test(f));
     const old = new Date(Date.now() - 11 * 60 * 1000);
     let swept = 0;

@@ -4,8 +4,8 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 
-import { writeFileAtomic } from '../../lib/io/atomic-write';
-import { STALE_AFTER_MS, sweepStaleTemps, tempOwnerPid } from '../../lib/io/stale-temps';
+import { writeFileAtomic } from '../../lib/io';
+import { STALE_AFTER_MS, sweepStaleTemps, tempOwnerPid } from '../../lib/io';
 
 /** The pid of a process that has exited (reuse within the test is possible in theory, not in practice). */
 function deadPid(): number {
@@ -30,6 +30,7 @@ describe('reliability: stale temp files of killed writers are swept', () => {
     assert.equal(tempOwnerPid('model.safetensors.tmp-77-3', 'model.safetensors'), 77);
     assert.equal(tempOwnerPid('corpus.idx.tmp.901.0', 'corpus.idx'), 901);
     assert.equal(tempOwnerPid('.partial-step-00000004-31', 'step-00000004'), 31);
+    assert.equal(tempOwnerPid('.replaced-model-32', 'model'), 32);
     for (const other of ['model.safetensors', 'model.safetensors.tmp', 'config.json.tmp-77-3', 'xmodel.safetensors.tmp-77-3',
       'model.safetensors.tmp-abc-1', '.progress.json.4242.tmp', 'corpus.idx.tmp.901']) {
       assert.equal(tempOwnerPid(other, 'model.safetensors'), null, other);

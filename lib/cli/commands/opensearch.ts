@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 
-import { AtomicLineWriter } from '../../io/atomic-line-writer';
+import { AtomicLineWriter } from '../../io';
 import { countDocs, newReadStats, openDocVectors, readVocabulary } from '../../export/read-vectors';
 import { KEY_POLICIES, type KeyPolicy } from '../../export/token-keys';
 import { describeDrops } from '../../export/weights';

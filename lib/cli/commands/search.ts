@@ -24,7 +24,7 @@ export function register(program: Command): void {
     .option('--on-bad-line <fail|skip>', 'malformed JSONL lines: fail, or skip and report them', 'fail')
     .option('--json', 'print a JSON summary (with --out)')
     .action(async (opts: SearchCommandOptions) => {
-      const fs = await import('fs');
+      const { writeFileAtomic } = await import('../../io');
       const { readVectorFile } = await import('../../index/vector-files');
       const { SparseIndex } = await import('../../index/sparse-index');
       const { formatTrecRunLines } = await import('../../data/trec');
@@ -49,9 +49,7 @@ export function register(program: Command): void {
         process.stdout.write(text);
         return;
       }
-      const tmp = `${opts.out}.tmp.${process.pid}`;
-      fs.writeFileSync(tmp, text);
-      fs.renameSync(tmp, opts.out);
+      writeFileAtomic(opts.out, text);
       const summary = { out: opts.out, queries: queries.ids.length, k, threads: getNumThreads(), seconds, queriesPerSecond: queries.ids.length / seconds };
       if (opts.json) process.stdout.write(JSON.stringify(summary, null, 2) + '\n');
       else process.stdout.write(`searched ${summary.queries} queries (k = ${k}, ${summary.threads} threads) in ${seconds.toFixed(3)} s -> ${opts.out}\n`);
