@@ -58,6 +58,9 @@ const SUITES = {
 const SAN = ['-fsanitize=address,undefined', '-fno-sanitize-recover=undefined', '-fno-omit-frame-pointer'];
 const TSAN = ['-fsanitize=thread', '-fno-omit-frame-pointer'];
 const sanitizerFlags = (suite) => (suite.thread ? TSAN : SAN);
+// Whether clang builds and links a GoogleTest program with these sanitizer flags (the runtime may be missing).
+const canBuildGtest = (clang, flags) =>
+  canBuild(clang, OUT, '#include <gtest/gtest.h>\nTEST(P, P) {}\n', ['-std=c++20', ...flags], ['-lgtest', '-lgtest_main', '-pthread']);
 
 function compile(clang, name, suite, torch) {
   const bin = path.join(OUT, `${name}_tests`);
@@ -87,12 +90,13 @@ function main() {
   const names = pickNames(arg('--suites'), SUITES, 'suite');
   const clang = findClang();
   if (!clang) { log('skipped: no clang++ (apt-get install clang-14 libclang-rt-14-dev)'); return 0; }
-  if (!canBuild(clang, OUT, '#include <gtest/gtest.h>\nTEST(P, P) {}\n', ['-std=c++20', ...SAN], ['-lgtest', '-lgtest_main', '-pthread'])) {
+  if (!canBuildGtest(clang, SAN)) {
     log(`skipped: ${clang} cannot build an ASan/UBSan GoogleTest program (apt-get install libgtest-dev libclang-rt-14-dev)`);
     return 0;
   }
   const torch = torchRoot();
-  const tsanWorks = canBuild(clang, OUT, '#include <gtest/gtest.h>\nTEST(P, P) {}\n', ['-std=c++20', ...TSAN], ['-lgtest', '-lgtest_main', '-pthread']);
+  // Probed only when a ThreadSanitizer suite was asked for.
+  const tsanWorks = names.some((n) => SUITES[n].thread) && canBuildGtest(clang, TSAN);
   let ok = true;
   for (const name of names) {
     const suite = SUITES[name];

@@ -87,6 +87,7 @@ CachingCpuAllocator::Block* CachingCpuAllocator::reuse_or_reserve_locked(size_t 
   }
   stats_.in_use_bytes += size;
   stats_.peak_in_use_bytes = std::max(stats_.peak_in_use_bytes, stats_.in_use_bytes);
+  ++stats_.maps;
   return nullptr;
 }
 
@@ -118,7 +119,6 @@ c10::DataPtr CachingCpuAllocator::allocate(size_t nbytes) {
   {
     std::lock_guard<std::mutex> lock(mutex_);
     block = reuse_or_reserve_locked(size);
-    if (!block) ++stats_.maps;
   }
   if (!block) {
     std::unique_ptr<Block> fresh;

@@ -68,8 +68,9 @@ class CachingCpuAllocator final : public c10::Allocator {
   struct Block;
   static void free_data(void* data);
   void recycle(Block* block);
-  // Under mutex_: a cached block that fits `size`, or null after reserving `size` as in use (unmapping the
-  // least recently freed cached blocks first, as far as the bound needs).
+  // Under mutex_: a cached block that fits `size`, or null after reserving `size` as in use and counting the
+  // map (unmapping the least recently freed cached blocks first, as far as the bound needs);
+  // cancel_reservation undoes both.
   Block* reuse_or_reserve_locked(size_t size);
   void* map_reserved(size_t size);
   void cancel_reservation(size_t size);
