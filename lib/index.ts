@@ -32,8 +32,6 @@ export type { ExportFormat, ExportOptions, ExportReport } from './export/vector-
 export { exportOpenSearchModel } from './export/opensearch-model';
 export { escapeFeatureName, unescapeFeatureName } from './export/token-keys';
 export type { KeyPolicy } from './export/token-keys';
-export { pruneVector } from './export/pruning';
-export type { PruneOptions, PruneType } from './export/pruning';
 export { SparseEncoder } from './encoder/sparse-encoder';
 export type { EncodeDocumentsOptions, SaveOptions } from './encoder/sparse-encoder';
 export type { ModelLayout } from './encoder/model-dir';
@@ -58,8 +56,8 @@ export type { MlmConfig, EncodeOptions, MlmHandle, ModelPlacement } from './enco
 export { SparseIndex } from './index/sparse-index';
 export type { IndexStats, SearchResult, SearchOptions as SparseSearchOptions } from './index/sparse-index';
 export { readVectorFile } from './index/vector-files';
-export { pruneCsr, parsePruneSpec, PRUNE_TYPES } from './sparse/prune';
-export type { PruneSpec } from './sparse/prune';
+export { checkPruneSpec, pruneCsr, parsePruneSpec, PRUNE_TYPES } from './sparse/prune';
+export type { PruneSpec, PruneType } from './sparse/prune';
 export { CsrFileWriter, CsrFileError, readCsrFile, readCsrFileAll, csrFileInfo, concatCsr } from './sparse/csr-file';
 export type { CsrBatch, CsrFileInfo, CsrWriterOptions } from './sparse/csr-file';
 export { readJsonlVectors, readJsonlVectorsAll, writeJsonlVectors, jsonlVectorLines, JsonlVectorWriter, JsonlVectorError } from './sparse/jsonl-vectors';

@@ -15,7 +15,6 @@ import { wordPieceAnalyzer } from '../bm25/wordpiece-analyzer';
 import { documentText, loadBeir, type BeirDataset } from '../data/beir';
 import { hitsToRun } from '../data/trec';
 import { NativeMlmModel } from '../encoder/native-model';
-import { startProgress } from '../encoder/progress';
 import { efficiency, evaluate } from '../eval';
 import { IdfTable } from '../idf/idf-table';
 import { SparseIndex } from '../index/sparse-index';
@@ -226,15 +225,11 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
   const model = await NativeMlmModel.load(trained.modelDir);
   const idf = IdfTable.load(path.join(train.output, 'idf.json'), tokenizer);
   const queryEncoder = QueryEncoder.fromIdf(tokenizer, idf);
-  const bar = startProgress('encode', test.corpus.length, progress, { unit: 'docs' });
-  let encoded = 0;
   const r = await evaluateEncoder({
     model, tokenizer, queryEncoder, corpus: test.corpus.map((d) => ({ id: d.id, text: documentText(d) })),
     queries: test.queries, qrels: test.qrels, activation: train.step.decoupled ? 'relu' : (train.step.activation ?? 'l0'),
-    k: train.step.k ?? 1, maxLength: options.maxLength, batchSize: 32,
-    onDocuments: (n) => { bar.increment(n - encoded); encoded = n; },
+    k: train.step.k ?? 1, maxLength: options.maxLength, batchSize: 32, progress,
   });
-  bar.stop();
   seconds.encode = r.encodeSeconds;
   const { index, bytes } = await indexStats(r.docs, test.corpus.map((d) => d.id), path.join(options.out, 'model.index'));
   const queryTexts = test.queries.map((q) => q.text);

@@ -82,6 +82,19 @@ export class SparseEncoder {
     }
   }
 
+  /**
+   * An encoder over a model already in memory (training's held-out evaluation, the demo), so that every
+   * evaluation measures the same encode path that ships. The caller keeps owning `model`; this encoder has
+   * no query side.
+   */
+  static fromModel(model: NativeMlmModel, tokenizer: TextTokenizer, document: { activation: ActivationName; k: number; maxLength: number }): SparseEncoder {
+    if (model.config.vocabSize !== tokenizer.vocabSize) {
+      throw new Error(`the model has vocab_size ${model.config.vocabSize} but the tokenizer ${tokenizer.file} has ${tokenizer.vocabSize} tokens`);
+    }
+    const spec: ModelDirSpec = { layout: 'hf', dir: '(in memory)', document: { modelDir: '', tokenizerDir: '', ...document } };
+    return new SparseEncoder(model, tokenizer, spec, Math.min(document.maxLength, model.config.maxPositions), undefined, undefined);
+  }
+
   get config(): MlmConfig {
     return this.model.config;
   }

@@ -6,9 +6,9 @@
  *  - seismic: Seismic JSONL with float scores and integer ids (+ a sidecar file of the original ids)
  */
 import { AtomicLineWriter } from '../io';
-import { DocVectorCleaner, type DocVectorBatch, type KeyMode } from './doc-vectors';
+import { type CleanDoc, DocVectorCleaner, type DocVectorBatch, type KeyMode } from './doc-vectors';
 import { anseriniLine, bulkIndexLines, docIdProblem, seismicLine } from './formats';
-import type { PruneOptions } from './pruning';
+import { checkPruneSpec, type PruneSpec } from '../sparse/prune';
 import type { KeyPolicy } from './token-keys';
 import { type DropCounts, newDropCounts } from './weights';
 import { checkSparseVectorVocabulary } from '../opensearch/limits';
@@ -26,7 +26,8 @@ export interface ExportOptions {
   field?: string;
   index?: string;
   keyPolicy?: KeyPolicy;
-  prune?: PruneOptions;
+  /** OpenSearch's ingest pruning, applied natively after bad weights and keys are dropped. */
+  prune?: PruneSpec;
   /** anserini only: impact = round(weight * scale). Default 100. */
   anseriniScale?: number;
   /** Called after each batch with the number of docs written so far (progress bars). */
@@ -52,6 +53,7 @@ export async function exportVectors(
   if (!(scale > 0 && Number.isFinite(scale))) throw new RangeError(`anserini scale must be a positive number, got ${scale}`);
   // Id keys only go to an OpenSearch sparse_vector field, whose ids must stay below 32,768.
   if (keyMode === 'id' && opts.vocab) checkSparseVectorVocabulary(opts.vocab.length, 'the vocabulary');
+  if (opts.prune) await checkPruneSpec(opts.prune);
   const cleaner = new DocVectorCleaner({ keyMode, vocab: opts.vocab, keyPolicy: opts.keyPolicy, prune: opts.prune });
   const field = opts.field ?? 'embedding';
   const drops = newDropCounts();
@@ -63,7 +65,7 @@ export async function exportVectors(
   try {
     for await (const batch of batches) {
       if (keyMode === 'id') checkSparseVectorVocabulary(batch.csr.numCols, 'the input (CSR columns)');
-      for (const doc of cleaner.rows(batch, drops)) {
+      for (const doc of await cleaner.batch(batch, drops) as CleanDoc[]) {
         const problem = docIdProblem(doc.id);
         if (problem) throw new RangeError(`document ${docs} (${JSON.stringify(doc.id.slice(0, 40))}): ${problem}`);
         if (opts.format === 'opensearch-bulk') {

@@ -8,7 +8,7 @@ import * as fs from 'fs';
 
 import { DocVectorCleaner, type DocVectorBatch } from '../export/doc-vectors';
 import { bulkIndexLines, docIdProblem } from '../export/formats';
-import type { PruneOptions } from '../export/pruning';
+import { checkPruneSpec, type PruneSpec } from '../sparse/prune';
 import type { KeyPolicy } from '../export/token-keys';
 import { type DropCounts, newDropCounts } from '../export/weights';
 import { csrRows } from '../sparse/csr';
@@ -23,7 +23,7 @@ export interface IngestOptions {
   /** id -> token string; required for rank_features. */
   vocab?: readonly string[];
   keyPolicy?: KeyPolicy;
-  prune?: PruneOptions;
+  prune?: PruneSpec;
   batchSize?: number;
   concurrency?: number;
   retry?: RetryPolicy;
@@ -62,6 +62,7 @@ export async function ingestBatches(
   // Ids of 32,768 and above would collide in a sparse_vector field: refuse before sending anything.
   const sparseVector = o.fieldType === 'sparse_vector';
   if (sparseVector && o.vocab) checkSparseVectorVocabulary(o.vocab.length, 'the vocabulary');
+  if (o.prune) await checkPruneSpec(o.prune);
   const cleaner = new DocVectorCleaner({
     keyMode: o.fieldType === 'sparse_vector' ? 'id' : 'token', vocab: o.vocab, keyPolicy: o.keyPolicy, prune: o.prune,
   });
@@ -114,6 +115,9 @@ export async function ingestBatches(
       const rows = csrRows(batch.csr);
       if (batch.ids.length !== rows) throw new RangeError(`batch has ${rows} CSR rows but ${batch.ids.length} doc ids`);
       if (sparseVector) checkSparseVectorVocabulary(batch.csr.numCols, 'the input (CSR columns)');
+      // Rows of batches already sent are skipped without cleaning, so the drop counts cover this run only.
+      const batchOf = (r: number) => Math.floor((offset + r) / batchSize);
+      const docs = await cleaner.batch(batch, report.drops, (r) => !checkpoint.isDone(batchOf(r)));
       for (let r = 0; r < rows; r++, offset++) {
         const batchNo = Math.floor(offset / batchSize);
         if (batchNo !== currentNo) { await flush(); currentNo = batchNo; if (fatal) break; }
@@ -124,7 +128,7 @@ export async function ingestBatches(
           if (offset % batchSize === batchSize - 1) o.onProgress?.(handled);
           continue;
         }
-        const doc = cleaner.row(batch, r, report.drops);
+        const doc = docs[r]!;
         const problem = docIdProblem(doc.id);
         if (problem) { invalid.push({ id: doc.id, status: 0, type: 'invalid_document_id', reason: problem, attempts: 0 }); continue; }
         current.push({ id: doc.id, lines: bulkIndexLines(doc, o.field) });

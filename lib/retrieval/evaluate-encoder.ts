@@ -3,11 +3,11 @@
  * inference-free query vectors, score the run with trec_eval's definitions (BEIR conventions: identical
  * ids dropped, every judged query averaged). Used by training (held-out evaluation) and the demo.
  */
-import { NativeMlmModel } from '../encoder/native-model';
+import type { NativeMlmModel } from '../encoder/native-model';
+import { SparseEncoder } from '../encoder/sparse-encoder';
 import { efficiency, evaluate, type Qrels, type Run } from '../eval';
 import { SparseIndex } from '../index/sparse-index';
 import type { QueryEncoder } from '../query/query-encoder';
-import { concatCsr } from '../sparse/csr-file';
 import type { Csr } from '../sparse/csr';
 import type { TextTokenizer } from '../tokenizer/text-tokenizer';
 
@@ -26,8 +26,8 @@ export interface EncoderEvalInput {
   batchSize?: number;
   /** Zero special tokens in document vectors (the released models' inference default). */
   zeroSpecialTokens?: boolean;
-  /** Called with the number of documents encoded so far. */
-  onDocuments?: (done: number) => void;
+  /** Progress bar while encoding (shown only on a TTY). Default false. */
+  progress?: boolean;
 }
 
 export interface EncoderEvalResult {
@@ -43,42 +43,17 @@ export interface EncoderEvalResult {
   run: Run;
 }
 
-/** Encodes documents in length-sorted batches (less padding) and returns rows in input order. */
+/**
+ * Document vectors of `texts` in input order, through SparseEncoder.encodeDocuments (the path users run),
+ * with a model in memory; empty texts are allowed ([CLS] [SEP]).
+ */
 export async function encodeTexts(model: NativeMlmModel, tokenizer: TextTokenizer, texts: string[], opts: {
-  activation: 'relu' | 'l0'; k?: number; maxLength: number; batchSize?: number; zeroSpecialTokens?: boolean;
-  onDocuments?: (done: number) => void;
+  activation: 'relu' | 'l0'; k?: number; maxLength: number; batchSize?: number; zeroSpecialTokens?: boolean; progress?: boolean;
 }): Promise<Csr> {
-  const batchSize = opts.batchSize ?? 32;
-  const ids = await tokenizer.encodeDocumentIds(texts, opts.maxLength, { allowEmpty: true });
-  const order = ids.map((_, i) => i).sort((a, b) => ids[a].length - ids[b].length);
-  const zeroTokenIds = opts.zeroSpecialTokens === false ? undefined
-    : Int32Array.from(Array.from({ length: tokenizer.vocabSize }, (_, i) => i).filter((i) => tokenizer.isSpecial(i)));
-  const rows: { csr: Csr; positions: number[] }[] = [];
-  for (let start = 0; start < order.length; start += batchSize) {
-    const positions = order.slice(start, start + batchSize);
-    const seqLen = Math.max(1, ...positions.map((p) => ids[p].length));
-    const inputIds = new Int32Array(positions.length * seqLen);
-    const mask = new Int32Array(positions.length * seqLen);
-    positions.forEach((p, r) => {
-      inputIds.set(ids[p], r * seqLen);
-      mask.fill(1, r * seqLen, r * seqLen + ids[p].length);
-    });
-    const csr = await model.encode(inputIds, mask, positions.length, seqLen, { activation: opts.activation, k: opts.k, zeroTokenIds });
-    rows.push({ csr, positions });
-    opts.onDocuments?.(Math.min(order.length, start + batchSize));
-  }
-  // Back to input order.
-  const byPosition = new Array<{ csr: Csr; row: number }>(texts.length);
-  for (const { csr, positions } of rows) positions.forEach((p, r) => { byPosition[p] = { csr, row: r }; });
-  const indptr = new Int32Array(texts.length + 1);
-  byPosition.forEach(({ csr, row }, p) => { indptr[p + 1] = indptr[p] + csr.indptr[row + 1] - csr.indptr[row]; });
-  const indices = new Int32Array(indptr[texts.length]);
-  const values = new Float32Array(indptr[texts.length]);
-  byPosition.forEach(({ csr, row }, p) => {
-    indices.set(csr.indices.subarray(csr.indptr[row], csr.indptr[row + 1]), indptr[p]);
-    values.set(csr.values.subarray(csr.indptr[row], csr.indptr[row + 1]), indptr[p]);
+  const encoder = SparseEncoder.fromModel(model, tokenizer, { activation: opts.activation, k: opts.k ?? 1, maxLength: opts.maxLength });
+  return encoder.encodeDocuments(texts, {
+    allowEmpty: true, batchSize: opts.batchSize, zeroSpecialTokens: opts.zeroSpecialTokens, progress: opts.progress ?? false,
   });
-  return { indptr, indices, values, numCols: model.config.vocabSize };
 }
 
 export async function searchRun(docs: Csr, docIds: string[], queries: Csr, queryIds: string[], k: number): Promise<Run> {

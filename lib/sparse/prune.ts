@@ -29,6 +29,15 @@ export function pruneCsr(csr: Csr, spec: PruneSpec): Promise<Csr> {
 
 export const PRUNE_TYPES: readonly PruneType[] = ['top_k', 'max_ratio', 'alpha_mass', 'abs_value'];
 
+/**
+ * Checks a spec by the native rules (the one implementation of them) without pruning anything, so a job
+ * can refuse bad options before it opens its input. Throws the native RangeError.
+ */
+export async function checkPruneSpec(spec: PruneSpec): Promise<void> {
+  const empty: Csr = { indptr: new Int32Array(1), indices: new Int32Array(0), values: new Float32Array(0), numCols: 1 };
+  await pruneCsr(empty, spec);
+}
+
 /** Parses "top_k:64" / "alpha_mass=0.9" (CLI style). */
 export function parsePruneSpec(text: string): PruneSpec {
   const m = /^([a-z_]+)[:=]([-+0-9.eE]+)$/.exec(text.trim());

@@ -44,10 +44,15 @@ export interface TrainStepConfig {
   seed?: number;
 }
 
-export const TRAIN_STEP_KEYS: readonly (keyof TrainStepConfig)[] = [
-  'loss', 'temperature', 'infoNceScale', 'activation', 'k', 'decoupled', 'lambda', 'lambdaWarmup', 'threshold', 'lr',
-  'weightDecay', 'adamBeta1', 'adamBeta2', 'adamEps', 'warmupSteps', 'totalSteps', 'maxGradNorm', 'gradAccumulation',
-  'bf16', 'seed', 'regularizerPerSlot'];
+// Every key of TrainStepConfig, no more (the compiler checks both ways); a test checks it against the native key
+// table that reads the config (trainConfigKeys(), native/train/train_config.cc), so the list exists once per language.
+const STEP_KEY_SET: Record<keyof TrainStepConfig, true> = {
+  loss: true, temperature: true, infoNceScale: true, activation: true, k: true, decoupled: true, lambda: true,
+  lambdaWarmup: true, threshold: true, regularizerPerSlot: true, lr: true, weightDecay: true, adamBeta1: true,
+  adamBeta2: true, adamEps: true, warmupSteps: true, totalSteps: true, maxGradNorm: true, gradAccumulation: true,
+  bf16: true, seed: true,
+};
+export const TRAIN_STEP_KEYS = Object.keys(STEP_KEY_SET) as readonly (keyof TrainStepConfig)[];
 
 export interface TrainBatch {
   /** Q·G documents, group q = rows q·G .. q·G+G-1, the positive first. */
@@ -91,7 +96,8 @@ interface NativeStepArgs {
 
 declare module '../native/loader' {
   interface NativeAddon {
-    trainerCreate(model: MlmHandle, configJson: string): TrainerHandle;
+    trainerCreate(model: MlmHandle, config: TrainStepConfig): TrainerHandle;
+    trainConfigKeys(): string[];
     trainerStep(trainer: TrainerHandle, batch: NativeStepArgs): Promise<TrainMetrics>;
     trainerSaveModel(trainer: TrainerHandle, dir: string): Promise<void>;
     trainerSaveState(trainer: TrainerHandle, dir: string): Promise<void>;
@@ -123,8 +129,7 @@ export class NativeTrainer {
     for (const key of Object.keys(config)) {
       if (!(TRAIN_STEP_KEYS as readonly string[]).includes(key)) throw new RangeError(`train config: unknown key '${key}'`);
     }
-    const clean = Object.fromEntries(Object.entries(config).filter(([, v]) => v !== undefined));
-    return new NativeTrainer(loadNative().trainerCreate(model.nativeHandle, JSON.stringify(clean)), model, Object.freeze({ ...config }));
+    return new NativeTrainer(loadNative().trainerCreate(model.nativeHandle, config), model, Object.freeze({ ...config }));
   }
 
   /** One native step (micro-step when gradAccumulation > 1). Rejects, leaving parameters untouched, on a non-finite loss. */

@@ -143,13 +143,21 @@ export async function runTraining(config: TrainRunConfig, opts: TrainRunOptions 
   }
 }
 
-async function trainToCompletion(config: TrainRunConfig, opts: TrainRunOptions): Promise<TrainRunResult> {
-  const t0 = Date.now();
-  // Data parallel: rank 0 owns every file of the run folder; the other ranks only read (see TrainRunOptions).
+/** Who this process is in the run, and what it may write. */
+interface RunRole {
+  pg: ProcessGroup | undefined;
+  rank: number;
+  worldSize: number;
+  /** Rank 0 owns every file of the run folder; the other ranks only read (see TrainRunOptions). */
+  isMain: boolean;
+  device: string;
+  progress: boolean;
+}
+
+function runRole(config: TrainRunConfig, opts: TrainRunOptions): RunRole {
   const pg = opts.processGroup;
   const rank = pg?.rank ?? 0;
   const worldSize = pg?.worldSize ?? 1;
-  const isMain = rank === 0;
   if (config.queriesPerStep < worldSize) {
     throw new RangeError(`queriesPerStep ${config.queriesPerStep} is smaller than the ${worldSize} ranks: every rank needs a query per step`);
   }
@@ -158,26 +166,31 @@ async function trainToCompletion(config: TrainRunConfig, opts: TrainRunOptions):
     throw new Error(`data-parallel training (${worldSize} ranks) runs its collectives with Gloo on CPU tensors and does not ` +
       `support device '${device}': train on one GPU (no --nproc / WORLD_SIZE) or use device 'cpu' (docs/DISTRIBUTED.md)`);
   }
-  const progress = opts.progress !== false && isMain;
-  if (isMain) pinConfig(config);
-  if (config.threads) setNumThreads(config.threads);
-  const initDir = typeof config.init === 'string' ? config.init : null;
+  return { pg, rank, worldSize, isMain: rank === 0, device, progress: opts.progress !== false && rank === 0 };
+}
+
+/** Tokenizer, training groups split into train / held-out, and the idf query encoder (written once, by rank 0). */
+async function prepareInputs(config: TrainRunConfig, role: RunRole, initDir: string | null) {
   const tokenizer = config.tokenizer ? TextTokenizer.fromFile(config.tokenizer) : TextTokenizer.fromDir(initDir!);
   const data = await readTrainingData(config.data);
   const { train, heldOut } = holdOutQueries(data, config.data.holdOut ?? 0, config.seed);
-  if (pg && !isMain) await pg.barrier();  // rank 0 has pinned the config and written idf.json
-  const idf = await loadIdf(config, tokenizer, data, progress, isMain);
-  if (pg && isMain) await pg.barrier();
-  const queryEncoder = QueryEncoder.fromIdf(tokenizer, idf);
-  const model = initDir
-    ? await NativeMlmModel.load(initDir, { device })
-    : await NativeMlmModel.create(randomInitConfig(config.init as RandomInit, tokenizer.vocabSize, tokenizer.specialId('[PAD]') ?? 0),
-      { seed: (config.init as RandomInit).seed ?? config.seed, device });
-  if (!initDir) {
-    const bow = (config.init as RandomInit).bagOfWords ?? true;
-    if (bow !== false) {
-      initBagOfWords(model, { ...(bow === true ? {} : bow), seed: (config.init as RandomInit).seed ?? config.seed });
-    }
+  if (role.pg && !role.isMain) await role.pg.barrier();  // rank 0 has pinned the config and written idf.json
+  const idf = await loadIdf(config, tokenizer, data, role.progress, role.isMain);
+  if (role.pg && role.isMain) await role.pg.barrier();
+  return { tokenizer, data, train, heldOut, queryEncoder: QueryEncoder.fromIdf(tokenizer, idf) };
+}
+
+/** The starting model: a saved encoder folder, or a random one (bag-of-words initialised unless switched off). */
+async function initialModel(config: TrainRunConfig, tokenizer: TextTokenizer, initDir: string | null, device: string): Promise<NativeMlmModel> {
+  let model: NativeMlmModel;
+  if (initDir) {
+    model = await NativeMlmModel.load(initDir, { device });
+  } else {
+    const init = config.init as RandomInit;
+    model = await NativeMlmModel.create(randomInitConfig(init, tokenizer.vocabSize, tokenizer.specialId('[PAD]') ?? 0),
+      { seed: init.seed ?? config.seed, device });
+    const bow = init.bagOfWords ?? true;
+    if (bow !== false) initBagOfWords(model, { ...(bow === true ? {} : bow), seed: init.seed ?? config.seed });
   }
   if (config.maxLength > model.config.maxPositions) {
     throw new Error(`maxLength ${config.maxLength} exceeds the model's ${model.config.maxPositions} positions`);
@@ -185,67 +198,123 @@ async function trainToCompletion(config: TrainRunConfig, opts: TrainRunOptions):
   if (model.config.vocabSize !== tokenizer.vocabSize) {
     throw new Error(`the model has ${model.config.vocabSize} vocabulary rows but the tokenizer has ${tokenizer.vocabSize} tokens`);
   }
+  return model;
+}
+
+/** Restores the newest complete checkpoint of the run folder, if any; returns the step it holds (0: none). */
+async function resumeFromCheckpoint(trainer: NativeTrainer, output: string): Promise<number> {
+  const latest = listCheckpoints(output).at(-1);
+  if (!latest) return 0;
+  const step = await trainer.loadCheckpoint(latest.dir);
+  if (step !== readTrainerState(latest.dir).step) throw new Error(`${latest.dir}: optimizer state and trainer-state.json disagree on the step`);
+  return step;
+}
+
+/** The final encoder folder, swapped in whole (lib/io replaceDir), so a failed or killed rerun never leaves half of one. */
+async function saveFinalModel(config: TrainRunConfig, model: NativeMlmModel, tokenizer: TextTokenizer, queryEncoder: QueryEncoder): Promise<string> {
+  const modelDir = path.join(config.output, 'model');
+  await withAtomicDir(modelDir, (tmp) => saveHfLayout(tmp, {
+    model, tokenizer, maxLength: config.maxLength,
+    // Decoupled training scores with the relu weights: that is the encoder it produced.
+    activation: config.step.decoupled ? 'relu' : (config.step.activation ?? 'l0'), k: config.step.k ?? 1,
+    query: { tokenizer, weights: queryEncoder.effectiveWeights() },
+  }));
+  return modelDir;
+}
+
+async function trainToCompletion(config: TrainRunConfig, opts: TrainRunOptions): Promise<TrainRunResult> {
+  const t0 = Date.now();
+  const role = runRole(config, opts);
+  if (role.isMain) pinConfig(config);
+  if (config.threads) setNumThreads(config.threads);
+  const initDir = typeof config.init === 'string' ? config.init : null;
+  const inputs = await prepareInputs(config, role, initDir);
+  const model = await initialModel(config, inputs.tokenizer, initDir, role.device);
   const trainer = NativeTrainer.create(model, config.step);
-  const latest = listCheckpoints(config.output).at(-1);
-  let step = 0;
-  if (latest) {
-    step = await trainer.loadCheckpoint(latest.dir);
-    if (step !== readTrainerState(latest.dir).step) throw new Error(`${latest.dir}: optimizer state and trainer-state.json disagree on the step`);
-  }
-  const resumedFrom = step;
+  const resumedFrom = await resumeFromCheckpoint(trainer, config.output);
+  const loop = await trainSteps(config, opts, role, { ...inputs, model, trainer }, resumedFrom);
+  const modelDir = loop.step >= config.steps && role.isMain ? await saveFinalModel(config, model, inputs.tokenizer, inputs.queryEncoder) : null;
+  return {
+    steps: loop.step, resumedFrom, modelDir, lastMetrics: loop.last, evaluations: loop.evaluations, groups: inputs.train.length,
+    heldOutGroups: inputs.heldOut.length, seconds: (Date.now() - t0) / 1000, device: model.device, collapse: loop.collapse,
+  };
+}
+
+interface RunParts {
+  tokenizer: TextTokenizer;
+  data: TrainingData;
+  train: TrainingGroup[];
+  heldOut: TrainingGroup[];
+  queryEncoder: QueryEncoder;
+  model: NativeMlmModel;
+  trainer: NativeTrainer;
+}
+
+/** The step loop: batches, native steps, the log, collapse checks, checkpoints and evaluations, up to config.steps. */
+async function trainSteps(config: TrainRunConfig, opts: TrainRunOptions, role: RunRole, parts: RunParts, startStep: number) {
+  const { tokenizer, data, train, heldOut, queryEncoder, model, trainer } = parts;
+  const { pg, rank, worldSize, isMain } = role;
+  let step = startStep;
   const schedule = new GroupSchedule(train.length, config.seed);
   const accumulation = config.step.gradAccumulation ?? 1;
   const withTeacher = config.step.loss !== 'info_nce';
   const log = isMain ? fs.openSync(path.join(config.output, 'train-log.jsonl'), 'a') : -1;
   const evaluations: TrainRunResult['evaluations'] = [];
-  const bar = startBar(config.steps, step, progress);
+  const bar = startBar(config.steps, step, role.progress);
   const detector = new CollapseDetector(config.collapsePatience, config.collapseMinDocNnz);
   let collapse: Collapse | null = null;
   let last: TrainMetrics | null = null;
-  let lastGlobal: TrainingGroup[] = [];
   const evaluate = async () => {
     if (!opts.onEval || !isMain) return;
     const metrics = await opts.onEval({ step, model, tokenizer, queryEncoder, heldOut, corpus: data.corpus, config });
     evaluations.push({ step, metrics });
     fs.writeSync(log, JSON.stringify({ step, eval: metrics }) + '\n');
   };
+  /** One optimizer step (over `accumulation` micro-batches); returns the global groups of its last micro-batch. */
+  const optimizerStep = async (): Promise<TrainingGroup[]> => {
+    let global: TrainingGroup[] = [];
+    for (let a = 0; a < accumulation; a++) {
+      global = schedule.batch(step * accumulation + a, config.queriesPerStep).map((i) => train[i]);
+      const groups = pg ? shardOf(global, rank, worldSize) : global;  // this rank's contiguous shard
+      const batch = await buildTrainBatch(groups, data.groupSize, tokenizer, queryEncoder, config.maxLength, withTeacher);
+      try {
+        last = await trainer.trainStep(batch);
+      } catch (e) {
+        throw new Error(`training stopped at step ${step}: ${(e as Error).message}\n${lastGoodCheckpoint(config.output).note}`);
+      }
+    }
+    return global;
+  };
+  /** Every rank sees the same global metrics, so every rank reaches the same verdict at the same step. */
+  const checkCollapse = (metrics: TrainMetrics, global: TrainingGroup[]) => {
+    const collapsed = detector.observe(metrics, equalScoresLoss(config.step, {
+      candidates: global.length * data.groupSize, groupSize: data.groupSize,
+      teacher: withTeacher ? global.flatMap((g) => g.scores ?? []) : undefined,
+    }));
+    if (!collapsed) return;
+    if (isMain) fs.writeSync(log, JSON.stringify({ step, collapse: collapsed }) + '\n');
+    if (config.stopOnCollapse) {
+      const { good, note } = lastGoodCheckpoint(config.output, collapsed.firstStep - 1);
+      throw new TrainingCollapsedError(collapsed, good, note);
+    }
+    collapse ??= collapsed;
+    if (isMain) process.stderr.write(`l0sparse: warning: training collapsed at step ${step} (${collapsed.symptoms.join('; ')}); stopOnCollapse is false, training on\n`);
+  };
   try {
     if (config.evalEvery > 0 && step === 0) await evaluate();  // the starting point of the curve
     while (step < config.steps && (opts.stopAfterStep === undefined || step < opts.stopAfterStep)) {
-      for (let a = 0; a < accumulation; a++) {
-        const global = schedule.batch(step * accumulation + a, config.queriesPerStep).map((i) => train[i]);
-        lastGlobal = global;
-        const groups = pg ? shardOf(global, rank, worldSize) : global;  // this rank's contiguous shard
-        const batch = await buildTrainBatch(groups, data.groupSize, tokenizer, queryEncoder, config.maxLength, withTeacher);
-        try {
-          last = await trainer.trainStep(batch);
-        } catch (e) {
-          throw new Error(`training stopped at step ${step}: ${(e as Error).message}\n${lastGoodCheckpoint(config.output).note}`);
-        }
-      }
-      step = last!.step;
-      if (isMain) fs.writeSync(log, JSON.stringify(last) + '\n');
-      opts.onStep?.(last!);
-      bar?.update(step, { loss: last!.loss.toFixed(4), nnz: last!.meanDocNnz.toFixed(0), rate: (1 / last!.seconds).toFixed(2) });
-      // Every rank sees the same global metrics, so every rank reaches the same verdict at the same step.
-      const collapsed = detector.observe(last!, equalScoresLoss(config.step, {
-        candidates: lastGlobal.length * data.groupSize, groupSize: data.groupSize,
-        teacher: withTeacher ? lastGlobal.flatMap((g) => g.scores ?? []) : undefined,
-      }));
-      if (collapsed) {
-        if (isMain) fs.writeSync(log, JSON.stringify({ step, collapse: collapsed }) + '\n');
-        if (config.stopOnCollapse) {
-          const { good, note } = lastGoodCheckpoint(config.output, collapsed.firstStep - 1);
-          throw new TrainingCollapsedError(collapsed, good, note);
-        }
-        collapse ??= collapsed;
-        if (isMain) process.stderr.write(`l0sparse: warning: training collapsed at step ${step} (${collapsed.symptoms.join('; ')}); stopOnCollapse is false, training on\n`);
-      }
+      const global = await optimizerStep();
+      const metrics = last!;
+      step = metrics.step;
+      if (isMain) fs.writeSync(log, JSON.stringify(metrics) + '\n');
+      opts.onStep?.(metrics);
+      bar?.update(step, { loss: metrics.loss.toFixed(4), nnz: metrics.meanDocNnz.toFixed(0), rate: (1 / metrics.seconds).toFixed(2) });
+      checkCollapse(metrics, global);
       // A periodic checkpoint inside a run of symptoms is postponed, so that the rotation (keepCheckpoints) never
       // replaces the last good checkpoint with one of a collapsing model; the final one is always written.
       const postpone = config.stopOnCollapse && detector.suspect && step !== config.steps;
       if (isMain && !postpone && (step % config.checkpointEvery === 0 || step === config.steps)) {
-        await saveCheckpoint(trainer, config.output, step, config.keepCheckpoints, last!);
+        await saveCheckpoint(trainer, config.output, step, config.keepCheckpoints, metrics);
       }
       if (config.evalEvery > 0 && step % config.evalEvery === 0 && step < config.steps) await evaluate();
     }
@@ -254,20 +323,5 @@ async function trainToCompletion(config: TrainRunConfig, opts: TrainRunOptions):
     bar?.stop();
     if (isMain) fs.closeSync(log);
   }
-  let modelDir: string | null = null;
-  if (step >= config.steps && isMain) {
-    modelDir = path.join(config.output, 'model');
-    // Built in .partial-model-<pid> and swapped in (old folder renamed aside, new renamed in, old removed:
-    // lib/io replaceDir), so a rerun that fails or is killed never leaves a half-written model folder.
-    await withAtomicDir(modelDir, (tmp) => saveHfLayout(tmp, {
-      model, tokenizer, maxLength: config.maxLength,
-      // Decoupled training scores with the relu weights: that is the encoder it produced.
-      activation: config.step.decoupled ? 'relu' : (config.step.activation ?? 'l0'), k: config.step.k ?? 1,
-      query: { tokenizer, weights: queryEncoder.effectiveWeights() },
-    }));
-  }
-  return {
-    steps: step, resumedFrom, modelDir, lastMetrics: last, evaluations, groups: train.length,
-    heldOutGroups: heldOut.length, seconds: (Date.now() - t0) / 1000, device: model.device, collapse,
-  };
+  return { step, last: last as TrainMetrics | null, evaluations, collapse: collapse as Collapse | null };
 }

@@ -39,10 +39,45 @@ int64_t positive_int(const Napi::Object& o, const char* key) {
   return v;
 }
 
+// The train config as the JS object the API hands over, read by the key table of native/train/train_config.cc.
+// Undefined values count as absent (TS optional fields).
+class JsConfig : public train::ConfigSource {
+ public:
+  explicit JsConfig(Napi::Object o) : o_(o) {}
+  std::vector<std::string> keys() const override {
+    std::vector<std::string> out;
+    Napi::Array names = o_.GetPropertyNames();
+    for (uint32_t i = 0; i < names.Length(); ++i) {
+      std::string key = names.Get(i).ToString().Utf8Value();
+      if (has(key)) out.push_back(key);
+    }
+    return out;
+  }
+  bool has(const std::string& key) const override { return o_.Has(key) && !o_.Get(key).IsUndefined(); }
+  double number(const std::string& key) const override {
+    Napi::Value v = o_.Get(key);
+    if (!v.IsNumber()) throw Napi::TypeError::New(o_.Env(), "train config: '" + key + "' must be a number");
+    return v.As<Napi::Number>().DoubleValue();
+  }
+  bool boolean(const std::string& key) const override {
+    Napi::Value v = o_.Get(key);
+    if (!v.IsBoolean()) throw Napi::TypeError::New(o_.Env(), "train config: '" + key + "' must be true or false");
+    return v.As<Napi::Boolean>().Value();
+  }
+  std::string text(const std::string& key) const override {
+    Napi::Value v = o_.Get(key);
+    if (!v.IsString()) throw Napi::TypeError::New(o_.Env(), "train config: '" + key + "' must be a string");
+    return v.As<Napi::String>().Utf8Value();
+  }
+
+ private:
+  Napi::Object o_;
+};
+
 Napi::Value TrainerCreate(const Napi::CallbackInfo& info) {
   auto model = model_from_handle(info[0], "trainerCreate model");
-  std::string config_json = string_arg(info, 1, "trainerCreate config");
-  auto trainer = std::make_shared<train::Trainer>(model, train::parse_train_config(config_json));
+  Napi::Object config = object_arg(info, 1, "trainerCreate config");
+  auto trainer = std::make_shared<train::Trainer>(model, train::read_train_config(JsConfig(config)));
   auto ext = Napi::External<TrainerBox>::New(info.Env(), new TrainerBox{model, trainer},
                                              [](Napi::Env, TrainerBox* box) { delete box; });
   ext.TypeTag(&kTrainerTag);
@@ -160,7 +195,15 @@ Napi::Value MlmInitBagOfWords(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+Napi::Value TrainConfigKeys(const Napi::CallbackInfo& info) {
+  const auto& keys = train::train_config_keys();
+  Napi::Array out = Napi::Array::New(info.Env(), keys.size());
+  for (uint32_t i = 0; i < keys.size(); ++i) out.Set(i, Napi::String::New(info.Env(), keys[i]));
+  return out;
+}
+
 void Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("trainConfigKeys", Napi::Function::New(env, L0SPARSE_SYNC(TrainConfigKeys), "trainConfigKeys"));
   exports.Set("mlmInitBagOfWords", Napi::Function::New(env, L0SPARSE_SYNC(MlmInitBagOfWords), "mlmInitBagOfWords"));
   exports.Set("trainerCreate", Napi::Function::New(env, L0SPARSE_SYNC(TrainerCreate), "trainerCreate"));
   exports.Set("trainerStep", Napi::Function::New(env, L0SPARSE_SYNC(TrainerStep), "trainerStep"));

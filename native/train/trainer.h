@@ -12,6 +12,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace torch::optim { class AdamW; }
 
@@ -99,7 +100,22 @@ class Trainer {
   std::mutex mutex_;
 };
 
-// Parses a TrainConfig from JSON text; unknown keys and out-of-range values are errors naming the key.
-TrainConfig parse_train_config(const std::string& json_text);
+// Key/value settings from any source (a JS object at the N-API boundary). Each getter is called only for a
+// key that has() reports, and throws naming the key when the value has the wrong type.
+class ConfigSource {
+ public:
+  virtual ~ConfigSource() = default;
+  virtual std::vector<std::string> keys() const = 0;
+  virtual bool has(const std::string& key) const = 0;
+  virtual double number(const std::string& key) const = 0;
+  virtual bool boolean(const std::string& key) const = 0;
+  virtual std::string text(const std::string& key) const = 0;
+};
+
+// The train-step keys, in the order of the one table that reads them (native/train/train_config.cc).
+const std::vector<std::string>& train_config_keys();
+
+// Reads a TrainConfig; unknown keys and out-of-range values are errors naming the key.
+TrainConfig read_train_config(const ConfigSource& source);
 
 }  // namespace l0sparse::train

@@ -2,7 +2,9 @@ import { strict as assert } from 'assert';
 import * as fs from 'fs';
 import * as path from 'path';
 
+import { NativeMlmModel } from '../../lib/encoder/native-model';
 import { SparseEncoder } from '../../lib/encoder/sparse-encoder';
+import { encodeTexts } from '../../lib/retrieval/evaluate-encoder';
 import { IdfTable } from '../../lib/idf/idf-table';
 import { csrRow, csrRows, validateCsr } from '../../lib/sparse/csr';
 import type { Csr } from '../../lib/sparse/csr';
@@ -98,6 +100,20 @@ describe('encoder: SparseEncoder API', function () {
     await assert.rejects(encoder.encodeDocumentRows([rows[0], []]), /row 1 has 0 token ids; each row needs 1\.\.32/);
     await assert.rejects(encoder.encodeDocumentRows([new Array(33).fill(5)]), /row 0 has 33 token ids/);
     await assert.rejects(encoder.encodeDocumentRows([[101, 1e9, 102]], { progress: false }), /outside the vocabulary/);
+  });
+
+  it('evaluation (a model in memory, padded batches) encodes as the loaded encoder does one document at a time', async () => {
+    const dir = hfModelDir(data!, 'bert', path.join(work, 'eval'), { settings: { activation: 'l0', k: 1 } });
+    const model = await NativeMlmModel.load(dir);
+    try {
+      const texts = [...DOCS, ''];
+      const evaluated = await encodeTexts(model, encoder.tokenizer, texts, { activation: 'l0', k: 1, maxLength: 32, batchSize: 4 });
+      const alone = await encoder.encodeDocuments(texts, { batchSize: 1, progress: false, allowEmpty: true });
+      assertClose(evaluated, alone, 1e-5);
+      assert.deepEqual(rows(evaluated).map((r) => r.length), rows(alone).map((r) => r.length));
+    } finally {
+      model.dispose();
+    }
   });
 
   it('rejects bad input with errors naming the index or the option', async () => {

@@ -46,7 +46,7 @@ describe('export: vector files', () => {
 
   it('writes sparse_vector bulk NDJSON keyed by token ids, with pruning counted', async () => {
     const out = path.join(tmp(), 'docs.ndjson');
-    const rep = await exportVectors([batch()], { format: 'opensearch-bulk', fieldType: 'sparse_vector', out, field: 'sv', prune: { type: 'top_k', ratio: 1 } });
+    const rep = await exportVectors([batch()], { format: 'opensearch-bulk', fieldType: 'sparse_vector', out, field: 'sv', prune: { type: 'top_k', value: 1 } });
     const lines = readLines(out).map((l) => JSON.parse(l));
     assert.deepStrictEqual(lines[0], { index: { _id: 'd1' } });
     assert.deepStrictEqual(lines[1], { sv: { 3: 2 } });

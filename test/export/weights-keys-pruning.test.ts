@@ -1,6 +1,5 @@
 import * as assert from 'assert';
 
-import { pruneVector, validatePruneOptions } from '../../lib/export/pruning';
 import { escapeFeatureName, featureKey, TokenKeyError, unescapeFeatureName } from '../../lib/export/token-keys';
 import { formatFloat32, MIN_NORMAL_FLOAT32, weightProblem } from '../../lib/export/weights';
 
@@ -55,35 +54,3 @@ describe('export: token keys', () => {
   });
 });
 
-describe('export: pruning (OpenSearch prune types)', () => {
-  const idx = [1, 2, 3, 4, 5];
-  const val = [0.5, 4, 1, 2, 2.5]; // total 10, max 4
-  const kept = (type: 'top_k' | 'max_ratio' | 'alpha_mass' | 'abs_value', ratio: number) => pruneVector(idx, val, { type, ratio }).indices;
-
-  it('top_k keeps the k largest, in original order', () => {
-    assert.deepStrictEqual(kept('top_k', 2), [2, 5]);
-    assert.deepStrictEqual(kept('top_k', 10), idx);
-  });
-  it('max_ratio keeps w >= ratio * max', () => {
-    assert.deepStrictEqual(kept('max_ratio', 0.5), [2, 4, 5]); // >= 2
-    assert.deepStrictEqual(kept('max_ratio', 0), idx);
-  });
-  it('alpha_mass keeps the largest while the running sum <= ratio * total', () => {
-    assert.deepStrictEqual(kept('alpha_mass', 0.65), [2, 5]); // 4 + 2.5 = 6.5 <= 6.5; + 2 = 8.5 > 6.5
-    assert.deepStrictEqual(kept('alpha_mass', 0.3), []); // 4 > 3
-    assert.deepStrictEqual(kept('alpha_mass', 0.99), [2, 3, 4, 5]); // 9.5 <= 9.9; + 0.5 = 10 > 9.9
-  });
-  it('abs_value keeps w >= threshold', () => {
-    assert.deepStrictEqual(kept('abs_value', 2), [2, 4, 5]);
-  });
-  it('breaks top_k ties by lower token id', () => {
-    assert.deepStrictEqual(pruneVector([7, 3, 9], [1, 1, 1], { type: 'top_k', ratio: 2 }).indices, [7, 3]);
-  });
-  it('rejects parameters outside their range', () => {
-    assert.throws(() => validatePruneOptions({ type: 'top_k', ratio: 1.5 }), RangeError);
-    assert.throws(() => validatePruneOptions({ type: 'max_ratio', ratio: 1 }), RangeError); // [0, 1) as in OpenSearch
-    assert.throws(() => validatePruneOptions({ type: 'alpha_mass', ratio: 1 }), RangeError);
-    assert.throws(() => validatePruneOptions({ type: 'abs_value', ratio: -1 }), RangeError);
-    assert.throws(() => validatePruneOptions({ type: 'bogus' as 'none', ratio: 0 }), RangeError);
-  });
-});

@@ -119,6 +119,25 @@ describe('cli: export and opensearch commands', () => {
     await assert.rejects(run(['export', '--format', 'anserini', '--input', file, '--out', path.join(dir, 'a.jsonl')]), /--vocab is needed/);
   });
 
+  it('export --prune top_k:1 prunes natively; the older --prune-type/--prune-ratio spelling gives the same file', async () => {
+    const dir = fixture();
+    const file = path.join(dir, 'docs.csr');
+    const w = CsrFileWriter.open(file, { numCols: 4 });
+    w.append(csrFromRows([[[1, 1.5], [3, 0.5]], [[1, 2], [2, 2]]], 4), ['d1', 'd2']);
+    w.close();
+    const args = (out: string) => ['export', '--format', 'opensearch-bulk', '--field-type', 'sparse_vector', '--input', file, '--out', out];
+    const r = await run([...args(path.join(dir, 'new.ndjson')), '--prune', 'top_k:1']);
+    assert.match(r.out, /2 documents, 2 entries/);
+    // d1 keeps its largest weight; d2's tie keeps the smaller id.
+    assert.deepStrictEqual(fs.readFileSync(path.join(dir, 'new.ndjson'), 'utf8').trim().split('\n').filter((_, i) => i % 2 === 1).map((l) => JSON.parse(l)),
+      [{ embedding: { 1: 1.5 } }, { embedding: { 1: 2 } }]);
+    await run([...args(path.join(dir, 'old.ndjson')), '--prune-type', 'top_k', '--prune-ratio', '1']);
+    assert.strictEqual(fs.readFileSync(path.join(dir, 'old.ndjson'), 'utf8'), fs.readFileSync(path.join(dir, 'new.ndjson'), 'utf8'));
+    await assert.rejects(run([...args(path.join(dir, 'x.ndjson')), '--prune', 'top_k:1', '--prune-type', 'top_k']), /not both/);
+    await assert.rejects(run([...args(path.join(dir, 'y.ndjson')), '--prune', 'max_ratio:1']), /\[0, 1\)/);
+    assert.ok(!fs.existsSync(path.join(dir, 'y.ndjson')), 'a refused spec writes nothing');
+  });
+
   it('opensearch create-index --print-body prints the sparse_vector body without a cluster', async () => {
     const r = await run(['opensearch', 'create-index', '--url', 'http://unused', '--index', 'x', '--type', 'sparse_vector', '--n-postings', '300', '--print-body']);
     assert.deepStrictEqual(JSON.parse(r.out), {

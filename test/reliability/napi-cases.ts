@@ -102,6 +102,7 @@ export function buildCases(): Case[] {
     err('setNumThreads', `n = ${String(v)}`, (c) => c.native.setNumThreads(v), /setNumThreads/);
   }
   settle('getNumThreads', 'junk arguments are ignored', (c) => c.native.getNumThreads(1, 'x', {}));
+  settle('trainConfigKeys', 'junk arguments are ignored', (c) => c.native.trainConfigKeys(null, 5));
   settle('buildInfo', 'junk arguments are ignored', (c) => c.native.buildInfo(null, 5));
   settle('cpuMemoryStats', 'junk arguments are ignored', (c) => c.native.cpuMemoryStats({}, -1));
   settle('releaseCachedCpuMemory', 'junk arguments are ignored', (c) => c.native.releaseCachedCpuMemory('all', 7));
@@ -112,7 +113,7 @@ export function buildCases(): Case[] {
     ['mlmEncodeDense', (c, h) => c.native.mlmEncodeDense(h, encodeArgs())],
     ['mlmSave', (c, h) => c.native.mlmSave(h, path.join(c.tmp, 'never'))],
     ['mlmInitBagOfWords', (c, h) => c.native.mlmInitBagOfWords(h, {})],
-    ['trainerCreate', (c, h) => c.native.trainerCreate(h, '{}')],
+    ['trainerCreate', (c, h) => c.native.trainerCreate(h, {})],
   ];
   for (const [fn, call] of modelFns) {
     for (const [name, v] of JUNK) err(fn, `model handle is ${name}`, (c) => call(c, v), /model handle/);
@@ -333,12 +334,12 @@ export function buildCases(): Case[] {
   for (const v of [-1, 1.5, NaN, 2 ** 60]) err('mlmInitBagOfWords', `seed ${String(v)}`, (c) => c.native.mlmInitBagOfWords(c.model, { seed: v }), /seed/);
 
   // --- trainerCreate / trainerStep ----------------------------------------------------------------
-  err('trainerCreate', 'config missing', (c) => c.native.trainerCreate(c.model), /config must be a non-empty string/);
-  err('trainerCreate', 'config an object', (c) => c.native.trainerCreate(c.model, { lr: 1 }), /config must be a non-empty string/);
-  err('trainerCreate', 'config not JSON', (c) => c.native.trainerCreate(c.model, '{lr:'), /invalid JSON/);
-  err('trainerCreate', 'unknown key', (c) => c.native.trainerCreate(c.model, '{"learningRate":1}'), /unknown key 'learningRate'/);
-  err('trainerCreate', 'lr out of range', (c) => c.native.trainerCreate(c.model, '{"lr":100}'), /'lr'/);
-  err('trainerCreate', 'lr as a string', (c) => c.native.trainerCreate(c.model, '{"lr":"1e-3"}'), /lr/);
+  err('trainerCreate', 'config missing', (c) => c.native.trainerCreate(c.model), /config: expected an options object/);
+  err('trainerCreate', 'config a JSON string', (c) => c.native.trainerCreate(c.model, '{"lr":1}'), /config: expected an options object/);
+  err('trainerCreate', 'unknown key', (c) => c.native.trainerCreate(c.model, { learningRate: 1 }), /unknown key 'learningRate'/);
+  err('trainerCreate', 'lr out of range', (c) => c.native.trainerCreate(c.model, { lr: 100 }), /'lr'/);
+  err('trainerCreate', 'lr as a string', (c) => c.native.trainerCreate(c.model, { lr: '1e-3' }), /'lr' must be a number/);
+  err('trainerCreate', 'lr NaN', (c) => c.native.trainerCreate(c.model, { lr: NaN }), /'lr' must be in/);
   err('trainerCreate', 'unknown loss', (c) => c.native.trainerCreate(c.model, '{"loss":"hinge"}'), /'loss'/);
   err('trainerCreate', 'k = 9', (c) => c.native.trainerCreate(c.model, '{"k":9}'), /'k'/);
   err('trainerCreate', 'gradAccumulation 0', (c) => c.native.trainerCreate(c.model, '{"gradAccumulation":0}'), /gradAccumulation/);

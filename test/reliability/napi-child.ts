@@ -28,7 +28,7 @@ async function main(): Promise<void> {
   const loaded = await native.mlmLoad(FIXTURE_MODEL);
   const other = await native.mlmLoad(FIXTURE_MODEL);
   native.mlmDispose(other.handle);
-  const trainer = native.trainerCreate(loaded.handle, JSON.stringify({ lr: 1e-3, lambda: 0.01 }));
+  const trainer = native.trainerCreate(loaded.handle, { lr: 1e-3, lambda: 0.01 });
   const index = new native.SparseIndexNative(10);
   index.add(csr(), ['d0', 'd1']);
   await index.build();

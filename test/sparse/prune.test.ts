@@ -1,7 +1,7 @@
 import * as assert from 'assert';
 
 import { type Csr, csrFromRows } from '../../lib/sparse/csr';
-import { parsePruneSpec, pruneCsr, type PruneSpec } from '../../lib/sparse/prune';
+import { checkPruneSpec, parsePruneSpec, pruneCsr, type PruneSpec, type PruneType } from '../../lib/sparse/prune';
 import { rng } from '../helpers';
 
 const f = Math.fround;
@@ -54,6 +54,10 @@ describe('pruneCsr', () => {
     assert.deepStrictEqual(await cols({ type: 'max_ratio', value: 0.5 }), [5, 8, 11]);  // w >= 1
     assert.deepStrictEqual(await cols({ type: 'alpha_mass', value: 0.7 }), [5, 11]);  // running 2, 4 <= 4.025 < 5
     assert.deepStrictEqual(await cols({ type: 'abs_value', value: 0.5 }), [3, 5, 8, 11]);
+    // A running sum equal to the budget is kept: 0.5, 4, 1, 2, 2.5 (total 10) at alpha 0.65 keeps 4 + 2.5 = 6.5.
+    const exact = csrFromRows([[[1, 0.5], [2, 4], [3, 1], [4, 2], [5, 2.5]]], 6);
+    assert.deepStrictEqual(rows(await pruneCsr(exact, { type: 'alpha_mass', value: 0.65 }))[0].map((e) => e[0]), [2, 5]);
+    assert.deepStrictEqual(rows(await pruneCsr(exact, { type: 'alpha_mass', value: 0.3 }))[0], []);  // 4 > 3
   });
 
   it('equals the reference definitions on random rows with ties', async () => {
@@ -77,11 +81,39 @@ describe('pruneCsr', () => {
     }
   });
 
+  it('equals the reference at cut points: coarse (tied) and fine weights over many values', async () => {
+    const cases: [PruneType, number[]][] = [
+      ['top_k', [1, 7, 50]], ['max_ratio', [0, 0.1, 0.3, 0.999]], ['alpha_mass', [0, 0.1, 0.6, 0.95]], ['abs_value', [0, 0.8, 1.7]],
+    ];
+    for (const coarse of [true, false]) {
+      const next = rng(coarse ? 17 : 29);
+      const data: Map<number, number>[] = [];
+      for (let r = 0; r < 300; r++) {
+        const row = new Map<number, number>();
+        const n = Math.floor(next() * 60);
+        // Coarse weights make ties frequent (the tie rule); fine ones probe float32 rounding at the cuts.
+        for (let i = 0; i < n; i++) row.set(Math.floor(next() * 500), coarse ? Math.max(0.125, Math.round(next() * 16) / 8) : 1e-3 + next() * 3);
+        data.push(row);
+      }
+      const csr = csrFromRows(data, 500);
+      for (const [type, values] of cases) {
+        for (const value of values) {
+          const spec = { type, value };
+          assert.deepStrictEqual(rows(await pruneCsr(csr, spec)), rows(csr).map((row) => pruneRowReference(row, spec)), `${JSON.stringify(spec)} coarse=${coarse}`);
+        }
+      }
+    }
+  });
+
   it('rejects bad specs and weights', async () => {
     await assert.rejects(pruneCsr(hand, { type: 'top_k', value: 0 }), /positive integer/);
     await assert.rejects(pruneCsr(hand, { type: 'max_ratio', value: 1 }), /\[0, 1\)/);
     await assert.rejects(pruneCsr(hand, { type: 'abs_value', value: -2 }), />= 0/);
     await assert.rejects(pruneCsr(hand, { type: 'nope' as 'top_k', value: 1 }), /unknown prune type/);
+    // checkPruneSpec applies the same native rules without data (exporters call it before opening input).
+    await assert.rejects(checkPruneSpec({ type: 'top_k', value: 1.5 }), RangeError);
+    await assert.rejects(checkPruneSpec({ type: 'alpha_mass', value: 1 }), /\[0, 1\)/);
+    await checkPruneSpec({ type: 'alpha_mass', value: 0.99 });
     await assert.rejects(pruneCsr(csrFromRows([[[1, 0]]], 3), { type: 'top_k', value: 1 }), /finite and > 0/);
     assert.deepStrictEqual(parsePruneSpec('alpha_mass:0.9'), { type: 'alpha_mass', value: 0.9 });
     assert.throws(() => parsePruneSpec('top:3'), /must look like/);

@@ -4,7 +4,7 @@ import * as path from 'path';
 
 import { NativeMlmModel } from '../../lib/encoder/native-model';
 import { loadNative } from '../../lib/native/loader';
-import { NativeTrainer } from '../../lib/train/native-trainer';
+import { NativeTrainer, TRAIN_STEP_KEYS } from '../../lib/train/native-trainer';
 import type { TrainBatch, TrainStepConfig } from '../../lib/train/native-trainer';
 import {
   FIXTURES, TrainFixture, distilbertCopy, fixtureBatch, queryCsr, readTrainFixture, tempDir,
@@ -87,16 +87,25 @@ describe('train: NativeTrainer rejects bad input', function () {
     await rejects({ ...b, groupSize: 1, queries: queryCsr([...fx.queries, ...fx.queries]) }, /MarginMSE needs groups of >= 2/, mm);
   });
 
-  it('unknown config keys and out-of-range values, in TS and in the native parser', () => {
+  it('unknown config keys, wrong types and out-of-range values, in TS and in the native key table', () => {
     assert.throws(() => NativeTrainer.create(model, { lamda: 0.1 } as unknown as TrainStepConfig), /unknown key 'lamda'/);
     const native = loadNative();
-    assert.throws(() => native.trainerCreate(model.nativeHandle, '{"lamda": 0.1}'), /unknown key 'lamda'/);
+    assert.throws(() => native.trainerCreate(model.nativeHandle, { lamda: 0.1 } as unknown as TrainStepConfig), /unknown key 'lamda'/);
+    assert.throws(() => native.trainerCreate(model.nativeHandle, { lr: '1e-3' } as unknown as TrainStepConfig), /'lr' must be a number/);
+    assert.throws(() => native.trainerCreate(model.nativeHandle, { bf16: 1 } as unknown as TrainStepConfig), /'bf16' must be true or false/);
+    assert.throws(() => native.trainerCreate(model.nativeHandle, { loss: 3 } as unknown as TrainStepConfig), /'loss' must be a string/);
+    // Undefined is absent, as for a TS optional field.
+    NativeTrainer.create(model, { lr: undefined, seed: 3 });
     assert.throws(() => NativeTrainer.create(model, { lr: -1 }), /'lr' must be in/);
     assert.throws(() => NativeTrainer.create(model, { loss: 'hinge' as 'kl' }), /'loss' must be kl, margin_mse or info_nce/);
     assert.throws(() => NativeTrainer.create(model, { activation: 'gelu' as 'relu' }), /'activation' must be relu or l0/);
     assert.throws(() => NativeTrainer.create(model, { activation: 'relu', decoupled: true }), /'decoupled' needs the l0 activation/);
     assert.throws(() => NativeTrainer.create(model, { gradAccumulation: 0 }), /'gradAccumulation' must be an integer/);
     assert.throws(() => NativeTrainer.create(model, { k: 1.5 }), /k\W* must be an integer/);
+  });
+
+  it('the TS key list is exactly the native key table', () => {
+    assert.deepStrictEqual([...TRAIN_STEP_KEYS].sort(), loadNative().trainConfigKeys().sort());
   });
 
   it('rejected steps changed nothing: the next good step equals a fresh trainer\'s first step', async () => {

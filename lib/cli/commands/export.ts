@@ -1,18 +1,18 @@
 import type { Command } from 'commander';
 
 import { exportOpenSearchModel } from '../../export/opensearch-model';
-import { PRUNE_TYPES, type PruneType } from '../../export/pruning';
 import { countDocs, newReadStats, openDocVectors, readVocabulary } from '../../export/read-vectors';
 import { KEY_POLICIES, type KeyPolicy } from '../../export/token-keys';
 import { EXPORT_FORMATS, type ExportFormat, exportVectors } from '../../export/vector-files';
 import { describeDrops } from '../../export/weights';
 import { createProgress } from '../../opensearch/progress';
+import { addPruneOptions, pruneFromOptions } from '../prune-option';
 
 const FORMATS = [...EXPORT_FORMATS, 'opensearch-model'] as const;
 
 /** `l0sparse export --format opensearch-bulk|anserini|seismic|opensearch-model`. */
 export function register(program: Command): void {
-  program.command('export')
+  addPruneOptions(program.command('export'))
     .description('write doc vectors for other engines, or a model directory for OpenSearch ML Commons (see docs/OPENSEARCH.md)')
     .requiredOption('--format <f>', FORMATS.join(' | '))
     .requiredOption('--out <path>', 'output file (vectors) or directory (opensearch-model)')
@@ -23,8 +23,6 @@ export function register(program: Command): void {
     .option('--field-type <t>', 'opensearch-bulk: rank_features | sparse_vector', 'rank_features')
     .option('--index <name>', 'opensearch-bulk: write "_index" into each action')
     .option('--key-policy <p>', KEY_POLICIES.join(' | ') + ' (default: escape for opensearch-bulk, keep otherwise)')
-    .option('--prune-type <t>', PRUNE_TYPES.join(' | '), 'none')
-    .option('--prune-ratio <r>', 'k for top_k, ratio/threshold otherwise', '0')
     .option('--scale <x>', 'anserini: integer impact = round(weight * scale)', '100')
     .option('--model <dir>', 'opensearch-model: saved model directory')
     .option('--name <name>', 'opensearch-model: model name in the register bodies')
@@ -52,6 +50,7 @@ export function register(program: Command): void {
       if (o.keyPolicy !== undefined && !KEY_POLICIES.includes(o.keyPolicy)) throw new Error(`--key-policy must be one of ${KEY_POLICIES.join(', ')}`);
       // Dots only hurt OpenSearch's rank_feature query; Anserini and Seismic take any token string.
       const keyPolicy = (o.keyPolicy ?? (o.format === 'opensearch-bulk' ? 'escape' : 'keep')) as KeyPolicy;
+      const prune = pruneFromOptions(o) ?? undefined;
       const vocab = o.vocab ? readVocabulary(o.vocab) : undefined;
       const stats = newReadStats();
       const showBar = o.progress && process.stderr.isTTY === true;
@@ -59,7 +58,7 @@ export function register(program: Command): void {
       try {
         const rep = await exportVectors(openDocVectors(o.input, { keys: o.keys, vocab, batchSize: 1024 }, stats), {
           format: o.format as ExportFormat, out: o.out, vocab, fieldType: o.fieldType, field: o.field, index: o.index, keyPolicy,
-          prune: { type: o.pruneType as PruneType, ratio: Number(o.pruneRatio) }, anseriniScale: Number(o.scale),
+          prune, anseriniScale: Number(o.scale),
           onProgress: (n) => bar.update(n),
         });
         bar.stop();

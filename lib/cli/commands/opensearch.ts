@@ -4,7 +4,6 @@ import { AtomicLineWriter } from '../../io';
 import { countDocs, newReadStats, openDocVectors, readVocabulary } from '../../export/read-vectors';
 import { KEY_POLICIES, type KeyPolicy } from '../../export/token-keys';
 import { describeDrops } from '../../export/weights';
-import { PRUNE_TYPES, type PruneType } from '../../export/pruning';
 import { ClusterUnavailableError } from '../../opensearch/bulk';
 import { Checkpoint } from '../../opensearch/checkpoint';
 import {
@@ -18,6 +17,7 @@ import { readQueriesJsonl, searchToTrec, type TextQueryEncoder, weightsFromCsr }
 import { IdfTable } from '../../idf/idf-table';
 import { QueryEncoder } from '../../query/query-encoder';
 import { TextTokenizer } from '../../tokenizer/text-tokenizer';
+import { addPruneOptions, pruneFromOptions } from '../prune-option';
 
 type FieldType = 'rank_features' | 'sparse_vector';
 
@@ -101,7 +101,7 @@ export function register(program: Command): void {
       }
     });
 
-  connection(os.command('ingest'))
+  addPruneOptions(connection(os.command('ingest')))
     .description('bulk-index doc vectors (JSONL {"id", "vector": {key: weight}}), resumable')
     .requiredOption('--index <name>', 'index name (create it first)')
     .requiredOption('--input <file>', 'binary CSR file from the encoder, or doc-vector JSONL')
@@ -110,8 +110,6 @@ export function register(program: Command): void {
     .option('--field <name>', 'vector field', 'embedding')
     .option('--type <type>', 'rank_features | sparse_vector', oneOf('type', ['rank_features', 'sparse_vector'] as const), 'rank_features')
     .option('--key-policy <p>', `tokens a rank_features key cannot hold: ${KEY_POLICIES.join(' | ')}`, oneOf('key-policy', KEY_POLICIES), 'escape')
-    .option('--prune-type <t>', PRUNE_TYPES.join(' | '), oneOf('prune-type', PRUNE_TYPES), 'none')
-    .option('--prune-ratio <r>', 'k for top_k, ratio/threshold otherwise', num('prune-ratio'), 0)
     .option('--batch-size <n>', 'documents per bulk request', num('batch-size'), 500)
     .option('--concurrency <n>', 'bulk requests in flight', num('concurrency'), 2)
     .option('--max-retries <n>', 'retries per request (429/5xx/connection errors)', num('max-retries'), 5)
@@ -120,6 +118,7 @@ export function register(program: Command): void {
     .option('--refresh', 'refresh the index at the end, so that a search started right away sees every document')
     .option('--no-progress', 'no progress bar')
     .action(async (o) => {
+      const prune = pruneFromOptions(o) ?? undefined;
       const vocab = o.vocab ? readVocabulary(o.vocab) : undefined;
       if (!vocab && o.type === 'rank_features') throw new Error('rank_features keys are token strings: --vocab is needed');
       const checkpointFile = o.checkpoint ?? `${o.input}.${o.index}.checkpoint.json`;
@@ -132,7 +131,7 @@ export function register(program: Command): void {
       try {
         const rep = await ingestBatches(openDocVectors(o.input, { keys: o.keys, vocab, batchSize: 256 }, stats), {
           transport: clientBulkTransport(client, o.index), field: o.field, fieldType: o.type as FieldType, vocab,
-          keyPolicy: o.keyPolicy as KeyPolicy, prune: { type: o.pruneType as PruneType, ratio: o.pruneRatio },
+          keyPolicy: o.keyPolicy as KeyPolicy, prune,
           batchSize: o.batchSize, concurrency: o.concurrency, checkpoint, failuresFile,
           retry: { maxRetries: o.maxRetries, baseDelayMs: 500, maxDelayMs: 30_000 },
           retryHooks: { onRetry: (r) => { if (!process.stderr.isTTY) process.stderr.write(`retry ${r.attempt} in ${r.delayMs} ms: ${r.reason}\n`); } },
