@@ -340,9 +340,9 @@ export function buildCases(): Case[] {
   err('trainerCreate', 'lr out of range', (c) => c.native.trainerCreate(c.model, { lr: 100 }), /'lr'/);
   err('trainerCreate', 'lr as a string', (c) => c.native.trainerCreate(c.model, { lr: '1e-3' }), /'lr' must be a number/);
   err('trainerCreate', 'lr NaN', (c) => c.native.trainerCreate(c.model, { lr: NaN }), /'lr' must be in/);
-  err('trainerCreate', 'unknown loss', (c) => c.native.trainerCreate(c.model, '{"loss":"hinge"}'), /'loss'/);
-  err('trainerCreate', 'k = 9', (c) => c.native.trainerCreate(c.model, '{"k":9}'), /'k'/);
-  err('trainerCreate', 'gradAccumulation 0', (c) => c.native.trainerCreate(c.model, '{"gradAccumulation":0}'), /gradAccumulation/);
+  err('trainerCreate', 'unknown loss', (c) => c.native.trainerCreate(c.model, { loss: 'hinge' }), /'loss'/);
+  err('trainerCreate', 'k = 9', (c) => c.native.trainerCreate(c.model, { k: 9 }), /'k'/);
+  err('trainerCreate', 'gradAccumulation 0', (c) => c.native.trainerCreate(c.model, { gradAccumulation: 0 }), /gradAccumulation/);
   const step = (o: Record<string, unknown>) => (c: Ctx) => c.native.trainerStep(c.trainer, stepBatch(o));
   err('trainerStep', 'batch missing', (c) => c.native.trainerStep(c.trainer), /options object/);
   for (const key of ['numDocs', 'seqLen', 'groupSize']) {
