@@ -1,5 +1,5 @@
 import { BeirDataset, documentText } from '../data/beir';
-import { startProgress } from '../encoder/progress';
+import { startProgress } from '../io/progress';
 import type { Hit } from '../eval/types';
 import { BatchAnalyzer, Bm25Index, Bm25Parameters, TextAnalyzer, analyzeAll, buildBm25Index } from './bm25-index';
 

@@ -11,7 +11,7 @@ import * as path from 'path';
 
 import * as yauzl from 'yauzl';
 
-import { startProgress } from '../encoder/progress';
+import { startProgress } from '../io/progress';
 import { partialDirFor, replaceDir } from '../io';
 
 export const SCIFACT_URL = 'https://public.ukp.informatik.tu-darmstadt.de/thakur/BEIR/datasets/scifact.zip';

@@ -13,7 +13,7 @@ import * as path from 'path';
 import type { DataProblem } from '../data/errors';
 import type { JsonlReport } from '../data/jsonl';
 import { lengthSortedBatches } from '../encoder/document-batches';
-import { startProgress } from '../encoder/progress';
+import { startProgress } from '../io/progress';
 import type { SparseEncoder } from '../encoder/sparse-encoder';
 import { setNumThreads } from '../native/threads';
 import type { Csr } from '../sparse/csr';

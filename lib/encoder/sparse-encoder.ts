@@ -15,7 +15,7 @@ import { decodeRow } from './decode';
 import { CsrAssembler, lengthSortedBatches } from './document-batches';
 import { ModelDirSpec, ModelLayout, readModelDir } from './model-dir';
 import { MlmConfig, ModelPlacement, NativeMlmModel } from './native-model';
-import { startProgress } from './progress';
+import { startProgress } from '../io/progress';
 import { saveHfLayout, saveStLayout } from './save-layouts';
 import { readStaticWeights } from './static-weights';
 import { configuredMaxLength, readTokenizerConfig } from './tokenizer-files';

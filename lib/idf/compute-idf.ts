@@ -9,7 +9,7 @@
  * The formula would give them ln(2N + 2), the largest weight of the table, i.e. a query word the corpus never
  * uses would outweigh every word it does use; that behaviour stays available as `unseen: 'max-idf'`.
  */
-import { startProgress } from '../encoder/progress';
+import { startProgress } from '../io/progress';
 import type { TextTokenizer } from '../tokenizer/text-tokenizer';
 import { IdfTable } from './idf-table';
 

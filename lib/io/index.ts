@@ -8,3 +8,5 @@ export { AtomicLineWriter } from './atomic-line-writer';
 export {
   STALE_AFTER_MS, tempPathFor, partialDirFor, replacedDirFor, tempOwnerPid, sweepStaleTemps, sweepStaleTempsOnce,
 } from './stale-temps';
+export { startProgress } from './progress';
+export type { ProgressReporter, ProgressDisplayOptions } from './progress';

@@ -6,13 +6,11 @@
 import * as fs from 'fs';
 import * as path from 'path';
 
-import { Presets, SingleBar } from 'cli-progress';
-
 import { NativeMlmModel } from '../encoder/native-model';
 import { saveHfLayout } from '../encoder/save-layouts';
 import { computeIdf } from '../idf/compute-idf';
 import { IdfTable } from '../idf/idf-table';
-import { withAtomicDir } from '../io';
+import { startProgress, withAtomicDir } from '../io';
 import { getNumThreads, setNumThreads } from '../native/threads';
 import { QueryEncoder } from '../query/query-encoder';
 import { TextTokenizer } from '../tokenizer/text-tokenizer';
@@ -118,16 +116,6 @@ function lastGoodCheckpoint(output: string, before?: number): { good: { dir: str
   if (good) return { good, note: `The last good checkpoint is ${good.dir} (step ${good.step}).` };
   if (all.length > 0) return { good, note: `No checkpoint from before the symptoms is left (the newest, step ${all.at(-1)!.step}, already shows them).` };
   return { good, note: 'No checkpoint was written yet.' };
-}
-
-function startBar(total: number, start: number, enabled: boolean): SingleBar | null {
-  if (!enabled || !process.stderr.isTTY) return null;
-  const bar = new SingleBar({
-    format: 'train [{bar}] {value}/{total} | loss {loss} | nnz {nnz} | {rate} it/s | eta {eta_formatted}',
-    stream: process.stderr, hideCursor: true, etaBuffer: 20,
-  }, Presets.shades_classic);
-  bar.start(total, start, { loss: '-', nnz: '-', rate: '-' });
-  return bar;
 }
 
 /**
@@ -260,7 +248,7 @@ async function trainSteps(config: TrainRunConfig, opts: TrainRunOptions, role: R
   const withTeacher = config.step.loss !== 'info_nce';
   const log = isMain ? fs.openSync(path.join(config.output, 'train-log.jsonl'), 'a') : -1;
   const evaluations: TrainRunResult['evaluations'] = [];
-  const bar = startBar(config.steps, step, role.progress);
+  const bar = startProgress('train', config.steps, role.progress, { unit: 'steps', initial: step, fields: { loss: '-', nnz: '-' } });
   const detector = new CollapseDetector(config.collapsePatience, config.collapseMinDocNnz);
   let collapse: Collapse | null = null;
   let last: TrainMetrics | null = null;
@@ -308,7 +296,7 @@ async function trainSteps(config: TrainRunConfig, opts: TrainRunOptions, role: R
       step = metrics.step;
       if (isMain) fs.writeSync(log, JSON.stringify(metrics) + '\n');
       opts.onStep?.(metrics);
-      bar?.update(step, { loss: metrics.loss.toFixed(4), nnz: metrics.meanDocNnz.toFixed(0), rate: (1 / metrics.seconds).toFixed(2) });
+      bar.update(step, { loss: metrics.loss.toFixed(4), nnz: metrics.meanDocNnz.toFixed(0) });
       checkCollapse(metrics, global);
       // A periodic checkpoint inside a run of symptoms is postponed, so that the rotation (keepCheckpoints) never
       // replaces the last good checkpoint with one of a collapsing model; the final one is always written.
@@ -320,7 +308,7 @@ async function trainSteps(config: TrainRunConfig, opts: TrainRunOptions, role: R
     }
     if (step >= config.steps && opts.onEval && evaluations.at(-1)?.step !== step) await evaluate();
   } finally {
-    bar?.stop();
+    bar.stop();
     if (isMain) fs.closeSync(log);
   }
   return { step, last: last as TrainMetrics | null, evaluations, collapse: collapse as Collapse | null };

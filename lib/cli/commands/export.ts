@@ -5,7 +5,7 @@ import { countDocs, newReadStats, openDocVectors, readVocabulary } from '../../e
 import { KEY_POLICIES, type KeyPolicy } from '../../export/token-keys';
 import { EXPORT_FORMATS, type ExportFormat, exportVectors } from '../../export/vector-files';
 import { describeDrops } from '../../export/weights';
-import { createProgress } from '../../opensearch/progress';
+import { startProgress } from '../../io/progress';
 import { addPruneOptions, pruneFromOptions } from '../prune-option';
 
 const FORMATS = [...EXPORT_FORMATS, 'opensearch-model'] as const;
@@ -54,7 +54,7 @@ export function register(program: Command): void {
       const vocab = o.vocab ? readVocabulary(o.vocab) : undefined;
       const stats = newReadStats();
       const showBar = o.progress && process.stderr.isTTY === true;
-      const bar = createProgress('export', showBar ? await countDocs(o.input) : undefined, showBar);
+      const bar = startProgress('export', showBar ? await countDocs(o.input) : undefined, showBar, { unit: 'docs' });
       try {
         const rep = await exportVectors(openDocVectors(o.input, { keys: o.keys, vocab, batchSize: 1024 }, stats), {
           format: o.format as ExportFormat, out: o.out, vocab, fieldType: o.fieldType, field: o.field, index: o.index, keyPolicy,

@@ -12,7 +12,7 @@ import {
 import { ingestBatches } from '../../opensearch/ingest';
 import { methodEngineToSend, rankFeaturesIndexBody, type SeismicParameters, sparseVectorIndexBody } from '../../opensearch/mappings';
 import { type Feature, requireClusterFeatures, type Version } from '../../opensearch/versions';
-import { createProgress } from '../../opensearch/progress';
+import { startProgress } from '../../io/progress';
 import { readQueriesJsonl, searchToTrec, type TextQueryEncoder, weightsFromCsr } from '../../opensearch/search';
 import { IdfTable } from '../../idf/idf-table';
 import { QueryEncoder } from '../../query/query-encoder';
@@ -125,7 +125,7 @@ export function register(program: Command): void {
       const failuresFile = o.failures ?? `${o.input}.${o.index}.failures.jsonl`;
       const checkpoint = Checkpoint.open(checkpointFile, { input: o.input, index: o.index, field: o.field, batchSize: o.batchSize });
       const total = o.progress && process.stderr.isTTY ? await countDocs(o.input) : undefined;
-      const bar = createProgress('ingest', total, o.progress && process.stderr.isTTY === true);
+      const bar = startProgress('ingest', total, o.progress && process.stderr.isTTY === true, { unit: 'docs' });
       const stats = newReadStats();
       const client = clientFrom(o);
       try {
@@ -202,7 +202,7 @@ export function register(program: Command): void {
       const features: Feature[] = [...(o.mode === 'neural_sparse' ? ['query_tokens' as const] : []), ...(o.type === 'sparse_vector' ? ['sparse_vector' as const] : [])];
       if (features.length) await requireClusterFeatures(clientRootTransport(client), features, warn);
       const writer = new AtomicLineWriter(o.out);
-      const bar = createProgress('search', undefined, o.progress && process.stderr.isTTY === true);
+      const bar = startProgress('search', undefined, o.progress && process.stderr.isTTY === true, { unit: 'queries' });
       try {
         const rep = await searchToTrec(readQueriesJsonl(o.queries), {
           transport: clientSearchTransport(client), index: o.index, field: o.field, mode: o.mode, fieldType: o.type as FieldType,
