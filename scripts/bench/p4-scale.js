@@ -8,7 +8,8 @@
 // replicated to --docs documents: copy c of document d is d's vector with every weight multiplied by its
 // own factor exp(U(-0.25, 0.25)) (a seeded RNG), then truncated to the 9 significant bits Lucene's
 // FeatureField keeps, so both engines index identical values. Queries: the 300 SciFact test queries.
-// Written under bench/work/p4-scale (never committed): docs.csr (ours), docs.txt (Lucene).
+// Written under bench/work/p4-scale (never committed): docs.csr (ours), docs.txt (Lucene), and
+// docs-full.csr (the weights before truncation, to report the exact size on full-precision floats).
 //
 // Measured, both engines on the same machine in the same run:
 //   build: ours = `l0sparse index` on the CSR file (read + invert + encode + save, --threads 1 and 2),
@@ -55,30 +56,36 @@ function replicate(base, baseIds, n, dir) {
   let nnz = 0;
   for (let d = 0; d < n; d++) nnz += base.indptr[(d % baseRows) + 1] - base.indptr[d % baseRows];
   const indptr = new Int32Array(n + 1), indices = new Int32Array(nnz), values = new Float32Array(nnz);
+  const fullValues = new Float32Array(nnz);  // the same jittered weights before the 9-bit truncation
   const ids = new Array(n);
   let at = 0;
   for (let d = 0; d < n; d++) {
     const src = d % baseRows;
     ids[d] = `${baseIds[src]}#${Math.floor(d / baseRows)}`;
     for (let j = base.indptr[src]; j < base.indptr[src + 1]; j++) {
-      const w = p4.luceneFeatureValue(base.values[j] * Math.exp(0.5 * (next() - 0.5)));
+      const full = Math.fround(base.values[j] * Math.exp(0.5 * (next() - 0.5)));
       indices[at] = base.indices[j];
-      values[at++] = w;
+      fullValues[at] = full;
+      values[at++] = p4.luceneFeatureValue(full);
     }
     indptr[d + 1] = at;
   }
   const csr = { indptr, indices, values, numCols: base.numCols };
   const w = lib.CsrFileWriter.open(path.join(dir, 'docs.csr'), { numCols: csr.numCols, mode: 'overwrite' });
+  const wFull = lib.CsrFileWriter.open(path.join(dir, 'docs-full.csr'), { numCols: csr.numCols, mode: 'overwrite' });
   const txt = fs.openSync(path.join(dir, 'docs.txt'), 'w');
   for (let start = 0; start < n; start += 20000) {
     const end = Math.min(n, start + 20000);
     const b = indptr[start];
     w.append({ indptr: indptr.slice(start, end + 1).map((v) => v - b), indices: indices.slice(b, indptr[end]), values: values.slice(b, indptr[end]), numCols: csr.numCols },
       ids.slice(start, end));
+    wFull.append({ indptr: indptr.slice(start, end + 1).map((v) => v - b), indices: indices.slice(b, indptr[end]), values: fullValues.slice(b, indptr[end]), numCols: csr.numCols },
+      ids.slice(start, end));
     const part = { indptr: indptr.slice(start, end + 1).map((v) => v - b), indices: indices.subarray(b, indptr[end]), values: values.subarray(b, indptr[end]) };
     fs.writeSync(txt, p4.vectorLines(part, Array.from({ length: end - start }, (_, i) => start + i)));
   }
   w.close();
+  wFull.close();
   fs.closeSync(txt);
   return { csr, ids };
 }
@@ -152,9 +159,9 @@ async function throughput(engine, threads, nq, extra = '') {
   return { queries_per_s: nq / p4.median(passes), pass_s: passes };
 }
 
-function buildOurs(dir, out, weights, threads) {
+function buildOurs(dir, out, weights, threads, vectors = 'docs.csr') {
   const res = spawnSync('/usr/bin/time', ['-f', 'maxrss_kb %M', process.execPath, CLI, '--threads', String(threads), 'index',
-    '--vectors', path.join(dir, 'docs.csr'), '--out', path.join(dir, out), '--weights', weights, '--json'], { encoding: 'utf8', maxBuffer: 1 << 26 });
+    '--vectors', path.join(dir, vectors), '--out', path.join(dir, out), '--weights', weights, '--json'], { encoding: 'utf8', maxBuffer: 1 << 26 });
   if (res.status !== 0) throw new Error(`l0sparse index failed: ${res.stderr}`);
   const report = JSON.parse(res.stdout);
   const rss = Number(/maxrss_kb (\d+)/.exec(res.stderr)[1]);
@@ -179,6 +186,8 @@ async function runSize(base, n) {
   for (const threads of THREADS) build[`float32_threads_${threads}`] = buildOurs(dir, 'index.l0idx', 'float32', threads);
   build.uint8 = buildOurs(dir, 'index-uint8.l0idx', 'uint8', Math.max(...THREADS));
   build.uint16 = buildOurs(dir, 'index-uint16.l0idx', 'uint16', Math.max(...THREADS));
+  // Size only: the weights before the 9-bit truncation (full float32 mantissas, nothing to shift out).
+  build.float32_full_precision_weights = buildOurs(dir, 'index-full.l0idx', 'float32', Math.max(...THREADS), 'docs-full.csr');
   process.stderr.write(`[${n}] ours built: ${JSON.stringify(build)}\n`);
 
   const classes = path.join(WORK, 'classes');
