@@ -13,10 +13,14 @@ const lib = require(path.resolve(__dirname, '..', '..', 'dist', 'lib', 'index.js
 async function main() {
   const dir = process.argv[2];
   const t0 = process.hrtime.bigint();
-  const index = await lib.SparseIndex.load(path.join(dir, process.argv[3] || 'index.l0idx'));
+  // Several comma-separated names: shard files searched as one (ShardedIndex; no dump then).
+  const names = (process.argv[3] || 'index.l0idx').split(',');
+  const index = names.length > 1 ? await lib.ShardedIndex.load(names.map((n) => path.join(dir, n)))
+    : await lib.SparseIndex.load(path.join(dir, names[0]));
   const loadNs = process.hrtime.bigint() - t0;
   const { csr, ids } = lib.readCsrFileAll(path.join(dir, 'queries.csr'));
-  process.stdout.write(`ready ${index.stats().docs} ${ids.length} load_ns ${loadNs}\n`);
+  const docs = names.length > 1 ? index.shards.reduce((a, s) => a + s.stats().docs, 0) : index.stats().docs;
+  process.stdout.write(`ready ${docs} ${ids.length} load_ns ${loadNs}\n`);
   const rl = readline.createInterface({ input: process.stdin });
   for await (const line of rl) {
     const [cmd, arg, algorithm = 'auto'] = line.trim().split(' ');

@@ -19,6 +19,8 @@
 //          ours through SparseIndex.search (one N-API call per query, its overhead included).
 //   throughput: one batch pass over all queries on 1 and 2 threads (median over reps).
 //   agreement: top-10 of each engine against exact float64 brute force over the same vectors.
+//   shards: the same documents as 4 shard files (--shard-docs) searched as one: latency and batch-time
+//          ratios to the single index (the cost of searching 4 smaller indexes and merging their top-k).
 const fs = require('fs');
 const os = require('os');
 const path = require('path');
@@ -159,13 +161,13 @@ async function throughput(engine, threads, nq, extra = '') {
   return { queries_per_s: nq / p4.median(passes), pass_s: passes };
 }
 
-function buildOurs(dir, out, weights, threads, vectors = 'docs.csr') {
+function buildOurs(dir, out, weights, threads, vectors = 'docs.csr', extra = []) {
   const res = spawnSync('/usr/bin/time', ['-f', 'maxrss_kb %M', process.execPath, CLI, '--threads', String(threads), 'index',
-    '--vectors', path.join(dir, vectors), '--out', path.join(dir, out), '--weights', weights, '--json'], { encoding: 'utf8', maxBuffer: 1 << 26 });
+    '--vectors', path.join(dir, vectors), '--out', path.join(dir, out), '--weights', weights, '--json', ...extra], { encoding: 'utf8', maxBuffer: 1 << 26 });
   if (res.status !== 0) throw new Error(`l0sparse index failed: ${res.stderr}`);
   const report = JSON.parse(res.stdout);
   const rss = Number(/maxrss_kb (\d+)/.exec(res.stderr)[1]);
-  return { seconds: report.seconds, peak_rss_mb: rss / 1024, file_bytes: report.fileBytes, postings: report.postings,
+  return { shards: report.shards?.map((f) => path.basename(f)), seconds: report.seconds, peak_rss_mb: rss / 1024, file_bytes: report.fileBytes, postings: report.postings,
     bytes_per_posting: report.fileBytes / report.postings };
 }
 
@@ -188,6 +190,8 @@ async function runSize(base, n) {
   build.uint16 = buildOurs(dir, 'index-uint16.l0idx', 'uint16', Math.max(...THREADS));
   // Size only: the weights before the 9-bit truncation (full float32 mantissas, nothing to shift out).
   build.float32_full_precision_weights = buildOurs(dir, 'index-full.l0idx', 'float32', Math.max(...THREADS), 'docs-full.csr');
+  // Shard-merge overhead: the same documents as 4 shard files searched as one.
+  build.float32_4_shards = buildOurs(dir, 'index-shard.l0idx', 'float32', Math.max(...THREADS), 'docs.csr', ['--shard-docs', String(Math.ceil(n / 4))]);
   process.stderr.write(`[${n}] ours built: ${JSON.stringify(build)}\n`);
 
   const classes = path.join(WORK, 'classes');
@@ -205,6 +209,7 @@ async function runSize(base, n) {
   const engines = {
     ours: p4.server(process.execPath, [path.join(__dirname, 'p4-ours.js'), dir, 'index.l0idx']),
     ours_uint8: p4.server(process.execPath, [path.join(__dirname, 'p4-ours.js'), dir, 'index-uint8.l0idx']),
+    ours_4_shards: p4.server(process.execPath, [path.join(__dirname, 'p4-ours.js'), dir, build.float32_4_shards.shards.join(',')]),
   };
   const load = {};
   for (const [name, e] of Object.entries(engines)) load[name] = Number((await e.ready).split(' ')[4]) / 1e9;
@@ -218,11 +223,17 @@ async function runSize(base, n) {
   result.latency.lucene = await latency(lucene, dir, 'lucene');
   result.latency.ours_exhaustive = await latency(engines.ours, dir, 'ours-ex', ' exhaustive');
   result.latency.ours_uint8 = await latency(engines.ours_uint8, dir, 'ours-u8');
+  result.latency.ours_4_shards = await latency(engines.ours_4_shards, dir, 'ours-shards');
   for (const threads of THREADS) {
     result.throughput[`ours_threads_${threads}`] = await throughput(engines.ours, threads, nq);
     result.throughput[`lucene_threads_${threads}`] = await throughput(lucene, threads, nq);
+    result.throughput[`ours_4_shards_threads_${threads}`] = await throughput(engines.ours_4_shards, threads, nq);
   }
-  for (const [name, e] of [['ours', engines.ours], ['ours_uint8', engines.ours_uint8], ['lucene', lucene]]) {
+  result.shard_merge_overhead = {
+    latency_p50_ratio: result.latency.ours_4_shards.p50_s / result.latency.ours.p50_s,
+    batch_time_ratio_1_thread: result.throughput[`ours_threads_${THREADS[0]}`].queries_per_s / result.throughput[`ours_4_shards_threads_${THREADS[0]}`].queries_per_s,
+  };
+  for (const [name, e] of [['ours', engines.ours], ['ours_uint8', engines.ours_uint8], ['ours_4_shards', engines.ours_4_shards], ['lucene', lucene]]) {
     result.peak_rss_mb[name] = Number((await e.ask('rss')).split(' ')[1]) / 1024;
     e.child.stdin.end('quit\n');
   }
