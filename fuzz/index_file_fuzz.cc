@@ -17,18 +17,25 @@ using namespace l0sparse;
 
 namespace {
 
+// The v2 layout (index_file.h): 80-byte header with its CRC at 72, sections padded to 8 bytes.
+// Version-1 files (56-byte header, CRC at 52, unpadded sections) are fixed their own way.
 void fix_checksums(std::vector<uint8_t>& b) {
-  if (b.size() < 56) return;
-  const uint32_t header_crc = index::crc32(b.data(), 52);
-  std::memcpy(b.data() + 52, &header_crc, 4);
-  uint64_t off = 56;
+  if (b.size() < 16) return;
+  uint32_t version = 0;
+  std::memcpy(&version, b.data() + 8, 4);
+  const bool v1 = version == 1;
+  const uint64_t header = v1 ? 56 : 80, crc_at = v1 ? 52 : 72;
+  if (b.size() < header) return;
+  const uint32_t header_crc = index::crc32(b.data(), crc_at);
+  std::memcpy(b.data() + crc_at, &header_crc, 4);
+  uint64_t off = header;
   while (off + 16 <= b.size()) {
     uint64_t len = 0;
     std::memcpy(&len, b.data() + off + 8, 8);
     if (len > b.size() - off - 16) break;
     const uint32_t crc = index::crc32(b.data() + off + 16, static_cast<size_t>(len));
     std::memcpy(b.data() + off + 4, &crc, 4);
-    off += 16 + len;
+    off += 16 + (v1 ? len : (len + 7) / 8 * 8);
   }
 }
 

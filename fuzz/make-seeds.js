@@ -59,7 +59,7 @@ async function indexSeeds() {
     return;
   }
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'l0sparse-seeds-'));
-  const make = async (name, numCols, rows, ids) => {
+  const make = async (name, numCols, rows, ids, saveOptions) => {
     const idx = new native.SparseIndexNative(numCols);
     if (rows.length) {
       const indptr = [0], indices = [], values = [];
@@ -71,7 +71,7 @@ async function indexSeeds() {
     }
     await idx.build();
     const file = path.join(tmp, name);
-    await idx.save(file);
+    await idx.save(file, saveOptions);
     const bytes = fs.readFileSync(file);
     put('index_file', `${name}-raw`, Buffer.concat([Buffer.from([0]), bytes]));
     put('index_file', `${name}-fixcrc`, Buffer.concat([Buffer.from([1]), bytes]));
@@ -79,8 +79,13 @@ async function indexSeeds() {
   await make('empty', 4, [], []);
   await make('one-doc', 6, [[[1, 0.5], [4, 2]]], ['d0']);
   await make('three-docs', 10, [[[0, 1], [3, 0.25]], [[3, 4], [9, 1]], [[1, 7]]], ['a', 'é-ü', 'c']);
-  // 200 docs on one term: more than one block of postings (block maxima are derived on load).
+  // 200 docs on one term: more than one block of postings.
   await make('long-term', 3, Array.from({ length: 200 }, (_, i) => [[1, 1 + (i % 17)]]), Array.from({ length: 200 }, (_, i) => `d${i}`));
+  // The same postings with quantized weights (per-term and global scales).
+  await make('long-term-uint8', 3, Array.from({ length: 200 }, (_, i) => [[1, 1 + (i % 17)], [2, 0.01 * (i + 1)]]),
+    Array.from({ length: 200 }, (_, i) => `d${i}`), { weights: 'uint8' });
+  await make('three-docs-uint16-global', 10, [[[0, 1], [3, 0.25]], [[3, 4], [9, 1]], [[1, 7]]], ['a', 'é-ü', 'c'],
+    { weights: 'uint16', scale: 'global' });
   fs.rmSync(tmp, { recursive: true, force: true });
 }
 

@@ -8,7 +8,8 @@
  *   const hits = await index.search(queriesCsr, 10, { threads: 2 });
  *   hits.ids()[0];                      // external ids of query 0, best first
  *
- * Exact top-k by block-max MaxScore (or, on request, term-at-a-time accumulation).
+ * Exact top-k by block-max MaxScore (or, on request, term-at-a-time accumulation) over postings
+ * compressed in blocks of 64 (bit-packed doc gaps, frame-of-reference float32 bits: exact).
  * Scores are dot products (sums of q·w, accumulated in double, rounded to float). Ties rank the document
  * added first. A query that matches fewer than k documents is padded with index -1 and score -Infinity.
  */
@@ -26,8 +27,26 @@ export interface IndexStats {
   terms: number;
   postings: number;
   blocks: number;
-  /** Native memory held by postings, block maxima and ids. */
+  /** Memory held by postings, block tables and ids (mapped pages included for a loaded index). */
   bytes: number;
+  /** The compressed postings with their block tables (bytes / postings = bytes per posting). */
+  postingBytes: number;
+  /** Served from a memory-mapped file (true after load, false after a build). */
+  mapped: boolean;
+  /** How weights are stored: 'float32' (exact) or a quantized 'uint16' / 'uint8'. */
+  weights: IndexWeights;
+}
+
+/** Weight storage of a saved index: exact float32, or Lucene/PISA-style quantized impacts. */
+export type IndexWeights = 'float32' | 'uint16' | 'uint8';
+
+export interface SaveOptions {
+  /** 'float32' (default for a built index): exact scores. 'uint16' / 'uint8': weight = round(w / scale) x
+   *  scale with scale = max / 65535 or 255 (never rounded to 0), smaller and approximate. A loaded
+   *  quantized index is saved as it is. */
+  weights?: IndexWeights;
+  /** Quantized weights: one scale per term (default, finer) or one for the whole index. */
+  scale?: 'term' | 'global';
 }
 
 export interface SearchOptions {
@@ -56,7 +75,7 @@ interface SparseIndexNative {
   build(): Promise<void>;
   search(queries: Csr, k: number, options: { threads?: number; algorithm?: string; docIndices?: Int32Array; scores?: Float32Array }):
     Promise<{ docIndices: Int32Array; scores: Float32Array }>;
-  save(path: string): Promise<void>;
+  save(path: string, options?: SaveOptions): Promise<void>;
   stats(): IndexStats;
   idsAt(docIndices: Int32Array): (string | null)[];
 }
@@ -110,12 +129,14 @@ export class SparseIndex {
   }
 
   /** Writes the index atomically (temp file + fsync + rename); see README "Index and search" for the format. */
-  save(path: string): Promise<void> {
+  save(path: string, options: SaveOptions = {}): Promise<void> {
     sweepStaleTempsOnce(path);
-    return callAsync(() => this.native.save(path));
+    return callAsync(() => this.native.save(path, { weights: options.weights, scale: options.scale }));
   }
 
-  /** Reads an index written by save(); a damaged or foreign file is rejected with a clear error. */
+  /** Maps an index written by save() (pages shared between processes, nothing copied; every block is
+   *  checked once); version-1 files are converted. A damaged or foreign file is rejected with a clear error.
+   *  A quantized (uint8/uint16) index takes no new documents. */
   static async load(path: string): Promise<SparseIndex> {
     const native = await callAsync((addon) => addon.SparseIndexNative.load(path));
     return new SparseIndex(native.stats().numCols, native);

@@ -98,9 +98,9 @@ class SparseIndexWrap : public Napi::ObjectWrap<SparseIndexWrap> {
       IndexPtr state = state_;
       return run_async<bool>(
           i.Env(), "l0sparse.index.build",
-          [state]() {
+          [state, threads = at::get_num_threads()]() {
             std::unique_lock lock(state->mutex);
-            state->index.build();
+            state->index.build(threads);
             return true;
           },
           [](Napi::Env env, bool&&) -> Napi::Value { return env.Undefined(); });
@@ -173,15 +173,37 @@ class SparseIndexWrap : public Napi::ObjectWrap<SparseIndexWrap> {
     return a;
   }
 
+  // save(path, { weights?: 'float32' | 'uint16' | 'uint8', scale?: 'term' | 'global' })
   Napi::Value Save(const Napi::CallbackInfo& info) {
     return guarded(info, [&](const Napi::CallbackInfo& i) -> Napi::Value {
       const std::string path = path_arg(i, 0, "save");
+      index::SaveOptions options;
+      options.threads = at::get_num_threads();
+      if (i.Length() > 1 && !i[1].IsUndefined() && !i[1].IsNull()) {
+        if (!i[1].IsObject()) throw Napi::TypeError::New(i.Env(), "save: options must be an object");
+        Napi::Object opts = i[1].As<Napi::Object>();
+        Napi::Value weights = opts.Get("weights"), scale = opts.Get("scale");
+        if (!weights.IsUndefined()) {
+          const std::string name = weights.IsString() ? weights.As<Napi::String>().Utf8Value() : "";
+          if (name == "float32") options.coding = index::WeightCoding::kExactFloat32;
+          else if (name == "uint16") options.coding = index::WeightCoding::kUint16;
+          else if (name == "uint8") options.coding = index::WeightCoding::kUint8;
+          else throw Napi::RangeError::New(i.Env(), "save: weights must be 'float32', 'uint16' or 'uint8'");
+        }
+        if (!scale.IsUndefined()) {
+          const std::string name = scale.IsString() ? scale.As<Napi::String>().Utf8Value() : "";
+          if (name != "term" && name != "global") throw Napi::RangeError::New(i.Env(), "save: scale must be 'term' or 'global'");
+          options.per_term_scale = name == "term";
+        }
+      }
       IndexPtr state = state_;
+      if (options.coding && state->index.coding() != index::WeightCoding::kExactFloat32 && *options.coding != state->index.coding())
+        throw Napi::RangeError::New(i.Env(), "save: this index holds quantized weights and can only be saved as they are");
       return run_async<bool>(
           i.Env(), "l0sparse.index.save",
-          [state, path]() {
+          [state, path, options]() {
             std::shared_lock lock(state->mutex);
-            index::save_index(state->index, path);
+            index::save_index(state->index, path, options);
             return true;
           },
           [](Napi::Env env, bool&&) -> Napi::Value { return env.Undefined(); });
@@ -192,7 +214,8 @@ class SparseIndexWrap : public Napi::ObjectWrap<SparseIndexWrap> {
     return guarded(info, [&](const Napi::CallbackInfo& i) -> Napi::Value {
       const std::string path = path_arg(i, 0, "load");
       return run_async<IndexPtr>(
-          i.Env(), "l0sparse.index.load", [path]() { return std::make_shared<SharedIndex>(index::load_index(path)); },
+          i.Env(), "l0sparse.index.load", 
+          [path, threads = at::get_num_threads()]() { return std::make_shared<SharedIndex>(index::load_index(path, threads)); },
           [](Napi::Env env, IndexPtr&& loaded) -> Napi::Value {
             Napi::FunctionReference* ctor = nullptr;
             {
@@ -219,6 +242,9 @@ class SparseIndexWrap : public Napi::ObjectWrap<SparseIndexWrap> {
       out.Set("postings", static_cast<double>(s.postings));
       out.Set("blocks", static_cast<double>(s.blocks));
       out.Set("bytes", static_cast<double>(s.bytes));
+      out.Set("postingBytes", static_cast<double>(s.posting_bytes));
+      out.Set("mapped", s.mapped);
+      out.Set("weights", index::weight_coding_name(s.coding));
       return out;
     });
   }
@@ -232,7 +258,6 @@ class SparseIndexWrap : public Napi::ObjectWrap<SparseIndexWrap> {
       auto indices = i[0].As<Napi::Int32Array>();
       std::shared_lock lock(state_->mutex, std::try_to_lock);
       if (!lock.owns_lock()) throw Napi::Error::New(env, "idsAt: the index is busy with a build; await it first");
-      const auto& ids = state_->index.ids();
       const int64_t built = state_->index.num_docs();
       Napi::Array out = Napi::Array::New(env, indices.ElementLength());
       for (size_t j = 0; j < indices.ElementLength(); ++j) {
@@ -243,7 +268,8 @@ class SparseIndexWrap : public Napi::ObjectWrap<SparseIndexWrap> {
         }
         if (d < 0 || d >= built)
           throw Napi::RangeError::New(env, "idsAt: document index " + std::to_string(d) + " outside [0, " + std::to_string(built) + ")");
-        out.Set(static_cast<uint32_t>(j), Napi::String::New(env, ids[static_cast<size_t>(d)]));
+        const std::string_view id = state_->index.id(d);
+        out.Set(static_cast<uint32_t>(j), Napi::String::New(env, id.data(), id.size()));
       }
       return out;
     });

@@ -6,6 +6,7 @@
 #include <stdexcept>
 
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -101,6 +102,32 @@ void FileReader::read(void* data, size_t size, const std::string& what) {
     left -= static_cast<size_t>(n);
     offset_ += static_cast<uint64_t>(n);
   }
+}
+
+MappedFile::MappedFile(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) throw sys_error("cannot open", path);
+  struct stat st {};
+  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    const std::runtime_error err = S_ISREG(st.st_mode) ? sys_error("cannot stat", path) : std::runtime_error(path + " is not a regular file");
+    ::close(fd);
+    throw err;
+  }
+  size_ = static_cast<uint64_t>(st.st_size);
+  if (size_ > 0) {
+    void* p = ::mmap(nullptr, size_, PROT_READ, MAP_SHARED, fd, 0);
+    if (p == MAP_FAILED) {
+      const std::runtime_error err = sys_error("cannot map", path);
+      ::close(fd);
+      throw err;
+    }
+    data_ = static_cast<const uint8_t*>(p);
+  }
+  ::close(fd);  // the mapping keeps the file alive
+}
+
+MappedFile::~MappedFile() {
+  if (data_) ::munmap(const_cast<uint8_t*>(data_), size_);
 }
 
 }  // namespace l0sparse::index

@@ -43,4 +43,20 @@ class FileReader {
   uint64_t size_ = 0, offset_ = 0;
 };
 
+// A whole file mapped read-only (MAP_SHARED: processes that map the same index share its pages).
+class MappedFile {
+ public:
+  explicit MappedFile(const std::string& path);
+  ~MappedFile();
+  MappedFile(const MappedFile&) = delete;
+  MappedFile& operator=(const MappedFile&) = delete;
+
+  const uint8_t* data() const { return data_; }
+  uint64_t size() const { return size_; }
+
+ private:
+  const uint8_t* data_ = nullptr;
+  uint64_t size_ = 0;
+};
+
 }  // namespace l0sparse::index

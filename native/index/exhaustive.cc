@@ -1,5 +1,6 @@
 #include "index/exhaustive.h"
 
+#include <algorithm>
 #include <new>
 
 namespace l0sparse::index {
@@ -19,12 +20,21 @@ void ScoreAccumulator::drain_into(TopKQueue& queue) {
 
 void exhaustive_search(const InvertedIndex& index, const std::vector<QueryTerm>& terms, ScoreAccumulator& acc,
                        TopKQueue& queue) {
-  const uint32_t* docs = index.doc_ids();
-  const float* weights = index.weights();
+  const PostingsView& p = index.postings();
+  uint32_t docs[kBlockSize], codes[kBlockSize];
   for (const QueryTerm& qt : terms) {
     if (!(qt.weight > 0.0f)) continue;
     const double q = qt.weight;
-    for (int64_t j = index.term_begin(qt.term), end = index.term_end(qt.term); j < end; ++j) acc.add(docs[j], q * weights[j]);
+    const float scale = p.scale(qt.term);
+    const int64_t n = index.term_end(qt.term) - index.term_begin(qt.term), first = index.block_begin(qt.term);
+    for (int64_t start = 0, b = first; start < n; start += kBlockSize, ++b) {
+      const int64_t len = std::min(kBlockSize, n - start);
+      const uint8_t* block = p.data + p.block_offsets[b];
+      const BlockHeader h = read_block_header(block);
+      decode_block_docs(block, h, len, b == first ? -1 : static_cast<int64_t>(p.block_last_doc[b - 1]), docs);
+      decode_block_codes(block, h, len, codes);
+      for (int64_t i = 0; i < len; ++i) acc.add(docs[i], q * code_to_weight(codes[i], p.coding, scale));
+    }
   }
   acc.drain_into(queue);
 }

@@ -3,9 +3,12 @@
 #include "index/binary_file.h"
 #include "index/crc32.h"
 
+#include <array>
 #include <bit>
 #include <cstring>
 #include <stdexcept>
+#include <string_view>
+#include <unordered_set>
 
 namespace l0sparse::index {
 namespace {
@@ -14,137 +17,171 @@ static_assert(std::endian::native == std::endian::little, "the index format is l
 
 constexpr char kMagic[8] = {'L', '0', 'S', 'P', 'I', 'D', 'X', '\0'};
 constexpr char kTrailer[8] = {'L', '0', 'S', 'P', 'E', 'N', 'D', '\0'};
-constexpr uint32_t kHeaderSize = 56;
+constexpr uint32_t kHeaderSize = 80;
 constexpr uint64_t kSectionHeaderSize = 16;
+constexpr int kSections = 8;
+constexpr const char* kSectionNames[kSections] = {"term offsets", "block last doc", "block max", "block offsets",
+                                                  "posting data", "term scales",    "id offsets", "id bytes"};
 
-enum SectionTag : uint32_t { kTermOffsets = 1, kDocIndices = 2, kWeights = 3, kIdOffsets = 4, kIdBytes = 5 };
+void put32(uint8_t* p, uint32_t v) { std::memcpy(p, &v, 4); }
+void put64(uint8_t* p, uint64_t v) { std::memcpy(p, &v, 8); }
+uint32_t get32(const uint8_t* p) { uint32_t v; std::memcpy(&v, p, 4); return v; }
+uint64_t get64(const uint8_t* p) { uint64_t v; std::memcpy(&v, p, 8); return v; }
+uint64_t padded(uint64_t n) { return (n + 7) / 8 * 8; }
 
-struct Header {
-  uint64_t num_cols = 0, docs = 0, postings = 0, id_bytes = 0;
-  uint32_t block_size = 0;
+struct Section {
+  const void* data;
+  uint64_t bytes;
 };
 
-void put32(char* p, uint32_t v) { std::memcpy(p, &v, 4); }
-void put64(char* p, uint64_t v) { std::memcpy(p, &v, 8); }
-uint32_t get32(const char* p) { uint32_t v; std::memcpy(&v, p, 4); return v; }
-uint64_t get64(const char* p) { uint64_t v; std::memcpy(&v, p, 8); return v; }
-
-void write_section(AtomicFileWriter& out, uint32_t tag, const void* data, uint64_t bytes) {
-  char head[kSectionHeaderSize];
+void write_section(AtomicFileWriter& out, uint32_t tag, const Section& s) {
+  uint8_t head[kSectionHeaderSize];
   put32(head, tag);
-  put32(head + 4, crc32(data, bytes));
-  put64(head + 8, bytes);
+  put32(head + 4, crc32(s.data, s.bytes));
+  put64(head + 8, s.bytes);
   out.write(head, sizeof head);
-  out.write(data, bytes);
+  out.write(s.data, s.bytes);
+  static const uint8_t zeros[8] = {};
+  out.write(zeros, padded(s.bytes) - s.bytes);
 }
 
-// Reads a section whose length the header already fixed; `count` elements of T.
-template <typename T>
-std::vector<T> read_section(FileReader& in, uint32_t tag, uint64_t count, const char* name, const std::string& path) {
-  char head[kSectionHeaderSize];
-  in.read(head, sizeof head, std::string(name) + " section header");
-  if (get32(head) != tag)
-    throw std::runtime_error(path + ": corrupt index file: expected section " + std::to_string(tag) + " (" + name + "), found tag " +
-                             std::to_string(get32(head)));
-  if (get64(head + 8) != count * sizeof(T))
-    throw std::runtime_error(path + ": corrupt index file: section " + name + " is " + std::to_string(get64(head + 8)) +
-                             " bytes but the header implies " + std::to_string(count * sizeof(T)));
-  std::vector<T> data(static_cast<size_t>(count));
-  in.read(data.data(), count * sizeof(T), name);
-  if (crc32(data.data(), count * sizeof(T)) != get32(head + 4))
-    throw std::runtime_error(path + ": corrupt index file: checksum mismatch in section " + name);
-  return data;
+// The sections' lengths as the header implies them.
+std::array<uint64_t, kSections> section_lengths(uint64_t cols, uint64_t docs, uint64_t blocks, uint64_t data_bytes,
+                                                uint64_t id_bytes, WeightCoding coding) {
+  return {(cols + 1) * 8, blocks * 4, blocks * 4, (blocks + 1) * 8, data_bytes,
+          coding == WeightCoding::kExactFloat32 ? 0 : cols * 4, (docs + 1) * 8, id_bytes};
 }
 
 }  // namespace
 
-void save_index(const InvertedIndex& index, const std::string& path) {
+void save_index(const InvertedIndex& index, const std::string& path, const SaveOptions& options) {
   if (index.pending_rows() > 0)
     throw std::logic_error("save: " + std::to_string(index.pending_rows()) + " documents were added since the last build(); call build() first");
-  std::vector<uint64_t> id_offsets(index.ids().size() + 1, 0);
-  for (size_t d = 0; d < index.ids().size(); ++d) id_offsets[d + 1] = id_offsets[d] + index.ids()[d].size();
-  std::string id_bytes;
-  id_bytes.reserve(id_offsets.back());
-  for (const auto& id : index.ids()) id_bytes += id;
+  OwnedPostings requantized;
+  PostingsView p = index.postings();
+  const WeightCoding coding = options.coding.value_or(index.coding());
+  if (coding != index.coding()) {
+    if (index.coding() != WeightCoding::kExactFloat32)
+      throw std::invalid_argument(std::string("save: this index holds ") + weight_coding_name(index.coding()) +
+                                  " weights and can only be saved as they are");
+    requantized = requantize(index, coding, options.per_term_scale, options.threads);
+    p = requantized.view();
+  }
+  const IdsView& ids = index.ids_view();
+  const uint64_t cols = static_cast<uint64_t>(p.num_cols), docs = static_cast<uint64_t>(ids.docs);
+  const uint64_t id_bytes = ids.offsets[ids.docs];
 
-  char header[kHeaderSize] = {};
+  uint8_t header[kHeaderSize] = {};
   std::memcpy(header, kMagic, 8);
   put32(header + 8, kIndexFileVersion);
   put32(header + 12, kHeaderSize);
-  put64(header + 16, static_cast<uint64_t>(index.num_cols()));
-  put64(header + 24, index.ids().size());
-  put64(header + 32, index.doc_id_array().size());
-  put64(header + 40, id_bytes.size());
-  put32(header + 48, static_cast<uint32_t>(kBlockSize));
-  put32(header + 52, crc32(header, 52));
+  put64(header + 16, cols);
+  put64(header + 24, docs);
+  put64(header + 32, static_cast<uint64_t>(p.postings()));
+  put64(header + 40, static_cast<uint64_t>(p.blocks));
+  put64(header + 48, static_cast<uint64_t>(p.data_bytes));
+  put64(header + 56, id_bytes);
+  put32(header + 64, static_cast<uint32_t>(kBlockSize));
+  header[68] = static_cast<uint8_t>(p.coding);
+  put32(header + 72, crc32(header, 72));
 
+  const auto lengths = section_lengths(cols, docs, static_cast<uint64_t>(p.blocks), static_cast<uint64_t>(p.data_bytes), id_bytes, p.coding);
+  const Section sections[kSections] = {{p.term_offsets, lengths[0]}, {p.block_last_doc, lengths[1]}, {p.block_max, lengths[2]},
+                                       {p.block_offsets, lengths[3]}, {p.data, lengths[4]},          {p.term_scales, lengths[5]},
+                                       {ids.offsets, lengths[6]},    {ids.bytes, lengths[7]}};
   AtomicFileWriter out(path);
   out.write(header, sizeof header);
-  const auto& offsets = index.term_offsets();
-  write_section(out, kTermOffsets, offsets.data(), offsets.size() * sizeof(int64_t));
-  write_section(out, kDocIndices, index.doc_id_array().data(), index.doc_id_array().size() * sizeof(uint32_t));
-  write_section(out, kWeights, index.weight_array().data(), index.weight_array().size() * sizeof(float));
-  write_section(out, kIdOffsets, id_offsets.data(), id_offsets.size() * sizeof(uint64_t));
-  write_section(out, kIdBytes, id_bytes.data(), id_bytes.size());
+  for (int s = 0; s < kSections; ++s) write_section(out, static_cast<uint32_t>(s + 1), sections[s]);
   out.write(kTrailer, sizeof kTrailer);
   out.commit();
 }
 
-InvertedIndex load_index(const std::string& path) {
-  FileReader in(path);
+InvertedIndex load_index(const std::string& path, int threads) {
+  auto file = std::make_shared<MappedFile>(path);
+  const uint8_t* bytes = file->data();
+  const uint64_t size = file->size();
   auto corrupt = [&](const std::string& msg) { return std::runtime_error(path + ": corrupt index file: " + msg); };
-  char header[kHeaderSize];
-  if (in.size() < kHeaderSize || in.size() < 8) throw std::runtime_error(path + ": not an l0sparse index (file too short)");
-  in.read(header, kHeaderSize, "header");
-  if (std::memcmp(header, kMagic, 8) != 0) throw std::runtime_error(path + ": not an l0sparse index (bad magic)");
-  const uint32_t version = get32(header + 8);
+  if (size < 16) throw std::runtime_error(path + ": not an l0sparse index (file too short)");
+  if (std::memcmp(bytes, kMagic, 8) != 0) throw std::runtime_error(path + ": not an l0sparse index (bad magic)");
+  const uint32_t version = get32(bytes + 8);
+  if (version == 1) return load_index_v1(path, threads);
   if (version != kIndexFileVersion)
-    throw std::runtime_error(path + ": index file version " + std::to_string(version) + " is not supported (this build reads version " +
+    throw std::runtime_error(path + ": index file version " + std::to_string(version) + " is not supported (this build reads versions 1 and " +
                              std::to_string(kIndexFileVersion) + ")");
-  if (get32(header + 12) != kHeaderSize) throw corrupt("header size " + std::to_string(get32(header + 12)));
-  if (crc32(header, 52) != get32(header + 52)) throw corrupt("header checksum mismatch");
-  Header h;
-  h.num_cols = get64(header + 16);
-  h.docs = get64(header + 24);
-  h.postings = get64(header + 32);
-  h.id_bytes = get64(header + 40);
-  // Bound every count by the file size before multiplying, so no sum can overflow and no allocation can
-  // exceed what the file actually holds.
-  const uint64_t size = in.size();
-  if (h.num_cols < 1 || h.num_cols > INT32_MAX) throw corrupt("numCols " + std::to_string(h.num_cols) + " out of range");
-  if (h.docs > INT32_MAX) throw corrupt("document count " + std::to_string(h.docs) + " out of range");
-  if (h.postings > size / 8 || h.id_bytes > size || h.num_cols > size / 8 || h.docs > size / 8)
+  if (size < kHeaderSize) throw std::runtime_error(path + ": not an l0sparse index (file too short)");
+  if (get32(bytes + 12) != kHeaderSize) throw corrupt("header size " + std::to_string(get32(bytes + 12)));
+  if (crc32(bytes, 72) != get32(bytes + 72)) throw corrupt("header checksum mismatch");
+  if (get32(bytes + 76) != 0) throw corrupt("non-zero header padding");
+  const uint64_t cols = get64(bytes + 16), docs = get64(bytes + 24), postings = get64(bytes + 32), blocks = get64(bytes + 40),
+                 data_bytes = get64(bytes + 48), id_bytes = get64(bytes + 56);
+  const uint8_t coding_byte = bytes[68];
+  if (get32(bytes + 64) != kBlockSize) throw corrupt("block size " + std::to_string(get32(bytes + 64)) + " (this build reads 64)");
+  if (coding_byte > static_cast<uint8_t>(WeightCoding::kUint8)) throw corrupt("unknown weight coding " + std::to_string(coding_byte));
+  const auto coding = static_cast<WeightCoding>(coding_byte);
+  // Bound every count by the file size before multiplying, so no sum can overflow.
+  if (cols < 1 || cols > INT32_MAX) throw corrupt("numCols " + std::to_string(cols) + " out of range");
+  if (docs > INT32_MAX) throw corrupt("document count " + std::to_string(docs) + " out of range");
+  if (postings > size || blocks > size / 8 || data_bytes > size || id_bytes > size || cols > size / 8 || docs > size / 8)
     throw corrupt("the header's counts exceed the file size (" + std::to_string(size) + " bytes)");
-  const uint64_t expected = kHeaderSize + 5 * kSectionHeaderSize + (h.num_cols + 1) * 8 + h.postings * 8 + (h.docs + 1) * 8 +
-                            h.id_bytes + sizeof kTrailer;
+  if (blocks > postings || postings > blocks * kBlockSize) throw corrupt("block count does not fit the posting count");
+  if (data_bytes < kDataPadding) throw corrupt("posting data shorter than its padding");
+  const auto lengths = section_lengths(cols, docs, blocks, data_bytes, id_bytes, coding);
+  uint64_t expected = kHeaderSize + sizeof kTrailer;
+  for (uint64_t len : lengths) expected += kSectionHeaderSize + padded(len);
   if (expected != size)
     throw corrupt("the header implies " + std::to_string(expected) + " bytes but the file has " + std::to_string(size) +
                   (size < expected ? " (truncated)" : ""));
 
-  auto term_offsets = read_section<int64_t>(in, kTermOffsets, h.num_cols + 1, "term offsets", path);
-  auto doc_ids = read_section<uint32_t>(in, kDocIndices, h.postings, "doc indices", path);
-  auto weights = read_section<float>(in, kWeights, h.postings, "weights", path);
-  auto id_offsets = read_section<uint64_t>(in, kIdOffsets, h.docs + 1, "id offsets", path);
-  auto id_bytes = read_section<char>(in, kIdBytes, h.id_bytes, "id bytes", path);
-  char trailer[8];
-  in.read(trailer, 8, "trailer");
-  if (std::memcmp(trailer, kTrailer, 8) != 0) throw corrupt("bad trailer");
+  const uint8_t* payload[kSections];
+  uint64_t at = kHeaderSize;
+  for (int s = 0; s < kSections; ++s) {
+    const uint8_t* head = bytes + at;
+    const std::string name = kSectionNames[s];
+    if (get32(head) != static_cast<uint32_t>(s + 1))
+      throw corrupt("expected section " + std::to_string(s + 1) + " (" + name + "), found tag " + std::to_string(get32(head)));
+    if (get64(head + 8) != lengths[s])
+      throw corrupt("section " + name + " is " + std::to_string(get64(head + 8)) + " bytes but the header implies " + std::to_string(lengths[s]));
+    payload[s] = head + kSectionHeaderSize;
+    if (crc32(payload[s], lengths[s]) != get32(head + 4)) throw corrupt("checksum mismatch in section " + name);
+    for (uint64_t j = lengths[s]; j < padded(lengths[s]); ++j)  // no byte of the file goes unchecked
+      if (payload[s][j] != 0) throw corrupt("non-zero padding after section " + name);
+    at += kSectionHeaderSize + padded(lengths[s]);
+  }
+  if (std::memcmp(bytes + at, kTrailer, 8) != 0) throw corrupt("bad trailer");
 
-  if (id_offsets[0] != 0 || id_offsets[h.docs] != h.id_bytes) throw corrupt("id offsets do not span the id bytes");
-  std::vector<std::string> ids;
-  ids.reserve(static_cast<size_t>(h.docs));
-  for (uint64_t d = 0; d < h.docs; ++d) {
+  PostingsView p;
+  p.num_cols = static_cast<int64_t>(cols);
+  p.blocks = static_cast<int64_t>(blocks);
+  p.data_bytes = static_cast<int64_t>(data_bytes);
+  p.coding = coding;
+  // Every payload starts 8-byte aligned (page-aligned map, 80-byte header, 16-byte section heads, padding).
+  p.term_offsets = reinterpret_cast<const uint64_t*>(payload[0]);
+  p.block_last_doc = reinterpret_cast<const uint32_t*>(payload[1]);
+  p.block_max = reinterpret_cast<const float*>(payload[2]);
+  p.block_offsets = reinterpret_cast<const uint64_t*>(payload[3]);
+  p.data = payload[4];
+  p.term_scales = coding == WeightCoding::kExactFloat32 ? nullptr : reinterpret_cast<const float*>(payload[5]);
+  IdsView ids{reinterpret_cast<const uint64_t*>(payload[6]), reinterpret_cast<const char*>(payload[7]), static_cast<int64_t>(docs)};
+
+  if (p.term_offsets[cols] != postings) throw corrupt("term offsets do not span the postings");
+  for (uint64_t j = 0; j < kDataPadding; ++j)
+    if (p.data[data_bytes - kDataPadding + j] != 0) throw corrupt("posting data padding is not zero");
+  if (ids.offsets[0] != 0 || ids.offsets[docs] != id_bytes) throw corrupt("id offsets do not span the id bytes");
+  std::unordered_set<std::string_view> seen;
+  seen.reserve(static_cast<size_t>(docs));
+  for (uint64_t d = 0; d < docs; ++d) {
     // Checked before each use: a later decrease must not let an earlier offset point past the id bytes.
-    if (id_offsets[d + 1] < id_offsets[d] || id_offsets[d + 1] > h.id_bytes)
-      throw corrupt("id offsets decrease or leave the id bytes at document " + std::to_string(d));
-    ids.emplace_back(id_bytes.data() + id_offsets[d], id_offsets[d + 1] - id_offsets[d]);
+    if (ids.offsets[d + 1] <= ids.offsets[d] || ids.offsets[d + 1] > id_bytes)
+      throw corrupt("id offsets decrease, repeat (an empty id) or leave the id bytes at document " + std::to_string(d));
+    const std::string_view id(ids.bytes + ids.offsets[d], static_cast<size_t>(ids.offsets[d + 1] - ids.offsets[d]));
+    if (!seen.insert(id).second) throw corrupt("index postings: duplicate document id '" + std::string(id) + "'");
   }
   try {
-    return InvertedIndex::from_postings(static_cast<int64_t>(h.num_cols), std::move(ids), std::move(term_offsets), std::move(doc_ids),
-                                        std::move(weights));
+    validate_postings(p, static_cast<int64_t>(docs), threads);
   } catch (const std::invalid_argument& e) {
     throw corrupt(e.what());
   }
+  return InvertedIndex(p, ids, std::move(file), true);
 }
 
 }  // namespace l0sparse::index

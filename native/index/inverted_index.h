@@ -1,21 +1,24 @@
 #pragma once
 // Inverted index over non-negative sparse document vectors with external string ids.
-// Postings of a term are (doc, weight) pairs in increasing doc order, stored in two flat arrays
-// addressed by term_offsets; every run of kBlockSize postings carries its max weight and last doc so
-// that top-k search can skip whole blocks (block-max MaxScore, see maxscore.h).
+// Postings of a term are (doc, weight) pairs in increasing doc order, compressed in blocks of
+// kBlockSize (postings.h, block_codec.h); each block's last doc and max weight stay uncompressed so that
+// top-k search can skip and bound whole blocks (block-max MaxScore, see maxscore.h).
 //
-// Documents arrive in CSR batches through add(); build() folds them into the postings. New documents
-// always get larger internal indices, so folding appends to each term's list (no re-sorting).
+// Documents arrive in CSR batches through add(); build() inverts them (on several threads) and merges
+// them into the postings. New documents always get larger internal indices, so merging appends to each
+// term's list. The postings and ids are either owned or views into a memory-mapped file (index_file.h);
+// `storage` keeps whichever alive.
 #include "index/csr_view.h"
+#include "index/postings.h"
 
 #include <cstdint>
+#include <memory>
 #include <string>
+#include <string_view>
 #include <unordered_set>
 #include <vector>
 
 namespace l0sparse::index {
-
-inline constexpr int64_t kBlockSize = 64;
 
 struct IndexStats {
   int64_t docs = 0;
@@ -23,66 +26,81 @@ struct IndexStats {
   int64_t terms = 0;         // columns with at least one posting
   int64_t postings = 0;
   int64_t blocks = 0;
-  int64_t bytes = 0;         // memory held by postings, blocks and ids
+  int64_t bytes = 0;         // postings, block tables and ids (owned or mapped)
+  int64_t posting_bytes = 0; // compressed postings with their block tables
+  bool mapped = false;       // served from a memory-mapped file
+  WeightCoding coding = WeightCoding::kExactFloat32;
+};
+
+// Ids as offsets into one byte string (the file layout; a view when mapped).
+struct IdsView {
+  const uint64_t* offsets = nullptr;  // docs + 1
+  const char* bytes = nullptr;
+  int64_t docs = 0;
 };
 
 class InvertedIndex {
  public:
   explicit InvertedIndex(int64_t num_cols);
+  // An index over validated postings and ids; `storage` owns what the views point into.
+  InvertedIndex(PostingsView postings, IdsView ids, std::shared_ptr<const void> storage, bool mapped);
 
   // Copies a batch; ids.size() must equal csr.rows, ids unique across the index and non-empty.
   // Zero weights are dropped; negative or non-finite ones are an error (nothing is added then).
+  // A quantized index (loaded from a uint8/uint16 file) takes no new documents.
   void add(const CsrView& csr, std::vector<std::string> ids);
-  // Folds pending documents into the postings and refreshes the block maxima.
-  void build();
+  // Folds pending documents into the postings on `threads` threads (<= 0: hardware concurrency).
+  void build(int threads = 1);
 
-  int64_t num_cols() const { return num_cols_; }
-  int64_t num_docs() const { return static_cast<int64_t>(ids_.size()) - pending_rows(); }
+  int64_t num_cols() const { return postings_.num_cols; }
+  int64_t num_docs() const { return ids_.docs; }
   int64_t pending_rows() const { return static_cast<int64_t>(pending_indptr_.size()) - 1; }
   IndexStats stats() const;
 
-  const std::string& id(int64_t doc) const { return ids_[static_cast<size_t>(doc)]; }
-  const std::vector<std::string>& ids() const { return ids_; }
+  std::string_view id(int64_t doc) const {
+    return {ids_.bytes + ids_.offsets[doc], static_cast<size_t>(ids_.offsets[doc + 1] - ids_.offsets[doc])};
+  }
+  std::vector<std::string> ids() const;  // a copy, for tests and tools
+  const IdsView& ids_view() const { return ids_; }
 
-  // Postings of term t: [term_begin(t), term_end(t)) into doc_ids()/weights().
-  int64_t term_begin(int64_t t) const { return term_offsets_[static_cast<size_t>(t)]; }
-  int64_t term_end(int64_t t) const { return term_offsets_[static_cast<size_t>(t) + 1]; }
-  const uint32_t* doc_ids() const { return doc_ids_.data(); }
-  const float* weights() const { return weights_.data(); }
-  // Blocks of term t: [block_begin(t), block_begin(t+1)); block i covers postings
-  // [term_begin(t) + (i - block_begin(t)) * kBlockSize, ...).
-  int64_t block_begin(int64_t t) const { return block_offsets_[static_cast<size_t>(t)]; }
-  const float* block_max() const { return block_max_.data(); }
-  const uint32_t* block_last_doc() const { return block_last_doc_.data(); }
+  const PostingsView& postings() const { return postings_; }
+  int64_t term_begin(int64_t t) const { return static_cast<int64_t>(postings_.term_offsets[t]); }
+  int64_t term_end(int64_t t) const { return static_cast<int64_t>(postings_.term_offsets[t + 1]); }
+  // Blocks of term t: [block_begin(t), block_begin(t + 1)).
+  int64_t block_begin(int64_t t) const { return block_starts_[static_cast<size_t>(t)]; }
   float term_max(int64_t t) const { return term_max_[static_cast<size_t>(t)]; }
+  WeightCoding coding() const { return postings_.coding; }
 
-  // Raw parts for serialisation (index_file.h) and loading: the postings alone define an index.
-  const std::vector<int64_t>& term_offsets() const { return term_offsets_; }
-  const std::vector<uint32_t>& doc_id_array() const { return doc_ids_; }
-  const std::vector<float>& weight_array() const { return weights_; }
-  // Replaces the whole index by validated postings (throws std::invalid_argument on any inconsistency).
-  static InvertedIndex from_postings(int64_t num_cols, std::vector<std::string> ids, std::vector<int64_t> term_offsets,
-                                     std::vector<uint32_t> doc_ids, std::vector<float> weights);
+  // All postings decoded (docs, weights, term offsets): for tests, v1 files and re-encoding.
+  void decode_all(std::vector<uint64_t>& term_offsets, std::vector<uint32_t>& docs, std::vector<float>& weights) const;
 
  private:
-  void compute_blocks();
+  void refresh_derived();
+  void ensure_id_set();
 
-  int64_t num_cols_;
-  std::vector<std::string> ids_;  // built docs first, then pending ones
-  std::unordered_set<std::string> id_set_;
+  PostingsView postings_;
+  IdsView ids_;
+  std::shared_ptr<const void> storage_;  // owns postings_ and ids_
+  bool mapped_ = false;
+  std::vector<int64_t> block_starts_;
+  std::vector<float> term_max_;
+
+  std::unordered_set<std::string> id_set_;  // built on the first add()
+  bool id_set_ready_ = false;
 
   // Documents added since the last build, as one CSR (weights already > 0).
+  std::vector<std::string> pending_ids_;
   std::vector<int64_t> pending_indptr_{0};
   std::vector<int32_t> pending_indices_;
   std::vector<float> pending_values_;
-
-  std::vector<int64_t> term_offsets_;
-  std::vector<uint32_t> doc_ids_;
-  std::vector<float> weights_;
-  std::vector<int64_t> block_offsets_;
-  std::vector<float> block_max_;
-  std::vector<uint32_t> block_last_doc_;
-  std::vector<float> term_max_;
 };
+
+// Builds an index from plain postings (v1 files, tests), checking them like a loaded file.
+InvertedIndex index_from_postings(int64_t num_cols, std::vector<std::string> ids, std::vector<uint64_t> term_offsets,
+                                  std::vector<uint32_t> doc_ids, std::vector<float> weights, int threads = 1);
+
+// The postings of `index` re-encoded with `coding`: quantized codes are max(1, round(w / scale)) with
+// scale = (term max or, when per_term_scale is false, global max) / max code.
+OwnedPostings requantize(const InvertedIndex& index, WeightCoding coding, bool per_term_scale, int threads);
 
 }  // namespace l0sparse::index

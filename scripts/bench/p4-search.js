@@ -254,7 +254,12 @@ async function main() {
   process.stdout.write(table);
 }
 
-main().catch((e) => {
-  process.stderr.write(`p4-search: ${e.stack}\n`);
-  process.exit(1);
-});
+if (require.main === module) {
+  main().catch((e) => {
+    process.stderr.write(`p4-search: ${e.stack}\n`);
+    process.exit(1);
+  });
+}
+
+// Shared with p4-scale.js (same vectors, same child-process protocol).
+module.exports = { buildVectors, luceneFeatureValue, vectorLines, server, median, readDump, LUCENE_JAR };

@@ -69,4 +69,33 @@ describe('CLI: index and search', () => {
     await assert.rejects(run(['index', '--vectors', path.join(dir, 'docs.jsonl'), '--out', index]), /needs --vocab/);
     await assert.rejects(run(['search', '--index', path.join(dir, 'docs.jsonl'), '--queries', csrFile]), /not an l0sparse index/);
   });
+
+  it('shards by document range and merges the exact top-k: the same run as one index, ties included', async () => {
+    // 23 documents over 6 columns with small integer weights (many exact ties across shard boundaries),
+    // written in two CSR records so that shard boundaries fall inside and between batches.
+    const rows: [number, number][][] = [];
+    for (let d = 0; d < 23; d++) rows.push([[d % 3, 1 + (d % 2)], [3 + (d % 3), 1 + ((d * 7) % 3)]]);
+    const ids = rows.map((_, d) => `doc${d}`);
+    const vectors = path.join(dir, 'shard-docs.csr');
+    const w = CsrFileWriter.open(vectors, { numCols: 6, mode: 'overwrite' });
+    w.append(csrFromRows(rows.slice(0, 10), 6), ids.slice(0, 10));
+    w.append(csrFromRows(rows.slice(10), 6), ids.slice(10));
+    w.close();
+    const queries = path.join(dir, 'shard-queries.csr');
+    const wq = CsrFileWriter.open(queries, { numCols: 6, mode: 'overwrite' });
+    wq.append(csrFromRows([[[0, 1], [3, 1]], [[1, 2], [5, 1]], [[2, 1]], [[4, 3], [0, 1], [1, 1]]], 6), ['q0', 'q1', 'q2', 'q3']);
+    wq.close();
+    const single = path.join(dir, 'single.l0idx');
+    await run(['index', '--vectors', vectors, '--out', single]);
+    const sharded = path.join(dir, 'sharded.l0idx');
+    const report = JSON.parse(await run(['index', '--vectors', vectors, '--out', sharded, '--shard-docs', '7', '--json']));
+    assert.deepStrictEqual(report.shards, [0, 1, 2, 3].map((i) => `${sharded}.${i}`));  // 7 + 7 + 7 + 2 documents
+    assert.strictEqual(report.docs, 23);
+    for (const k of ['1', '5', '30']) {
+      const want = await run(['search', '--index', single, '--queries', queries, '--k', k]);
+      const got = await run(['search', '--index', ...report.shards, '--queries', queries, '--k', k]);
+      assert.strictEqual(got, want, `k ${k}`);
+    }
+    await assert.rejects(run(['index', '--vectors', vectors, '--out', sharded, '--shard-docs', '0']), /--shard-docs must be a positive integer/);
+  });
 });

@@ -84,7 +84,7 @@ describe('SparseIndex', () => {
     await index.build();
     assert.deepStrictEqual({ ...index.stats(), bytes: 0 }, {
       numCols: 300, docs: 1200, pendingDocs: 0, terms: index.stats().terms, postings: docs.indices.length,
-      blocks: index.stats().blocks, bytes: 0,
+      blocks: index.stats().blocks, bytes: 0, postingBytes: index.stats().postingBytes, mapped: false, weights: 'float32',
     });
     await expectBruteForce(index, docs, queries, ids, 10, 2);
   });

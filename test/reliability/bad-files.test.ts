@@ -61,22 +61,23 @@ function writeSt(st: St): Buffer {
   return Buffer.concat([len, json, st.data]);
 }
 
-/** Recomputes the index file's header CRC and every section CRC (so a mutation reaches the structure checks). */
+/** Recomputes the index file's header CRC and every section CRC (so a mutation reaches the structure checks).
+ *  Layout v2 (native/index/index_file.h): 80-byte header with its CRC at 72, sections padded to 8 bytes. */
 function fixIndexCrcs(b: Buffer): void {
-  b.writeUInt32LE(crc32(b.subarray(0, 52)), 52);
-  let off = 56;
+  b.writeUInt32LE(crc32(b.subarray(0, 72)), 72);
+  let off = 80;
   while (off + 16 <= b.length) {
     const len = Number(b.readBigUInt64LE(off + 8));
     if (len > b.length - off - 16) break;
     b.writeUInt32LE(crc32(b.subarray(off + 16, off + 16 + len)), off + 4);
-    off += 16 + len;
+    off += 16 + Math.ceil(len / 8) * 8;
   }
 }
 function indexSection(b: Buffer, tag: number): number {
-  let off = 56;
+  let off = 80;
   while (off + 16 <= b.length) {
     if (b.readUInt32LE(off) === tag) return off + 16;
-    off += 16 + Number(b.readBigUInt64LE(off + 8));
+    off += 16 + Math.ceil(Number(b.readBigUInt64LE(off + 8)) / 8) * 8;
   }
   throw new Error(`no section ${tag}`);
 }
@@ -174,15 +175,19 @@ describe('reliability: bad files are refused with clear errors, never a crash', 
       add(`bit flip ${i} at byte ${pos}`, b);
     }
     const docs = Buffer.from(good); docs.writeBigUInt64LE(4n, 24); fixIndexCrcs(docs); add('header doc count +1 (crc fixed)', docs);
-    const ids = Buffer.from(good); ids.writeBigUInt64LE(1n << 40n, indexSection(ids, 4) + 8); fixIndexCrcs(ids);
+    const ids = Buffer.from(good); ids.writeBigUInt64LE(1n << 40n, indexSection(ids, 7) + 8); fixIndexCrcs(ids);
     add('id offset past the id bytes (crc fixed)', ids);
     const terms = Buffer.from(good); terms.writeBigInt64LE(1n << 40n, indexSection(terms, 1) + 8); fixIndexCrcs(terms);
     add('term offset past the postings (crc fixed)', terms);
-    const order = Buffer.from(good); const d = indexSection(order, 2); order.writeUInt32LE(order.readUInt32LE(d + 4), d); fixIndexCrcs(order);
-    add('postings out of doc order (crc fixed)', order);
-    const zero = Buffer.from(good); zero.writeFloatLE(0, indexSection(zero, 3)); fixIndexCrcs(zero); add('a zero weight (crc fixed)', zero);
-    const nan = Buffer.from(good); nan.writeFloatLE(NaN, indexSection(nan, 3)); fixIndexCrcs(nan); add('a NaN weight (crc fixed)', nan);
-    const dup = Buffer.from(good); const idb = indexSection(dup, 5); dup.write('doc-a', idb + 5); fixIndexCrcs(dup); add('duplicate ids (crc fixed)', dup);
+    const last = Buffer.from(good); const l = indexSection(last, 2); last.writeUInt32LE(last.readUInt32LE(l) + 1, l); fixIndexCrcs(last);
+    add('a block last doc that its postings do not end on (crc fixed)', last);
+    const zero = Buffer.from(good); zero.writeFloatLE(0, indexSection(zero, 3)); fixIndexCrcs(zero); add('a zero block max (crc fixed)', zero);
+    const nan = Buffer.from(good); nan.writeFloatLE(NaN, indexSection(nan, 3)); fixIndexCrcs(nan); add('a NaN block max (crc fixed)', nan);
+    const width = Buffer.from(good); width[indexSection(width, 5)] = 40; fixIndexCrcs(width); add('a 40-bit doc width (crc fixed)', width);
+    const base = Buffer.from(good); base.writeUInt32LE(0, indexSection(base, 5) + 3); fixIndexCrcs(base); add('a weight code 0 (crc fixed)', base);
+    const past = Buffer.from(good); past.writeBigUInt64LE(1n << 40n, indexSection(past, 4) + 8); fixIndexCrcs(past);
+    add('a block offset past the posting data (crc fixed)', past);
+    const dup = Buffer.from(good); const idb = indexSection(dup, 8); dup.write('doc-a', idb + 5); fixIndexCrcs(dup); add('duplicate ids (crc fixed)', dup);
     files['missing file'] = path.join(tmp, 'idx', 'missing.idx');
     files['a directory'] = path.join(tmp, 'idx');
     expectRefused('index', files, (_name, file) => file);

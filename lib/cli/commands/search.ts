@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 
 interface SearchCommandOptions {
-  index: string;
+  index: string[];
   queries: string;
   vocab?: string;
   k: string;
@@ -15,7 +15,7 @@ interface SearchCommandOptions {
 export function register(program: Command): void {
   program.command('search')
     .description('exact top-k search of query vectors (binary CSR or JSONL {"id","vector"}) in a saved index')
-    .requiredOption('--index <file>', 'index written by `l0sparse index`')
+    .requiredOption('--index <files...>', 'index written by `l0sparse index`, or its shard files (--shard-docs), in order: top-k merged exactly')
     .requiredOption('--queries <file>', 'query vectors: a binary CSR file, or JSONL with --vocab')
     .option('--vocab <vocab.txt>', 'token list (line = column id) to read JSONL vectors')
     .option('--k <n>', 'hits per query', '10')
@@ -26,13 +26,13 @@ export function register(program: Command): void {
     .action(async (opts: SearchCommandOptions) => {
       const { writeFileAtomic } = await import('../../io');
       const { readVectorFile } = await import('../../index/vector-files');
-      const { SparseIndex } = await import('../../index/sparse-index');
+      const { ShardedIndex } = await import('../../index/shards');
       const { formatTrecRunLines } = await import('../../data/trec');
       const { getNumThreads } = await import('../../native/threads');
       const k = Number(opts.k);
       if (!Number.isInteger(k) || k < 1) throw new Error(`--k must be a positive integer, got '${opts.k}'`);
       if (opts.onBadLine !== 'fail' && opts.onBadLine !== 'skip') throw new Error(`--on-bad-line must be fail or skip, got '${opts.onBadLine}'`);
-      const index = await SparseIndex.load(opts.index);
+      const index = await ShardedIndex.load(opts.index);
       const queries = await readVectorFile(opts.queries, { vocab: opts.vocab, onBadLine: opts.onBadLine });
       for (const s of queries.skipped) process.stderr.write(`l0sparse: skipped ${opts.queries}:${s.line}: ${s.reason}\n`);
       if (queries.csr.numCols !== index.numCols)
@@ -50,7 +50,7 @@ export function register(program: Command): void {
         return;
       }
       writeFileAtomic(opts.out, text);
-      const summary = { out: opts.out, queries: queries.ids.length, k, threads: getNumThreads(), seconds, queriesPerSecond: queries.ids.length / seconds };
+      const summary = { out: opts.out, shards: opts.index.length, queries: queries.ids.length, k, threads: getNumThreads(), seconds, queriesPerSecond: queries.ids.length / seconds };
       if (opts.json) process.stdout.write(JSON.stringify(summary, null, 2) + '\n');
       else process.stdout.write(`searched ${summary.queries} queries (k = ${k}, ${summary.threads} threads) in ${seconds.toFixed(3)} s -> ${opts.out}\n`);
     });

@@ -6,7 +6,10 @@
 // Reads <workdir>/docs.txt ("docIndex<TAB>col:weight ...") and queries.txt ("qid<TAB>col:weight ..."),
 // indexes one FeatureField per (doc, col) in a single in-memory segment (doc ids = line order), then
 // answers commands on stdin, one per line:
+// The ready line is "ready <docs> <queries> <build ns> <index bytes>": build = addDocument of every line
+// (already read and split) + commit; index bytes = the files the segment would write to disk.
 //   run <threads>   one timed pass over all queries; prints "ns <elapsed ns> cpu_ns <process CPU ns>"
+//   lat <file>      times each query alone (one thread), writes one ns value per line; prints "ok"
 //   dump <file>     writes "qid rank docIndex score" lines of every query's top 10; prints "ok"
 //   rss             prints "rss_kb <peak resident set size>"
 //   quit
@@ -60,8 +63,10 @@ public class P4Lucene {
         .setRAMBufferSizeMB(2048).setMaxBufferedDocs(IndexWriterConfig.DISABLE_AUTO_FLUSH)
         .setMergePolicy(NoMergePolicy.INSTANCE).setOpenMode(IndexWriterConfig.OpenMode.CREATE);
     int docCount = 0;
+    List<String[]> docLines = readLines(dir.resolve("docs.txt"));
+    long build0 = System.nanoTime();
     try (IndexWriter writer = new IndexWriter(store, config)) {
-      for (String[] d : readLines(dir.resolve("docs.txt"))) {
+      for (String[] d : docLines) {
         Document doc = new Document();
         doc.add(new NumericDocValuesField("idx", Long.parseLong(d[0])));
         for (String pair : d[1].trim().split(" ")) {
@@ -74,6 +79,10 @@ public class P4Lucene {
       }
       writer.commit();
     }
+    long buildNs = System.nanoTime() - build0;
+    docLines = null;
+    long indexBytes = 0;
+    for (String f : store.listAll()) indexBytes += store.fileLength(f);
     DirectoryReader reader = DirectoryReader.open(store);
     if (reader.leaves().size() != 1) throw new IllegalStateException("expected one segment, got " + reader.leaves().size());
     IndexSearcher searcher = new IndexSearcher(reader);
@@ -84,7 +93,7 @@ public class P4Lucene {
     for (int i = 0; i < queries.length; i++) { qids[i] = qlines.get(i)[0]; queries[i] = toQuery(qlines.get(i)[1]); }
     TopDocs[] results = new TopDocs[queries.length];
     Map<Integer, ExecutorService> pools = new HashMap<>();
-    System.out.println("ready " + docCount + " " + queries.length);
+    System.out.println("ready " + docCount + " " + queries.length + " " + buildNs + " " + indexBytes);
     System.out.flush();
 
     BufferedReader in = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
@@ -111,6 +120,17 @@ public class P4Lucene {
           }
           long elapsed = System.nanoTime() - t0;
           System.out.println("ns " + elapsed + " cpu_ns " + (processCpuNanos() - cpu0));
+          break;
+        }
+        case "lat": {
+          try (PrintWriter out = new PrintWriter(Files.newBufferedWriter(Paths.get(parts[1]), StandardCharsets.UTF_8))) {
+            for (int i = 0; i < queries.length; i++) {
+              long q0 = System.nanoTime();
+              results[i] = searcher.search(queries[i], 10);
+              out.println(System.nanoTime() - q0);
+            }
+          }
+          System.out.println("ok");
           break;
         }
         case "dump": {
