@@ -118,7 +118,8 @@ async function fetchOnce(o: DownloadOptions, tmp: string, timeoutMs: number): Pr
   const declared = res.headers['content-length'] !== undefined ? Number(res.headers['content-length']) : null;
   o.onStart?.(declared);
   const hash = crypto.createHash('sha256');
-  const out = fs.createWriteStream(tmp);
+  // Opened synchronously, so that the temp exists before any failure and the caller's removal always finds it.
+  const out = fs.createWriteStream(tmp, { fd: fs.openSync(tmp, 'w') });
   let bytes = 0;
   try {
     await new Promise<void>((resolve, reject) => {
