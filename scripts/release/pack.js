@@ -6,7 +6,12 @@
 // which lists the packed binary packages as optionalDependencies at its exact version. Output: npm pack
 // tarballs in dist-packages/ (git-ignored) plus dist-packages/manifest.json (names, files, sizes).
 //
-//   node scripts/release/pack.js [--cuda] [--no-cpu] [--out DIR]
+//   node scripts/release/pack.js [--cuda] [--no-cpu] [--out DIR] [--reuse-build | --addon FILE]
+// --reuse-build packs the clone's own build/Release/l0sparse.node (CPU; its sidecar must name the pinned tag)
+// instead of a release build (--addon FILE: another built CPU addon with its sidecar .json): the e2e test
+// uses it to keep CI cheap. Its RUNPATH points into the clone's
+// .deps, which does not exist in a user install, so it loads exactly like a release build: through the
+// loader's preload of the cached LibTorch.
 // The build LibTorch: L0SPARSE_BUILD_LIBTORCH (e.g. the unpacked official archive), else the pinned torch of
 // scripts/libtorch.js (the pip wheel of the same version and variant; same C++ ABI and sonames as the archive).
 // The CUDA package needs nvcc and the CUDA LibTorch (~4.5 GB); it is compiled, not run, without a GPU.
@@ -47,11 +52,19 @@ function buildBinaryPackage(pkg, variant, entry) {
   const stage = path.join(OUT, 'stage', entry.package.replace('/', '__'));
   fs.rmSync(stage, { recursive: true, force: true });
   fs.mkdirSync(stage, { recursive: true });
-  process.env.L0SPARSE_BUILD_LIBTORCH = choice.root;
-  try {
-    build({ variant, buildDir: `build-cmake-release-${variant}`, copyTo: stage, runpath: '$ORIGIN' });
-  } finally {
-    if (explicit) process.env.L0SPARSE_BUILD_LIBTORCH = explicit; else delete process.env.L0SPARSE_BUILD_LIBTORCH;
+  if ((argv.includes('--reuse-build') || opt('--addon')) && variant === 'cpu') {
+    const built = path.resolve(opt('--addon') || path.join(ROOT, 'build', 'Release', 'l0sparse.node'));
+    const sidecar = JSON.parse(fs.readFileSync(built.replace(/\.node$/, '.json'), 'utf8'));
+    if (sidecar.tag !== entry.tag) throw new Error(`${built} is built for ${sidecar.tag}, not ${entry.tag}; run \`npm run build:native\``);
+    fs.copyFileSync(built, path.join(stage, 'l0sparse.node'));
+  } else {
+    process.env.L0SPARSE_BUILD_LIBTORCH = choice.root;
+    try {
+      build({ variant, buildDir: `build-cmake-release-${variant}`, copyTo: stage, runpath: '$ORIGIN' });
+    } finally {
+      if (explicit) process.env.L0SPARSE_BUILD_LIBTORCH = explicit; else delete process.env.L0SPARSE_BUILD_LIBTORCH;
+    }
+    fs.rmSync(path.join(stage, 'l0sparse.json'), { force: true });
   }
   run('strip', ['--strip-unneeded', path.join(stage, 'l0sparse.node')], stage);
   const meta = { tag: entry.tag, variant, torch: entry.torch, archive: entry.file, builtAgainst: choice.version };
