@@ -56,12 +56,18 @@ async function userInstall() {
   }
   const setup = require('../dist/lib/setup');
   const variant = setup.requestedVariant();
+  const fromSource = process.env.L0SPARSE_BUILD_FROM_SOURCE === '1';
+  if (!setup.findBinaryPackage(variant) && !fromSource) {
+    // Nothing could use a LibTorch download here: say what builds the addon instead.
+    say(setup.missingBinaryMessage(variant).replace(/^l0sparse: /, ''));
+    return;
+  }
   const result = await setup.runSetup({ variant, log: say });
   if (result.binary) {
     say(`ready: ${result.binary.name} with LibTorch ${result.libtorch.version} (${result.tag}) in ${result.seconds.toFixed(1)} s`);
     return;
   }
-  if (process.env.L0SPARSE_BUILD_FROM_SOURCE === '1') {
+  if (fromSource) {
     say('L0SPARSE_BUILD_FROM_SOURCE=1: building the addon against the LibTorch just set up (needs cmake and a C++20 compiler)');
     require('./build-native').build({ variant });
     return;

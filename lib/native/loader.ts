@@ -190,6 +190,9 @@ export function loadNative(): NativeAddon {
       const hit = candidates.find((c) => c.ok);
       if (!hit) {
         const tried = candidates.map((c) => `  ${c.file}: ${c.why}`).join('\n');
+        if (!isDevelopmentClone(root) && !candidates.some((c) => c.binaryPackage)) {
+          throw new NativeLoadError(`${missingBinaryMessage(record.variant, root)}\nTried:\n${tried}`);
+        }
         throw new NativeLoadError(
           `l0sparse: no native addon for LibTorch ${record.version} (${record.tag}).\nTried:\n${tried}\n` +
             'Build it from source with `npm run build:native` (needs cmake and a C++20 compiler: ' +

@@ -6,7 +6,7 @@
 // which lists the packed binary packages as optionalDependencies at its exact version. Output: npm pack
 // tarballs in dist-packages/ (git-ignored) plus dist-packages/manifest.json (names, files, sizes).
 //
-//   node scripts/release/pack.js [--cuda] [--no-cpu] [--out DIR] [--reuse-build | --addon FILE]
+//   node scripts/release/pack.js [--cuda] [--no-cpu] [--out DIR] [--reuse-build | --addon FILE] [--skip-tsc]
 // --reuse-build packs the clone's own build/Release/l0sparse.node (CPU; its sidecar must name the pinned tag)
 // instead of a release build (--addon FILE: another built CPU addon with its sidecar .json): the e2e test
 // uses it to keep CI cheap. Its RUNPATH points into the clone's
@@ -106,8 +106,12 @@ function main() {
   const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8'));
   const archives = JSON.parse(fs.readFileSync(path.join(ROOT, 'assets', 'libtorch-archives.json'), 'utf8'));
   fs.mkdirSync(OUT, { recursive: true });
-  log('compiling TypeScript');
-  run(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', 'tsconfig.json'], ROOT);
+  if (argv.includes('--skip-tsc')) {
+    if (!fs.existsSync(path.join(ROOT, 'dist', 'lib', 'index.js'))) throw new Error('--skip-tsc but dist/lib is not compiled (npm run build:ts)');
+  } else {
+    log('compiling TypeScript');
+    run(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', 'tsconfig.json'], ROOT);
+  }
   const packed = [];
   for (const variant of variants) {
     const t0 = Date.now();
