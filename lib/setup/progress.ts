@@ -1,8 +1,9 @@
 /**
- * Download progress for the LibTorch fetch: a cli-progress bar (MB, rate, ETA) on a terminal; elsewhere (npm's
- * install log, CI) one line per 10 % so logs stay short.
+ * Download progress for the LibTorch fetch: on a terminal, the project's one progress display (lib/io/progress,
+ * counted in MB, with rate and ETA); elsewhere (npm's install log, CI), where that display is silent, one line
+ * per 10 % so logs stay short.
  */
-import { Presets, SingleBar } from 'cli-progress';
+import { type ProgressReporter, startProgress } from '../io/progress';
 
 export interface ByteProgress {
   onStart(total: number | null): void;
@@ -16,7 +17,7 @@ export function byteProgress(label: string, log: (line: string) => void, enabled
   let total: number | null = null;
   let startedAt = 0;
   let nextDecile = 1;
-  let bar: SingleBar | null = null;
+  let bar: ProgressReporter | null = null;
   let last = 0;
   const rate = (bytes: number) => bytes / Math.max((Date.now() - startedAt) / 1000, 1e-3);
   return {
@@ -26,21 +27,14 @@ export function byteProgress(label: string, log: (line: string) => void, enabled
       nextDecile = 1;
       last = 0;
       if (!enabled) return;
-      if (process.stderr.isTTY && total) {
-        bar = new SingleBar({
-          format: `${label} [{bar}] {percentage}% | {done}/{all} MB | {speed} MB/s | eta {eta_formatted}`,
-          stream: process.stderr, hideCursor: true, etaBuffer: 200,
-        }, Presets.shades_classic);
-        bar.start(total, 0, { done: '0.0', all: mb(total), speed: '0.0' });
-      } else {
-        log(`${label}: ${total ? `${mb(total)} MB` : 'size unknown'}`);
-      }
+      if (process.stderr.isTTY) bar = startProgress(label, total ? Math.ceil(total / 1e6) : undefined, true, { unit: 'MB' });
+      else log(`${label}: ${total ? `${mb(total)} MB` : 'size unknown'}`);
     },
     onProgress(bytes) {
       last = bytes;
       if (!enabled) return;
       if (bar) {
-        bar.update(bytes, { done: mb(bytes), speed: mb(rate(bytes)) });
+        bar.update(Math.floor(bytes / 1e6));
       } else if (total && bytes >= (total * nextDecile) / 10) {
         const r = rate(bytes);
         log(`${label}: ${Math.floor((100 * bytes) / total)}% (${mb(bytes)} of ${mb(total)} MB, ${mb(r)} MB/s, eta ${Math.round((total - bytes) / r)} s)`);
@@ -48,7 +42,7 @@ export function byteProgress(label: string, log: (line: string) => void, enabled
       }
     },
     stop() {
-      if (bar) bar.stop();
+      bar?.stop();
       bar = null;
       if (enabled && last > 0) log(`${label}: ${mb(last)} MB in ${((Date.now() - startedAt) / 1000).toFixed(1)} s`);
     },
