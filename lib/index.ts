@@ -93,3 +93,5 @@ export { launchLocal, RankFailedError } from './launch/local-launch';
 export type { LaunchOptions } from './launch/local-launch';
 export { evaluateEncoder, encodeTexts } from './retrieval/evaluate-encoder';
 export type { EncoderEvalInput, EncoderEvalResult } from './retrieval/evaluate-encoder';
+export { runSetup, SetupError, findBinaryPackage, requestedVariant } from './setup';
+export type { SetupOptions, SetupResult, Variant, LibTorchInfo, BinaryPackage } from './setup';

@@ -48,7 +48,11 @@ function chooseLibTorch(variant) {
   return choice;
 }
 
-function build({ variant, tests = false, sanitize = false, copyTo, buildDir } = {}) {
+/**
+ * runpath: the addon's RUNPATH instead of the clone's .deps/libtorch (release builds use '$ORIGIN': the loader
+ * preloads the cached LibTorch for them, see lib/native/loader.ts).
+ */
+function build({ variant, tests = false, sanitize = false, copyTo, buildDir, runpath } = {}) {
   const choice = chooseLibTorch(variant);
   const out = path.resolve(ROOT, buildDir || process.env.L0SPARSE_BUILD_DIR ||
     (sanitize ? 'build-asan' : 'build-cmake'));
@@ -74,6 +78,7 @@ function build({ variant, tests = false, sanitize = false, copyTo, buildDir } = 
     process.env.TORCH_CUDA_ARCH_LIST = process.env.TORCH_CUDA_ARCH_LIST || '8.0;9.0';
     defs.push(`L0SPARSE_CUDA_ARCH_LIST=${process.env.TORCH_CUDA_ARCH_LIST}`);  // a change reconfigures
   }
+  if (runpath) defs.push(`L0SPARSE_RUNPATH=${runpath}`);  // later -D wins over the CUDA default above
   if (spawnSync('ccache', ['--version'], { stdio: 'ignore' }).status === 0) {
     defs.push('CMAKE_CXX_COMPILER_LAUNCHER=ccache', 'CMAKE_CUDA_COMPILER_LAUNCHER=ccache');
     // Without these ccache refuses to cache translation units that use the precompiled header.

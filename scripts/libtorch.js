@@ -129,14 +129,14 @@ function resolve({ variant, python = process.env.L0SPARSE_PYTHON || 'python3', i
     if (!root) throw new Error(`L0SPARSE_LIBTORCH=${env} is not a LibTorch (no share/cmake/Torch/TorchConfig.cmake)`);
     return { ...describeRoot(root), source: 'env' };
   }
-  if (variant === undefined) variant = process.env.L0SPARSE_VARIANT || undefined;
+  // A Python torch of another variant is never adopted silently: without a request, the variant is cpu.
+  if (variant === undefined) variant = process.env.L0SPARSE_VARIANT || 'cpu';
   const fromPython = pythonTorch(python);
   if (fromPython) {
     const d = describeRoot(fromPython);
-    if (!variant || d.variant === variant) return { ...d, source: 'python' };
-    log(`ignoring Python torch ${d.version} at ${fromPython}: variant ${d.variant}, wanted ${variant}`);
+    if (d.variant === variant) return { ...d, source: 'python' };
+    log(`ignoring Python torch ${d.version} at ${fromPython}: variant ${d.variant}, wanted ${variant} (set L0SPARSE_VARIANT to change)`);
   }
-  variant = variant || 'cpu';
   if (!PINNED[variant]) throw new Error(`unknown variant '${variant}' (use cpu or cuda)`);
   const pinnedRoot = path.join(DEPS, `torch-${PINNED[variant]}-${variant}`, 'torch');
   if (!torchRootOf(pinnedRoot) && !install) return null;
@@ -160,7 +160,7 @@ function readRecord() {
   try { return JSON.parse(fs.readFileSync(RECORD, 'utf8')); } catch { return null; }
 }
 
-module.exports = { resolve, record, readRecord, describeRoot, torchRootOf, PINNED, RECORD, LINK, DEPS };
+module.exports = { resolve, record, readRecord, describeRoot, torchRootOf, pythonTorch, PINNED, RECORD, LINK, DEPS };
 
 if (require.main === module) {
   const variant = (process.argv.find((a) => a.startsWith('--variant=')) || '').split('=')[1] ||

@@ -35,7 +35,7 @@ export function buildProgram(): Command {
 
 if (require.main === module) {
   buildProgram().parseAsync(process.argv).catch((e: Error) => {
-    process.stderr.write(`l0sparse: ${e.message}\n`);
+    process.stderr.write(`l0sparse: ${e.message.replace(/^l0sparse: /, '')}\n`);  // loader messages carry the prefix already
     process.exitCode = 1;
   });
 }

@@ -5,23 +5,20 @@
  */
 import * as crypto from 'crypto';
 import * as fs from 'fs';
-import * as https from 'https';
-import * as os from 'os';
 import * as path from 'path';
 
-import * as yauzl from 'yauzl';
-
-import { startProgress } from '../io/progress';
 import { partialDirFor, replaceDir } from '../io';
+import { downloadFile } from '../setup/download';
+import { cacheDir } from '../setup/paths';
+import { byteProgress } from '../setup/progress';
+import { extractZip } from '../setup/unzip';
 
 export const SCIFACT_URL = 'https://public.ukp.informatik.tu-darmstadt.de/thakur/BEIR/datasets/scifact.zip';
 /** Published by BEIR (README dataset table). */
 export const SCIFACT_MD5 = '5f7d1de60b170fc8027bb7898e2efca1';
 export const SCIFACT_BYTES = 2_816_079;
 
-export function cacheDir(): string {
-  return process.env.L0SPARSE_CACHE ?? path.join(os.homedir(), '.cache', 'l0sparse');
-}
+export { cacheDir };
 
 function isBeirDir(dir: string): boolean {
   return fs.existsSync(path.join(dir, 'corpus.jsonl')) && fs.existsSync(path.join(dir, 'queries.jsonl')) &&
@@ -81,64 +78,20 @@ export async function fileMd5(file: string): Promise<string> {
   return hash.digest('hex');
 }
 
-/** HTTPS GET (following redirects) into `dest` via a temp file, with a byte progress bar. */
-export function download(url: string, dest: string, progress: boolean, redirects = 5): Promise<void> {
-  return new Promise((resolve, reject) => {
-    https.get(url, (res) => {
-      if (res.statusCode && res.statusCode >= 300 && res.statusCode < 400 && res.headers.location && redirects > 0) {
-        res.resume();
-        download(new URL(res.headers.location, url).toString(), dest, progress, redirects - 1).then(resolve, reject);
-        return;
-      }
-      if (res.statusCode !== 200) {
-        res.resume();
-        reject(new Error(`GET ${url}: HTTP ${res.statusCode}`));
-        return;
-      }
-      const total = Number(res.headers['content-length'] ?? SCIFACT_BYTES);
-      const bar = startProgress('download', total, progress, { unit: 'B' });
-      const tmp = `${dest}.part`;
-      const out = fs.createWriteStream(tmp);
-      res.on('data', (chunk: Buffer) => bar.increment(chunk.length));
-      res.pipe(out);
-      out.on('finish', () => {
-        bar.stop();
-        fs.renameSync(tmp, dest);
-        resolve();
-      });
-      const fail = (e: Error) => { bar.stop(); out.destroy(); reject(new Error(`GET ${url}: ${e.message}`)); };
-      res.on('error', fail);
-      out.on('error', fail);
-    }).on('error', (e) => reject(new Error(`GET ${url}: ${e.message} (no network? pass --data <BEIR scifact dir>)`)));
-  });
+/** The archive into `dest` (lib/setup/download.ts: status checked, retries, proxies, atomic), with a byte progress display. */
+export async function download(url: string, dest: string, progress: boolean): Promise<void> {
+  const log = (line: string) => process.stderr.write(`${line}\n`);
+  const bar = byteProgress('SciFact', log, progress);
+  try {
+    await downloadFile({ url, dest, log, onStart: bar.onStart, onProgress: bar.onProgress });
+  } catch (e) {
+    throw new Error(`${(e as Error).message} (no network? pass --data <BEIR scifact dir>)`);
+  } finally {
+    bar.stop();
+  }
 }
 
-/** Extracts every file of a zip archive under `dest`, refusing entries that would escape it. */
-export function unzip(zipFile: string, dest: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    yauzl.open(zipFile, { lazyEntries: true }, (err, zip) => {
-      if (err || !zip) return reject(err ?? new Error(`cannot open ${zipFile}`));
-      zip.on('error', reject);
-      zip.on('end', () => resolve());
-      zip.on('entry', (entry: yauzl.Entry) => {
-        const target = path.resolve(dest, entry.fileName);
-        if (!target.startsWith(path.resolve(dest) + path.sep)) return reject(new Error(`${zipFile}: entry ${entry.fileName} escapes the folder`));
-        if (entry.fileName.endsWith('/')) {
-          fs.mkdirSync(target, { recursive: true });
-          zip.readEntry();
-          return;
-        }
-        fs.mkdirSync(path.dirname(target), { recursive: true });
-        zip.openReadStream(entry, (e, stream) => {
-          if (e || !stream) return reject(e ?? new Error(`cannot read ${entry.fileName}`));
-          const out = fs.createWriteStream(target);
-          stream.on('error', reject);
-          out.on('error', reject);
-          out.on('finish', () => zip.readEntry());
-          stream.pipe(out);
-        });
-      });
-      zip.readEntry();
-    });
-  });
+/** Extracts every file of a zip archive under `dest`, refusing entries that would escape it (lib/setup/unzip.ts). */
+export async function unzip(zipFile: string, dest: string): Promise<void> {
+  await extractZip(zipFile, dest);
 }

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 
-import { loadNative, readTorchRecord } from '../../native/loader';
+import { loadNative, nativeOrigin, readTorchRecord } from '../../native/loader';
 
 /** `l0sparse info`: which LibTorch and addon are in use. */
 export function register(program: Command): void {
@@ -8,10 +8,13 @@ export function register(program: Command): void {
     .description('show the LibTorch, variant and threads the native addon uses')
     .option('--json', 'print JSON')
     .action((opts: { json?: boolean }) => {
-      const info = { record: readTorchRecord(), addon: loadNative().buildInfo() };
+      const addon = loadNative().buildInfo();
+      const info = { record: readTorchRecord(), addon, origin: nativeOrigin() };
       if (opts.json) process.stdout.write(JSON.stringify(info, null, 2) + '\n');
       else {
-        process.stdout.write(`LibTorch  ${info.record?.version} (${info.record?.variant}, ${info.record?.source}) at ${info.record?.root}\n`);
+        const o = info.origin;
+        process.stdout.write(`LibTorch  ${addon.torchVersion} (${addon.cuda ? 'cuda' : 'cpu'}) from ${o?.libtorch ?? info.record?.root ?? 'the addon\'s RUNPATH'} (${o?.libtorchSource ?? info.record?.source ?? 'unrecorded'})\n`);
+        process.stdout.write(`binary    ${o?.addon} (${o?.from})\n`);
         process.stdout.write(`addon     torch ${info.addon.torchVersion}, cuda build ${info.addon.cuda}, cuda available ${info.addon.cudaAvailable}\n`);
         process.stdout.write(`threads   ${info.addon.numThreads} of ${info.addon.hardwareConcurrency} cores\n`);
       }
