@@ -10,7 +10,7 @@
 //     tiles and across the two halves of a tile), misaligned rows (scalar loads), D not a multiple of 8.
 //  2. Timing at B=32 L=256 D=768 V=30522 (fp32, bf16): forward and forward+backward, fused and tiled vs the eager
 //     composed reference on the same GPU, interleaved, median after warm-up, plus allocator peak memory.
-// Usage: l0sparse_cuda_check [--json PATH] [--repeats N]. Exit 0 when every check passes.
+// Usage: l0sparse_cuda_check [--json PATH] [--repeats N] [--timings-only]. Exit 0 when every check passes.
 #include "ops/activation.h"
 #include "ops/sparse_head.h"
 #include "ops/sparse_head_cuda.h"
@@ -419,10 +419,12 @@ std::string gemm_floor(const Workload& w, int repeats) {
 int main(int argc, char** argv) {
   std::string json_path;
   int repeats = 15;
+  bool timings_only = false;  // skip the correctness cases (scripts/gpu-check.sh STEPS=p5)
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     if (a == "--json" && i + 1 < argc) json_path = argv[++i];
     else if (a == "--repeats" && i + 1 < argc) repeats = std::max(1, std::atoi(argv[++i]));
+    else if (a == "--timings-only") timings_only = true;
   }
   if (c10::cuda::device_count() == 0) {
     std::fprintf(stderr, "l0sparse_cuda_check: no CUDA device visible\n");
@@ -445,7 +447,7 @@ int main(int argc, char** argv) {
   at::globalContext().setAllowFP16ReductionCuBLAS(false);
   at::globalContext().setAllowBF16ReductionCuBLAS(false);
   std::vector<std::string> checks;
-  for (const Case& c : correctness_cases()) {
+  for (const Case& c : timings_only ? std::vector<Case>{} : correctness_cases()) {
     const bool main_case = c.name == "distilbert_vocab";
     const int extra_logs = c.name == "tiles_1000_cols" ? 0 : 1;  // both activations of docs/METHOD.md §1
     const Truth t = compute_truth(c, extra_logs);
@@ -466,7 +468,7 @@ int main(int argc, char** argv) {
   std::vector<Case> all_cases = correctness_cases();
   for (Case& c : fused_cases()) all_cases.push_back(std::move(c));
   for (const Case& c : all_cases) {
-    if (!fused_runs || c.name == "tiles_1000_cols") continue;
+    if (!fused_runs || timings_only || c.name == "tiles_1000_cols") continue;
     for (int extra_logs = 0; extra_logs <= kMaxExtraLogs; ++extra_logs) {
       const Truth t = compute_truth(c, extra_logs);
       for (at::ScalarType dt : {at::kFloat, at::kBFloat16, at::kHalf}) {
