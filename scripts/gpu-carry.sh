@@ -4,7 +4,7 @@
 #   node.xz               this machine's Node binary (x86-64 Linux), for the addon's JS API (device, p2, p3)
 #   node_modules.tar.xz   the runtime packages (no typescript/mocha/@types; tokenizers' linux-x64-gnu binary only)
 #   dist.tar.xz           the compiled TypeScript (npx tsc -p tsconfig.json first; built here when missing)
-#   data/bert-base-uncased/tokenizer.json, data/scifact/corpus.jsonl (first $P3_DOCS docs)
+#   data/bert-base-uncased/{tokenizer.json,vocab.txt}, data/scifact/corpus.jsonl (first $P3_DOCS docs)
 # Model weights are not carried: scripts/bench/p2-setup.py and p3-make-model.py regenerate them from their seeds.
 # The folder must stay under the device tool's 64 MiB (with the tracked tree): the script prints its size and
 # fails above $MAX_MB.
@@ -32,7 +32,7 @@ tar -C . -chJf "$CARRY/node_modules.tar.xz" \
   --exclude='node_modules/tokenizers/tokenizers.linux-arm*.node' \
   --exclude='node_modules/tokenizers/tokenizers.linux-x64-musl.node' \
   node_modules
-cp "$DATA/bert-base-uncased/tokenizer.json" "$CARRY/data/bert-base-uncased/"
+cp "$DATA/bert-base-uncased/tokenizer.json" "$DATA/bert-base-uncased/vocab.txt" "$CARRY/data/bert-base-uncased/"
 head -n "$P3_DOCS" "$DATA/scifact/corpus.jsonl" >"$CARRY/data/scifact/corpus.jsonl"
 git rev-parse HEAD >"$CARRY/commit.txt"
 

@@ -33,23 +33,31 @@ namespace {
 
 constexpr int kRows = 64;       // positions per tile
 constexpr int kCols = 128;      // vocabulary columns per block
-constexpr int kDepth = 32;      // hidden features per shared-memory stage
 constexpr int kThreads = 256;   // 8 warps: 2 (rows) x 4 (columns) warp tiles of 32 x 32 for WMMA
 constexpr int kPadA = 8, kPadB = 8, kPadC = 4;  // keep WMMA leading dimensions multiples of 16 bytes
-constexpr int kLdA = kDepth + kPadA;  // A stage: [kRows][kLdA], row-major (position, feature)
-constexpr int kLdB = kCols + kPadB;   // B stage: [kDepth][kLdB], row-major (feature, column) = weight^T
+// Hidden features per shared-memory stage: 64 for 16-bit inputs (half the barriers per product), 32 for fp32
+// (both stages then fit in the 33 KiB the fp32 C tile needs anyway, under the 48 KiB of static shared memory).
+template <typename Raw>
+constexpr int kDepth = sizeof(Raw) == 2 ? 64 : 32;
+template <typename Raw>
+constexpr int kLdA = kDepth<Raw> + kPadA;  // A stage: [kRows][kLdA], row-major (position, feature)
+constexpr int kLdB = kCols + kPadB;        // B stage: [kDepth][kLdB], row-major (feature, column) = weight^T
 constexpr int kLdC = kCols + kPadC;   // C tile: [kRows][kLdC] fp32 logits
 
 // Shared memory: the A/B stages and the fp32 C tile are never live at once, so they share one buffer.
 template <typename Raw>
 constexpr int stage_bytes() {
-  return int(sizeof(Raw)) * (kRows * kLdA + kDepth * kLdB);
+  return int(sizeof(Raw)) * (kRows * kLdA<Raw> + kDepth<Raw> * kLdB);
 }
 constexpr int kTileBytes = int(sizeof(float)) * kRows * kLdC;
 template <typename Raw>
 constexpr int shared_bytes() {
   return stage_bytes<Raw>() > kTileBytes ? stage_bytes<Raw>() : kTileBytes;
 }
+
+static_assert(kDepth<__half> % 16 == 0 && kDepth<float> % 4 == 0, "stages hold whole WMMA k-steps and 16-byte runs");
+static_assert(shared_bytes<__half>() + kRows <= 48 * 1024 && shared_bytes<float>() + kRows <= 48 * 1024,
+              "static shared memory is limited to 48 KiB per block");
 
 // The CUDA types behind c10's (same bit layout) and the scalar helpers the loaders need.
 template <typename T> struct RawOf { using type = float; };
@@ -82,25 +90,25 @@ __device__ __forceinline__ void load_run(Raw (&out)[kVec], const Raw* src, int v
 }
 
 // Stages hidden[doc, row0 : row0+kRows, k0 : k0+kDepth] into a_stage (zeros beyond the live rows / features)
-// and weight[col0 : col0+kCols, k0 : k0+kDepth] transposed into b_stage.
+// and weight[col0 : col0+kCols, k0 : k0+kDepth] transposed into b_stage. Every thread may load several runs.
 template <typename Raw>
 __device__ __forceinline__ void load_stage(Raw* a_stage, Raw* b_stage, const Raw* hidden_doc, const Raw* weight,
                                            int64_t live_rows, int64_t row0, int64_t col0, int64_t vocab, int64_t dim,
                                            int64_t k0, bool vector_ok) {
   constexpr int kVec = 16 / int(sizeof(Raw));
-  constexpr int kRunsPerRow = kDepth / kVec;
-  const int valid_k = static_cast<int>(dim - k0 < kDepth ? dim - k0 : kDepth);
+  constexpr int kRunsPerRow = kDepth<Raw> / kVec;
+  const int valid_k = static_cast<int>(dim - k0 < kDepth<Raw> ? dim - k0 : kDepth<Raw>);
   for (int idx = threadIdx.x; idx < kRows * kRunsPerRow; idx += kThreads) {
     const int r = idx / kRunsPerRow, run = idx % kRunsPerRow;
     const int valid = row0 + r < live_rows ? valid_k - run * kVec : 0;
-    Raw v[kVec];
+    alignas(16) Raw v[kVec];  // moved as one uint4
     load_run<Raw, kVec>(v, hidden_doc + (row0 + r) * dim + k0 + run * kVec, valid, vector_ok);
-    *reinterpret_cast<uint4*>(a_stage + r * kLdA + run * kVec) = *reinterpret_cast<const uint4*>(v);
+    *reinterpret_cast<uint4*>(a_stage + r * kLdA<Raw> + run * kVec) = *reinterpret_cast<const uint4*>(v);
   }
   for (int idx = threadIdx.x; idx < kCols * kRunsPerRow; idx += kThreads) {
     const int c = idx / kRunsPerRow, run = idx % kRunsPerRow;
     const int valid = col0 + c < vocab ? valid_k - run * kVec : 0;
-    Raw v[kVec];
+    alignas(16) Raw v[kVec];  // moved as one uint4
     load_run<Raw, kVec>(v, weight + (col0 + c) * dim + k0 + run * kVec, valid, vector_ok);
 #pragma unroll
     for (int e = 0; e < kVec; ++e) b_stage[(run * kVec + e) * kLdB + c] = v[e];
@@ -123,10 +131,10 @@ struct TileProduct<float> {  // FFMA: each thread owns 4 rows x 8 columns (colum
   __device__ void accumulate(const float* a_stage, const float* b_stage) {
     const int r0 = (threadIdx.x / 16) * 4, c0 = threadIdx.x % 16;
 #pragma unroll 8
-    for (int k = 0; k < kDepth; ++k) {
+    for (int k = 0; k < kDepth<float>; ++k) {
       float a[4], b[8];
 #pragma unroll
-      for (int i = 0; i < 4; ++i) a[i] = a_stage[(r0 + i) * kLdA + k];
+      for (int i = 0; i < 4; ++i) a[i] = a_stage[(r0 + i) * kLdA<float> + k];
 #pragma unroll
       for (int j = 0; j < 8; ++j) b[j] = b_stage[k * kLdB + c0 + 16 * j];
 #pragma unroll
@@ -159,11 +167,11 @@ struct TileProduct {  // WMMA: warp (wr, wc) owns rows 32*wr.., columns 32*wc.. 
     using namespace nvcuda;
     const int warp = threadIdx.x / cuda::kWarpSize, wr = warp / 4, wc = warp % 4;
 #pragma unroll
-    for (int k = 0; k < kDepth; k += 16) {
+    for (int k = 0; k < kDepth<Raw>; k += 16) {
       wmma::fragment<wmma::matrix_a, 16, 16, 16, Raw, wmma::row_major> a[2];
       wmma::fragment<wmma::matrix_b, 16, 16, 16, Raw, wmma::row_major> b[2];
 #pragma unroll
-      for (int i = 0; i < 2; ++i) wmma::load_matrix_sync(a[i], a_stage + (32 * wr + 16 * i) * kLdA + k, kLdA);
+      for (int i = 0; i < 2; ++i) wmma::load_matrix_sync(a[i], a_stage + (32 * wr + 16 * i) * kLdA<Raw> + k, kLdA<Raw>);
 #pragma unroll
       for (int j = 0; j < 2; ++j) wmma::load_matrix_sync(b[j], b_stage + k * kLdB + 32 * wc + 16 * j, kLdB);
 #pragma unroll
@@ -198,7 +206,7 @@ fused_sparse_head_forward(const Raw* __restrict__ hidden, const Raw* __restrict_
   __shared__ bool tile_keep[kRows];
   __shared__ int last_kept;
   Raw* a_stage = reinterpret_cast<Raw*>(smem);
-  Raw* b_stage = a_stage + kRows * kLdA;
+  Raw* b_stage = a_stage + kRows * kLdA<Raw>;
   float* c_tile = reinterpret_cast<float*>(smem);
 
   const int64_t doc = blockIdx.y, col0 = int64_t(blockIdx.x) * kCols;
@@ -221,7 +229,7 @@ fused_sparse_head_forward(const Raw* __restrict__ hidden, const Raw* __restrict_
   for (int64_t row0 = 0; row0 < live_rows; row0 += kRows) {
     product.clear();
     if (threadIdx.x < kRows) tile_keep[threadIdx.x] = row0 + threadIdx.x < live_rows && doc_keep[row0 + threadIdx.x];
-    for (int64_t k0 = 0; k0 < dim; k0 += kDepth) {
+    for (int64_t k0 = 0; k0 < dim; k0 += kDepth<Raw>) {
       load_stage<Raw>(a_stage, b_stage, hidden_doc, weight, live_rows, row0, col0, vocab, dim, k0, vector_ok);
       __syncthreads();
       product.accumulate(a_stage, b_stage);
