@@ -7,9 +7,13 @@
 // ATen/cuda/CUDAContext.h, which needs cuBLAS/cuSPARSE headers: see docs/CONTRIBUTING.md, "Build facts and
 // pitfalls").
 //
-//   node scripts/check-cuda-syntax.js [files...]      (default: all .cu files under native/)
+//   node scripts/check-cuda-syntax.js [--arch 80,90] [--ptx-only] [files...]   (default: all .cu under native/)
+// Device code is compiled for each listed architecture (default: 90 only, which compiles the sm_80+ tensor-core
+// paths; every extra arch is another full device compile: sm_80 + sm_90 roughly doubles the cost). --ptx-only
+// stops at PTX (no ptxas): cheaper, still every front-end and NVVM error.
 // Env: NVCC (default: $CUDA_HOME/bin/nvcc, /usr/local/cuda/bin/nvcc, then nvcc on PATH),
-//      L0SPARSE_JOBS (parallel compiles, default: number of cores, at most 4).
+//      L0SPARSE_JOBS (parallel compiles, default: number of cores, at most 4),
+//      L0SPARSE_CUDA_ARCHS (same as --arch).
 // Exits 0 with a printed reason when nvcc or LibTorch headers are absent (nothing to check against).
 const fs = require('fs');
 const os = require('os');
@@ -61,13 +65,29 @@ function compile(nvcc, args, file) {
   });
 }
 
+function parseArgs(argv) {
+  const options = { archs: (process.env.L0SPARSE_CUDA_ARCHS || '90').split(','), ptxOnly: false, files: [] };
+  for (let i = 0; i < argv.length; i++) {
+    if (argv[i] === '--arch') options.archs = String(argv[++i] || '').split(',');
+    else if (argv[i] === '--ptx-only') options.ptxOnly = true;
+    else options.files.push(argv[i]);
+  }
+  options.archs = options.archs.map((a) => a.trim().replace(/^sm_/, '').replace('.', '')).filter(Boolean);
+  const bad = options.archs.filter((a) => !/^\d{2,3}a?$/.test(a));
+  if (!options.archs.length || bad.length) {
+    throw new Error(`--arch / L0SPARSE_CUDA_ARCHS must list compute capabilities like 80,90 (got '${bad.join(',')}')`);
+  }
+  return options;
+}
+
 async function main() {
   const nvcc = findNvcc();
   if (!nvcc) { log('skipped: nvcc not found (set NVCC or CUDA_HOME to check the .cu files)'); return 0; }
   const include = torchInclude();
   if (!include) { log('skipped: no LibTorch headers in .deps/libtorch (run `node scripts/libtorch.js` first)'); return 0; }
-  const files = process.argv.length > 2 ? process.argv.slice(2).map((f) => path.resolve(f))
-    : cuFiles(path.join(ROOT, 'native'));
+  const options = parseArgs(process.argv.slice(2));
+  const files = options.files.length ? options.files.map((f) => path.resolve(f)) : cuFiles(path.join(ROOT, 'native'));
+  const gencode = options.archs.flatMap((a) => ['-gencode', `arch=compute_${a},code=${options.ptxOnly ? 'compute' : 'sm'}_${a}`]);
   if (!files.length) { log('no .cu files under native/'); return 0; }
 
   const stubDir = fs.mkdtempSync(path.join(os.tmpdir(), 'l0sparse-cuda-syntax-'));
@@ -89,7 +109,7 @@ async function main() {
       // -O0 and no device code optimisation: this is a front-end check, not a build.
       const args = ['-c', '-std=c++20', '-O0', '-Xcompiler', '-fPIC', '--expt-relaxed-constexpr',
         '-D_GLIBCXX_USE_CXX11_ABI=1', '-DL0SPARSE_WITH_CUDA=1', `-I${path.join(ROOT, 'native')}`, `-I${stubDir}`,
-        `-I${include}`, `-I${path.join(include, 'torch', 'csrc', 'api', 'include')}`, '-o', obj];
+        `-I${include}`, `-I${path.join(include, 'torch', 'csrc', 'api', 'include')}`, ...gencode, '-o', obj];
       const r = await compile(nvcc, args, file);
       results.push(r);
       log(`${r.code === 0 ? 'ok  ' : 'FAIL'} ${path.relative(ROOT, file)} (${r.seconds.toFixed(1)} s)`);
@@ -99,7 +119,8 @@ async function main() {
   await Promise.all(Array.from({ length: jobs }, worker));
   fs.rmSync(stubDir, { recursive: true, force: true });
   const failed = results.filter((r) => r.code !== 0);
-  log(`${results.length - failed.length}/${results.length} .cu files compile with ${nvcc} ` +
+  log(`${results.length - failed.length}/${results.length} .cu files compile with ${nvcc} for ` +
+    `${options.archs.map((a) => `sm_${a}`).join(', ')}${options.ptxOnly ? ' (PTX only)' : ''} ` +
     `(${((Date.now() - t0) / 1000).toFixed(1)} s)`);
   return failed.length ? 1 : 0;
 }

@@ -4,6 +4,9 @@
 #include "ops/activation.h"
 #include "ops/sparse_head.h"
 #include "ops/sparse_head_kernels.h"
+#ifdef L0SPARSE_WITH_CUDA
+#include "ops/sparse_head_cuda.h"
+#endif
 
 #include <ATen/Parallel.h>
 #include <torch/csrc/autograd/custom_function.h>
@@ -79,9 +82,17 @@ class SparseHeadFunction : public torch::autograd::Function<SparseHeadFunction> 
   static at::Tensor forward(AutogradContext* ctx, const at::Tensor& hidden, const at::Tensor& weight,
                             const at::Tensor& bias, const at::Tensor& mask, int64_t extra_logs) {
     at::Tensor h = hidden.contiguous(), w = weight.contiguous();
+    ctx->saved_data["extra_logs"] = extra_logs;
+#ifdef L0SPARSE_WITH_CUDA
+    if (h.is_cuda()) {  // the fused kernel applies the activation to the max in the same launch
+      SparseHeadActivated out =
+          sparse_head_forward_cuda_activated(h, w, bias.contiguous(), mask, static_cast<int>(extra_logs));
+      ctx->save_for_backward({h, w, out.forward.pooled, out.forward.argmax});
+      return out.activated.to(hidden.scalar_type());
+    }
+#endif
     SparseHeadForward fwd = forward_on_device(h, w, bias.contiguous(), mask);
     ctx->save_for_backward({h, w, fwd.pooled, fwd.argmax});
-    ctx->saved_data["extra_logs"] = extra_logs;
     return activate(fwd.pooled, static_cast<int>(extra_logs)).to(hidden.scalar_type());
   }
 

@@ -133,12 +133,7 @@ SparseHeadForward sparse_head_forward_cuda_tiled(const at::Tensor& hidden, const
   return {pooled, argmax};
 }
 
-SparseHeadForward sparse_head_forward_cuda(const at::Tensor& hidden, const at::Tensor& weight,
-                                           const at::Tensor& bias, const at::Tensor& mask) {
-  check_sparse_head_cuda_inputs(hidden, weight);
-  return sparse_head_forward_cuda_tiled(hidden, weight, bias, mask,
-                                        sparse_head_cuda_tile_cols(hidden.size(0) * hidden.size(1),
-                                                                   weight.size(0)));
-}
+// sparse_head_forward_cuda (the dispatch between this tiled forward and the fused kernel) lives in
+// sparse_head_cuda_fused.cu.
 
 }  // namespace l0sparse::ops

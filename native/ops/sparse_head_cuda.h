@@ -20,4 +20,27 @@ SparseHeadForward sparse_head_forward_cuda_tiled(const at::Tensor& hidden, const
 // Shapes, dtypes (float32 / bfloat16 / float16) and device of a CUDA call; throws c10::Error.
 void check_sparse_head_cuda_inputs(const at::Tensor& hidden, const at::Tensor& weight);
 
+// ---- the single-kernel fused forward (sparse_head_cuda_fused.cu) ----------------------------------------
+// Which forward sparse_head_forward_cuda runs: L0SPARSE_CUDA_SPARSE_HEAD = auto (default: fused for
+// bfloat16/float16 on sm_80+, tiled otherwise), fused (any dtype, sm_80+) or tiled.
+enum class CudaSparseHeadKernel { kFused, kTiled };
+CudaSparseHeadKernel sparse_head_cuda_kernel_for(const at::Tensor& hidden);
+bool sparse_head_cuda_fused_supported(const at::Tensor& hidden);  // a CUDA tensor on a compute capability 8.0+ GPU
+
+// One kernel: projection tiles + bias + masked max/argmax over positions on chip, then f(max) when
+// `activated` is given ([B,V] float32, ops/activation.h with extra_logs). Same contract as the tiled forward.
+SparseHeadForward sparse_head_forward_cuda_fused(const at::Tensor& hidden, const at::Tensor& weight,
+                                                 const at::Tensor& bias, const at::Tensor& mask, int extra_logs,
+                                                 at::Tensor* activated);
+
+// Forward plus f(pooled) (float32) with the kernel sparse_head_cuda_kernel_for picks; the autograd Function's
+// CUDA path (the fused kernel applies the activation in the same launch).
+struct SparseHeadActivated {
+  SparseHeadForward forward;
+  at::Tensor activated;
+};
+SparseHeadActivated sparse_head_forward_cuda_activated(const at::Tensor& hidden, const at::Tensor& weight,
+                                                       const at::Tensor& bias, const at::Tensor& mask,
+                                                       int extra_logs);
+
 }  // namespace l0sparse::ops

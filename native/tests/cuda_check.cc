@@ -1,12 +1,16 @@
 // GPU check of the CUDA sparse head (scripts/gpu-check.sh builds and runs it on a machine with a GPU).
-//  1. Correctness: sparse_head_forward_cuda / sparse_head_backward_cuda against independent truths computed
+//  1. Correctness: the CUDA forwards (tiled: cuBLAS tiles + reduction kernel; fused: one kernel, WMMA for
+//     16-bit inputs, FFMA for fp32, sparse_head_cuda_fused.cu) and sparse_head_backward_cuda against truths computed
 //     on the CPU in float64: the masked max + first-argmax from composed ops, and value + gradients of
 //     l0sparse::ops::sparse_head_reference through autograd. Inputs are multiples of 1/16 (bias 1/64), so
 //     every logit is exact in fp32, bf16-input and fp16-input GEMMs alike: pooled values and argmax must
 //     match exactly (ties included, which such data has plenty of), gradients to rounding.
-//  2. Timing at B=32 L=256 D=768 V=30522 (fp32, bf16): forward and forward+backward, ours vs the eager
+//     The fused kernel runs every case in fp32/bf16/fp16 with extra_logs = 0..3 (its in-kernel activation is
+//     checked against the reference's value), plus its own edge cases: position tiles of 64 (ties across
+//     tiles and across the two halves of a tile), misaligned rows (scalar loads), D not a multiple of 8.
+//  2. Timing at B=32 L=256 D=768 V=30522 (fp32, bf16): forward and forward+backward, fused and tiled vs the eager
 //     composed reference on the same GPU, interleaved, median after warm-up, plus allocator peak memory.
-// Usage: l0sparse_cuda_check [--json PATH] [--repeats N]. Exit 0 when every check passes.
+// Usage: l0sparse_cuda_check [--json PATH] [--repeats N] [--timings-only]. Exit 0 when every check passes.
 #include "ops/activation.h"
 #include "ops/sparse_head.h"
 #include "ops/sparse_head_cuda.h"
@@ -84,7 +88,11 @@ struct Case {
   at::Tensor hidden, weight, bias, mask;  // float64, CPU: values exact in every tested dtype
   int64_t tile_cols = 0;                  // 0 = the production choice
   bool noncontiguous_hidden = false;
+  bool misaligned_hidden = false;         // data pointer 1 element past an allocation: no 16-byte loads
 };
+
+enum class Kernel { kDefault, kTiled, kFused };
+const char* kernel_name(Kernel k) { return k == Kernel::kFused ? "fused" : k == Kernel::kTiled ? "tiled" : "default"; }
 
 at::Tensor quantized(at::IntArrayRef shape, int64_t levels, double step) {
   return at::randint(-levels, levels + 1, shape, at::kDouble) * step;
@@ -149,17 +157,30 @@ struct Outcome {
   bool pass;
 };
 
-Outcome run_case(const Case& c, const Truth& t, at::ScalarType dtype, int extra_logs) {
+Outcome run_case(const Case& c, const Truth& t, at::ScalarType dtype, int extra_logs, Kernel kernel) {
   const auto dev = at::TensorOptions().device(at::kCUDA);
   at::Tensor H = c.hidden.to(dev.dtype(dtype));
   if (c.noncontiguous_hidden) H = H.transpose(0, 1).contiguous().transpose(0, 1);
+  if (c.misaligned_hidden) {
+    at::Tensor flat = at::empty({H.numel() + 1}, H.options());
+    H = flat.narrow(0, 1, H.numel()).view(H.sizes()).copy_(H);
+  }
   const at::Tensor W = c.weight.to(dev.dtype(dtype)), b = c.bias.to(dev.dtype(dtype));
   const at::Tensor mask = c.mask.to(dev.dtype(at::kFloat));
-  const SparseHeadForward fwd = c.tile_cols > 0 ? sparse_head_forward_cuda_tiled(H, W, b, mask, c.tile_cols)
-                                                : sparse_head_forward_cuda(H, W, b, mask);
+  SparseHeadForward fwd;
+  at::Tensor in_kernel_value;  // the fused kernel's own f(max)
+  if (kernel == Kernel::kFused) {
+    fwd = sparse_head_forward_cuda_fused(H, W, b, mask, extra_logs, &in_kernel_value);
+  } else if (kernel == Kernel::kTiled || c.tile_cols > 0) {
+    fwd = sparse_head_forward_cuda_tiled(H, W, b, mask, c.tile_cols > 0 ? c.tile_cols
+                                                                      : sparse_head_cuda_tile_cols(H.size(0) * H.size(1), W.size(0)));
+  } else {
+    fwd = sparse_head_forward_cuda(H, W, b, mask);
+  }
   // Upstream gradient through the activation on the pooled max (what the autograd Function does).
   at::Tensor x = fwd.pooled.clone().requires_grad_(true);
   at::Tensor value = activation_reference(x, extra_logs);
+  const double kernel_value_err = in_kernel_value.defined() ? rel_err(in_kernel_value, t.value) : 0.0;
   at::Tensor grad_pooled =
       torch::autograd::grad({value}, {x}, {t.upstream.to(dev.dtype(at::kFloat))})[0];
   const SparseHeadGrads g = sparse_head_backward_cuda(grad_pooled, fwd.argmax, H, W, true, true, true);
@@ -174,22 +195,24 @@ Outcome run_case(const Case& c, const Truth& t, at::ScalarType dtype, int extra_
   const bool dtypes_ok = g.grad_hidden.scalar_type() == dtype && g.grad_weight.scalar_type() == dtype &&
                          g.grad_bias.scalar_type() == dtype && fwd.pooled.scalar_type() == at::kFloat &&
                          fwd.argmax.scalar_type() == at::kInt;
-  const bool pass = pooled_err == 0.0 && argmax_mismatch == 0 && value_err <= 1e-6 && gh <= tol && gw <= tol &&
-                    gb <= tol && dtypes_ok;
+  const bool pass = pooled_err == 0.0 && argmax_mismatch == 0 && value_err <= 1e-6 && kernel_value_err <= 1e-6 &&
+                    gh <= tol && gw <= tol && gb <= tol && dtypes_ok;
   Json j;
-  j.str("case", c.name).str("dtype", dtype_name(dtype)).num("B", c.hidden.size(0)).num("L", c.hidden.size(1))
+  j.str("case", c.name).str("kernel", kernel_name(kernel)).str("dtype", dtype_name(dtype)).num("B", c.hidden.size(0)).num("L", c.hidden.size(1))
       .num("D", c.hidden.size(2)).num("V", c.weight.size(0)).num("extra_logs", extra_logs)
       .num("tile_cols", c.tile_cols > 0 ? c.tile_cols
                                          : sparse_head_cuda_tile_cols(c.hidden.size(0) * c.hidden.size(1),
                                                                       c.weight.size(0)))
       .num("positive_entries", (t.pooled > 0).sum().item<int64_t>()).num("tied_entries", t.ties)
       .num("pooled_max_abs_err", pooled_err).num("argmax_mismatches", argmax_mismatch)
-      .num("value_rel_err", value_err).num("grad_hidden_rel_err", gh).num("grad_weight_rel_err", gw)
+      .num("value_rel_err", value_err).num("in_kernel_value_rel_err", kernel_value_err).num("grad_hidden_rel_err", gh).num("grad_weight_rel_err", gw)
       .num("grad_bias_rel_err", gb).num("grad_tolerance", tol).boolean("output_dtypes_ok", dtypes_ok)
       .boolean("pass", pass);
-  std::printf("%-26s %-8s pooled_err=%.1e argmax_mismatch=%lld ties=%lld value=%.1e dH=%.1e dW=%.1e db=%.1e %s\n",
-              c.name.c_str(), dtype_name(dtype), pooled_err, static_cast<long long>(argmax_mismatch),
-              static_cast<long long>(t.ties), value_err, gh, gw, gb, pass ? "PASS" : "FAIL");
+  std::printf("%-26s %-5s k=%d %-8s pooled_err=%.1e argmax_mismatch=%lld ties=%lld value=%.1e/%.1e dH=%.1e dW=%.1e "
+              "db=%.1e %s\n",
+              c.name.c_str(), kernel_name(kernel), extra_logs, dtype_name(dtype), pooled_err,
+              static_cast<long long>(argmax_mismatch), static_cast<long long>(t.ties), value_err, kernel_value_err, gh,
+              gw, gb, pass ? "PASS" : "FAIL");
   return {j.done(), pass};
 }
 
@@ -218,6 +241,27 @@ std::vector<Case> correctness_cases() {
   cases.push_back(make_case("single_doc", 1, 64, 768, 2049, {50}));
   cases.push_back(make_case("wide_rows_d1000", 2, 40, 1000, 3001, {40, 33}));
   cases.push_back(make_case("narrow_rows_d100", 6, 20, 100, 1500, {20, 10, 1}));
+  return cases;
+}
+
+// Edge cases of the fused kernel's tiling (64 positions x 128 columns x 32 features per stage).
+std::vector<Case> fused_cases() {
+  std::vector<Case> cases;
+  // Identical tokens: every positive entry is a tie over all kept positions. Doc 0 keeps 0..149 (answer 0);
+  // doc 1 masks 0..39, so the winner (40) sits in the second half of the first tile while equal values come
+  // later in the tile and in the next two tiles; doc 2 keeps 70..129 only (answer 70, second tile).
+  Case ties = make_case("identical_tokens_3_tiles", 3, 150, 64, 300, {150});
+  ties.hidden = ties.hidden.narrow(1, 0, 1).expand({3, 150, 64}).contiguous();
+  ties.mask[1].narrow(0, 0, 40).fill_(0.0);
+  ties.mask[2].zero_();
+  ties.mask[2].narrow(0, 70, 60).fill_(1.0);
+  cases.push_back(ties);
+  // Rows of 36 features: not a multiple of 8 (bf16/fp16) nor of the 32-feature stage; ragged position tile.
+  cases.push_back(make_case("d36_l70", 3, 70, 36, 515, {70, 65, 64}));
+  Case misaligned = make_case("misaligned_rows", 2, 33, 256, 640, {33, 17});
+  misaligned.misaligned_hidden = true;
+  cases.push_back(misaligned);
+  cases.push_back(make_case("l257_lengths_across_tiles", 2, 257, 128, 1000, {257, 129}));
   return cases;
 }
 
@@ -270,13 +314,25 @@ struct Results {
   at::Tensor value, gh, gw, gb;
 };
 
-Results ours_forward(const Workload& w, int k) {
-  const SparseHeadForward fwd = sparse_head_forward_cuda(w.H, w.W, w.b, w.mask);
+// Ours as the autograd Function runs it: the fused kernel returns f(max) itself; the tiled one is followed by
+// the composed activation.
+Results ours_forward(const Workload& w, int k, Kernel kernel) {
+  if (kernel == Kernel::kFused) {
+    at::Tensor activated;
+    sparse_head_forward_cuda_fused(w.H, w.W, w.b, w.mask, k, &activated);
+    return {activated.to(w.H.scalar_type()), {}, {}, {}};
+  }
+  const SparseHeadForward fwd = sparse_head_forward_cuda_tiled(
+      w.H, w.W, w.b, w.mask, sparse_head_cuda_tile_cols(w.H.size(0) * w.H.size(1), w.W.size(0)));
   return {activation_reference(fwd.pooled, k).to(w.H.scalar_type()), {}, {}, {}};
 }
 
-Results ours_train(const Workload& w, int k) {
-  const SparseHeadForward fwd = sparse_head_forward_cuda(w.H, w.W, w.b, w.mask);
+Results ours_train(const Workload& w, int k, Kernel kernel) {
+  const SparseHeadForward fwd =
+      kernel == Kernel::kFused ? sparse_head_forward_cuda_fused(w.H, w.W, w.b, w.mask, k, nullptr)
+                               : sparse_head_forward_cuda_tiled(w.H, w.W, w.b, w.mask,
+                                                                sparse_head_cuda_tile_cols(w.H.size(0) * w.H.size(1),
+                                                                                           w.W.size(0)));
   at::Tensor x = fwd.pooled.requires_grad_(true);
   at::Tensor value = activation_reference(x, k);
   at::Tensor grad_pooled = torch::autograd::grad({value}, {x}, {w.upstream.to(at::kFloat)})[0];
@@ -302,6 +358,13 @@ double rel_fro(const at::Tensor& a, const at::Tensor& b) {
   return ((x - y).norm() / y.norm().clamp_min(1e-30)).item<double>();
 }
 
+std::string ms_list(const std::vector<double>& seconds) {
+  std::ostringstream out;
+  out << "[";
+  for (size_t i = 0; i < seconds.size(); ++i) out << (i ? ", " : "") << seconds[i] * 1e3;
+  return out.str() + "]";
+}
+
 std::string time_pair(const std::string& mode, const Workload& w, int k, int repeats,
                       const std::function<Results(const Workload&, int)>& ours,
                       const std::function<Results(const Workload&, int)>& eager) {
@@ -323,13 +386,14 @@ std::string time_pair(const std::string& mode, const Workload& w, int k, int rep
       .num("ours_median_ms", mo * 1e3).num("eager_median_ms", me * 1e3).num("speedup", me / mo)
       .num("ours_min_ms", *std::min_element(t_ours.begin(), t_ours.end()) * 1e3)
       .num("eager_min_ms", *std::min_element(t_eager.begin(), t_eager.end()) * 1e3)
+      .raw("ours_times_ms", ms_list(t_ours)).raw("eager_times_ms", ms_list(t_eager))
       .num("ours_peak_extra_mb", mem_ours).num("eager_peak_extra_mb", mem_eager)
       .num("memory_ratio", mem_eager / std::max(mem_ours, 1e-9)).num("value_rel_fro_vs_eager", rel_fro(a.value, e.value));
   if (a.gh.defined()) {
     j.num("grad_hidden_rel_fro_vs_eager", rel_fro(a.gh, e.gh)).num("grad_weight_rel_fro_vs_eager", rel_fro(a.gw, e.gw))
         .num("grad_bias_rel_fro_vs_eager", rel_fro(a.gb, e.gb));
   }
-  std::printf("%-18s %-8s ours %8.3f ms  eager %8.3f ms  speedup %5.2fx | peak extra ours %8.1f MB eager %8.1f MB (%.1fx)\n",
+  std::printf("%-24s %-8s ours %8.3f ms  eager %8.3f ms  speedup %5.2fx | peak extra ours %8.1f MB eager %8.1f MB (%.1fx)\n",
               mode.c_str(), dtype_name(w.H.scalar_type()), mo * 1e3, me * 1e3, me / mo, mem_ours, mem_eager,
               mem_eager / std::max(mem_ours, 1e-9));
   return j.done();
@@ -343,7 +407,7 @@ std::string gemm_floor(const Workload& w, int repeats) {
   for (int i = 0; i < repeats; ++i) t.push_back(seconds_of([&] { at::mm(h2, wt); }));
   const double m = median(t);
   const double tflops = 2.0 * h2.size(0) * h2.size(1) * wt.size(1) / m / 1e12;
-  std::printf("%-18s %-8s %8.3f ms (%.0f TFLOP/s)\n", "gemm_only", dtype_name(w.H.scalar_type()), m * 1e3, tflops);
+  std::printf("%-24s %-8s %8.3f ms (%.0f TFLOP/s)\n", "gemm_only", dtype_name(w.H.scalar_type()), m * 1e3, tflops);
   Json j;
   j.str("mode", "gemm_only").str("dtype", dtype_name(w.H.scalar_type())).num("median_ms", m * 1e3)
       .num("tflops", tflops);
@@ -355,10 +419,12 @@ std::string gemm_floor(const Workload& w, int repeats) {
 int main(int argc, char** argv) {
   std::string json_path;
   int repeats = 15;
+  bool timings_only = false;  // skip the correctness cases (scripts/gpu-check.sh STEPS=p5)
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     if (a == "--json" && i + 1 < argc) json_path = argv[++i];
     else if (a == "--repeats" && i + 1 < argc) repeats = std::max(1, std::atoi(argv[++i]));
+    else if (a == "--timings-only") timings_only = true;
   }
   if (c10::cuda::device_count() == 0) {
     std::fprintf(stderr, "l0sparse_cuda_check: no CUDA device visible\n");
@@ -381,7 +447,7 @@ int main(int argc, char** argv) {
   at::globalContext().setAllowFP16ReductionCuBLAS(false);
   at::globalContext().setAllowBF16ReductionCuBLAS(false);
   std::vector<std::string> checks;
-  for (const Case& c : correctness_cases()) {
+  for (const Case& c : timings_only ? std::vector<Case>{} : correctness_cases()) {
     const bool main_case = c.name == "distilbert_vocab";
     const int extra_logs = c.name == "tiles_1000_cols" ? 0 : 1;  // both activations of docs/METHOD.md §1
     const Truth t = compute_truth(c, extra_logs);
@@ -391,9 +457,25 @@ int main(int argc, char** argv) {
       dtypes.push_back(at::kHalf);
     }
     for (at::ScalarType dt : dtypes) {
-      Outcome o = run_case(c, t, dt, extra_logs);
+      Outcome o = run_case(c, t, dt, extra_logs, Kernel::kTiled);
       all_pass = all_pass && o.pass;
       checks.push_back(o.json);
+    }
+  }
+  // The fused kernel: every case, every dtype, every activation (the tile-width case is the tiled path's own).
+  const bool fused_runs = prop.major >= 8;
+  if (!fused_runs) std::printf("fused kernel: skipped, needs sm_80+ (this GPU is sm_%d%d)\n", prop.major, prop.minor);
+  std::vector<Case> all_cases = correctness_cases();
+  for (Case& c : fused_cases()) all_cases.push_back(std::move(c));
+  for (const Case& c : all_cases) {
+    if (!fused_runs || timings_only || c.name == "tiles_1000_cols") continue;
+    for (int extra_logs = 0; extra_logs <= kMaxExtraLogs; ++extra_logs) {
+      const Truth t = compute_truth(c, extra_logs);
+      for (at::ScalarType dt : {at::kFloat, at::kBFloat16, at::kHalf}) {
+        Outcome o = run_case(c, t, dt, extra_logs, Kernel::kFused);
+        all_pass = all_pass && o.pass;
+        checks.push_back(o.json);
+      }
     }
   }
 
@@ -404,8 +486,16 @@ int main(int argc, char** argv) {
   for (at::ScalarType dt : {at::kFloat, at::kBFloat16}) {
     const Workload w = make_workload(dt, B, L, D, V);
     timings.push_back(gemm_floor(w, repeats));
-    timings.push_back(time_pair("forward", w, 1, repeats, ours_forward, eager_forward));
-    timings.push_back(time_pair("forward_backward", w, 1, repeats, ours_train, eager_train));
+    for (Kernel kernel : {Kernel::kFused, Kernel::kTiled}) {
+      if (kernel == Kernel::kFused && !fused_runs) continue;
+      const std::string name = kernel_name(kernel);
+      timings.push_back(time_pair("forward_" + name, w, 1, repeats,
+                                  [kernel](const Workload& x, int k) { return ours_forward(x, k, kernel); },
+                                  eager_forward));
+      timings.push_back(time_pair("forward_backward_" + name, w, 1, repeats,
+                                  [kernel](const Workload& x, int k) { return ours_train(x, k, kernel); },
+                                  eager_train));
+    }
   }
 
   const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count();
@@ -417,7 +507,8 @@ int main(int argc, char** argv) {
       .num("cuda_runtime", runtime).num("cuda_driver", driver)
       .boolean("tf32_matmul", at::globalContext().allowTF32CuBLAS())
       .raw("shapes", "{\"B\": 32, \"L\": 256, \"D\": 768, \"V\": 30522, \"extra_logs\": 1}")
-      .str("ours", "sparse_head_forward_cuda (+ activation) / sparse_head_backward_cuda")
+      .str("ours", "fused: sparse_head_forward_cuda_fused (one kernel, activation inside); tiled: "
+                   "sparse_head_forward_cuda_tiled + composed activation; both + sparse_head_backward_cuda")
       .str("eager", "l0sparse::ops::sparse_head_reference (composed ATen ops) + autograd")
       .str("timing", "median of repeats after 3 warm-ups, interleaved, cudaDeviceSynchronize around each call")
       .str("memory", "CUDA caching allocator peak allocated bytes during the call minus bytes allocated before it")

@@ -15,10 +15,12 @@ const { NativeTrainer } = require(path.join(root, 'train', 'native-trainer'));
 async function main() {
   const work = process.argv[2];
   const batch = JSON.parse(fs.readFileSync(path.join(work, 'batch.json'), 'utf8'));
-  const model = await NativeMlmModel.load(path.join(work, 'model'));
+  // P2_DEVICE / P2_BF16: set by p2-train-step.js (--device, --bf16) for the GPU run.
+  const model = await NativeMlmModel.load(path.join(work, 'model'), { device: process.env.P2_DEVICE || 'cpu' });
   const trainer = NativeTrainer.create(model, {
     loss: 'kl', temperature: 1, activation: 'l0', k: 1, lambda: 0.04, lambdaWarmup: 0, threshold: 200,
     regularizerPerSlot: false, lr: 2e-5, warmupSteps: 0, weightDecay: 0.01, maxGradNorm: 1,
+    bf16: process.env.P2_BF16 === '1',
   });
   const N = batch.docs.length; const L = batch.docs[0].length;
   const indptr = [0]; const indices = []; const values = [];

@@ -5,6 +5,8 @@ with SpladePooling('max', 'log1p_relu') on bench/work/p2/model, one optimizer st
 forward (queries: SparseStaticEmbedding, docs: one merged 16 x 256 forward), loss, backward,
 clip_grad_norm_(1.0), AdamW (lr 2e-5, weight decay 0.01 except bias/LayerNorm), zero_grad — what
 SparseEncoderTrainer does per step, without its data pipeline. Commands: step | rss | quit.
+P2_DEVICE (default cpu) places model and batch; P2_BF16=1 runs forward and loss under bfloat16 autocast, as
+SparseEncoderTrainer with bf16=True does. On a GPU a step's time ends after torch.cuda.synchronize().
 """
 import json
 import os
@@ -35,6 +37,9 @@ def main():
     pooling = SpladePooling(pooling_strategy='max', activation_function='log1p_relu')
     model = SparseEncoder(modules=[Router.for_query_document(query_modules=[query], document_modules=[doc, pooling])],
                           similarity_fn_name='dot')
+    device = torch.device(os.environ.get('P2_DEVICE', 'cpu'))
+    bf16 = os.environ.get('P2_BF16') == '1'
+    model.to(device)
     model.train()
     loss_fn = SpladeLoss(model, loss=SparseDistillKLDivLoss(model, temperature=1.0), document_regularizer_weight=0.04,
                          query_regularizer_weight=None, document_regularizer_threshold=200)
@@ -48,8 +53,13 @@ def main():
     qlen = max(len(q) for q in batch['queries'])
     q_ids = torch.tensor([q + [0] * (qlen - len(q)) for q in batch['queries']])
     q_mask = torch.tensor([[1] * len(q) + [0] * (qlen - len(q)) for q in batch['queries']])
-    docs = torch.tensor(batch['docs'])
-    labels = torch.tensor(batch['teacher'], dtype=torch.float32)
+    q_ids, q_mask = q_ids.to(device), q_mask.to(device)
+    docs = torch.tensor(batch['docs']).to(device)
+    labels = torch.tensor(batch['teacher'], dtype=torch.float32).to(device)
+
+    def sync():
+        if device.type == 'cuda':
+            torch.cuda.synchronize(device)
 
     def columns():
         col = lambda i, m, task: {'input_ids': i, 'attention_mask': m, 'task': task, 'modality': 'text'}
@@ -62,12 +72,14 @@ def main():
         cmd = line.strip()
         if cmd == 'step':
             t0 = time.perf_counter()
-            losses = loss_fn(columns(), labels)
-            total = sum(losses.values())
+            with torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=bf16):
+                losses = loss_fn(columns(), labels)
+                total = sum(losses.values())
             total.backward()
             torch.nn.utils.clip_grad_norm_(params, 1.0)
             opt.step()
             opt.zero_grad(set_to_none=True)
+            sync()
             dt = time.perf_counter() - t0
             print(f'step {dt} {float(total.detach())}', flush=True)
         elif cmd == 'rss':

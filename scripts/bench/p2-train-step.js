@@ -8,6 +8,8 @@
 //   .venv-fixtures/bin/python scripts/bench/p2-setup.py       # once: bench/work/p2/{model,batch.json}
 //   npx tsc -p tsconfig.json
 //   node scripts/bench/p2-train-step.js [--rounds 5] [--warmup 1] [--out bench/results/P2-train-step.json]
+// GPU run (scripts/gpu-check.sh, step p2): --device cuda [--bf16] [--python python3]: both sides on the GPU, bf16
+// autocast on both with --bf16; memory = each process's peak GPU memory (scripts/bench/gpu-memory.js).
 const { spawn, execSync } = require('child_process');
 const fs = require('fs');
 const os = require('os');
@@ -24,9 +26,13 @@ const MAX_SECONDS = Number(opt('max-seconds', 'Infinity'));
 const OUT = opt('out', path.join(REPO, 'bench', 'results', 'P2-train-step.json'));
 const WORK = path.join(REPO, 'bench', 'work', 'p2');
 const THREADS = 2;
+const DEVICE = opt('device', 'cpu');
+const BF16 = args.includes('--bf16');
+const ON_GPU = DEVICE.startsWith('cuda');
+const { startGpuMemoryPoller } = require('./gpu-memory');
 
 function worker(name, cmd, argv) {
-  const env = { ...process.env, OMP_NUM_THREADS: String(THREADS), MKL_NUM_THREADS: String(THREADS), P2_THREADS: String(THREADS), TOKENIZERS_PARALLELISM: 'false' };
+  const env = { ...process.env, OMP_NUM_THREADS: String(THREADS), MKL_NUM_THREADS: String(THREADS), P2_THREADS: String(THREADS), TOKENIZERS_PARALLELISM: 'false', P2_DEVICE: DEVICE, P2_BF16: BF16 ? '1' : '0' };
   const child = spawn(cmd, argv, { cwd: REPO, env, stdio: ['pipe', 'pipe', 'inherit'] });
   const lines = readline.createInterface({ input: child.stdout });
   const waiting = [];
@@ -57,10 +63,11 @@ const median = (xs) => { const s = [...xs].sort((a, b) => a - b); const m = s.le
 async function main() {
   if (!fs.existsSync(path.join(WORK, 'batch.json'))) throw new Error('run scripts/bench/p2-setup.py first');
   const uptimeBefore = execSync('uptime').toString().trim();
-  const python = fs.existsSync(path.join(REPO, '.venv-fixtures', 'bin', 'python')) ? path.join(REPO, '.venv-fixtures', 'bin', 'python') : 'python3';
+  const python = opt('python', fs.existsSync(path.join(REPO, '.venv-fixtures', 'bin', 'python')) ? path.join(REPO, '.venv-fixtures', 'bin', 'python') : 'python3');
   const ours = worker('ours', process.execPath, [path.join(__dirname, 'p2-ours-worker.js'), WORK]);
   const peer = worker('sentence-transformers', python, [path.join(__dirname, 'p2-st-worker.py'), WORK]);
   await Promise.all([ours.ready, peer.ready]);
+  const gpuMemory = ON_GPU ? startGpuMemoryPoller([ours.child.pid, peer.child.pid]) : null;
   const times = { ours: [], peer: [] }; const losses = { ours: [], peer: [] };
   for (let i = 0; i < WARMUP; i++) { losses.ours.push((await ours.step()).loss); losses.peer.push((await peer.step()).loss); }
   const start = Date.now();
@@ -73,26 +80,30 @@ async function main() {
       console.error(`round ${r} ${key}: ${s.toFixed(3)} s (loss ${loss})`);
     }
   }
-  const rss = { ours: await ours.rss(), peer: await peer.rss() };
+  const rss = gpuMemory ? { ours: gpuMemory.peakMb(ours.child.pid), peer: gpuMemory.peakMb(peer.child.pid) }
+    : { ours: await ours.rss(), peer: await peer.rss() };
+  if (gpuMemory) gpuMemory.stop();
   await Promise.all([ours.quit(), peer.quit()]);
   const uptimeAfter = execSync('uptime').toString().trim();
   const ourMedian = median(times.ours); const peerMedian = median(times.peer);
   const versions = execSync(`${python} -c "import torch, transformers, sentence_transformers as st; print(st.__version__, transformers.__version__, torch.__version__)"`).toString().trim().split(' ');
   const result = {
-    figure: 'P2-train-step',
+    figure: ON_GPU ? 'P2-gpu-train-step' : 'P2-train-step',
+    device: DEVICE,
+    memory: gpuMemory ? gpuMemory.method : 'peak RSS (getrusage) of each worker process',
     command: `${process.env.L0SPARSE_ADDON ? `L0SPARSE_ADDON=$PWD/${path.relative(REPO, process.env.L0SPARSE_ADDON)} ` : ''}node scripts/bench/p2-train-step.js ${args.join(' ')}`.trim(),
-    commit: execSync('git rev-parse HEAD', { cwd: REPO }).toString().trim(),
-    machine: `${os.cpus()[0].model}, ${os.cpus().length} cores, ${Math.round(os.totalmem() / 2 ** 30)} GiB`,
+    commit: process.env.COMMIT || execSync('git rev-parse HEAD', { cwd: REPO }).toString().trim(),
+    machine: `${ON_GPU ? `${execSync('nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader').toString().trim()}; ` : ''}${os.cpus()[0].model}, ${os.cpus().length} cores, ${Math.round(os.totalmem() / 2 ** 30)} GiB`,
     load: { before: uptimeBefore, after: uptimeAfter },
     threads: THREADS,
-    shapes: { model: 'DistilBERT MLM 6 layers x 768, 12 heads, FFN 3072, vocab 30522 (random init, transformers, seed 0)', queries: 8, groupSize: 2, docs: 16, seqLen: 256, dtype: 'float32' },
+    shapes: { model: 'DistilBERT MLM 6 layers x 768, 12 heads, FFN 3072, vocab 30522 (random init, transformers, seed 0)', queries: 8, groupSize: 2, docs: 16, seqLen: 256, dtype: BF16 ? 'bfloat16 autocast (both sides)' : 'float32' },
     objective: 'KL distillation T=1 over each query\'s 2 docs + 0.04 * FLOPS (threshold 200, one mean over all 16 docs), l0 activation k=1 = log1p_relu; AdamW lr 2e-5 wd 0.01 (no decay on bias/LayerNorm), grad clipping 1.0',
     repeats: rounds, repeatsAsked: ROUNDS, warmup: WARMUP, interleaving: 'persistent worker per side; per round peer,ours then ours,peer alternately',
     ours: { name: 'l0sparse NativeTrainer.trainStep (node)', median_s: ourMedian, steps_per_s: 1 / ourMedian, peak_mb: rss.ours, times_s: times.ours, losses: losses.ours },
     peer: { name: `sentence-transformers ${versions[0]} SparseEncoder + SpladeLoss (transformers ${versions[1]}, torch ${versions[2]})`, median_s: peerMedian, steps_per_s: 1 / peerMedian, peak_mb: rss.peer, times_s: times.peer, losses: losses.peer },
     speedup: peerMedian / ourMedian,
     memory_ratio: rss.peer / rss.ours,
-    goal: { speedup: 1.5, memory_ratio: 2 },
+    goal: ON_GPU ? { speedup: 1.5 } : { speedup: 1.5, memory_ratio: 2 },
   };
   fs.mkdirSync(path.dirname(OUT), { recursive: true });
   fs.writeFileSync(OUT, `${JSON.stringify(result, null, 2)}\n`);

@@ -10,6 +10,8 @@
 //
 //   .venv-fixtures/bin/python scripts/bench/p3-make-model.py
 //   npx tsc -p tsconfig.json && node scripts/bench/p3-encode.js [--docs 256] [--reps 5] [--threads 2]
+// GPU run (scripts/gpu-check.sh, step p3): --device cuda --dtype bfloat16 [--python python3]: both sides on the
+// GPU, bf16 autocast on both; memory = each worker's peak GPU memory (scripts/bench/gpu-memory.js).
 const fs = require('fs');
 const os = require('os');
 const path = require('path');
@@ -34,6 +36,10 @@ const WORK = path.resolve(arg('--work', path.join(ROOT, 'bench', 'work', 'p3')))
 const MODEL = path.join(WORK, 'model');
 const OUT = path.resolve(arg('--out', path.join(ROOT, 'bench', 'results', 'P3-encode.json')));
 const PYTHON = arg('--python', path.join(ROOT, '.venv-fixtures', 'bin', 'python'));
+const DEVICE = arg('--device', 'cpu');
+const DTYPE = { bf16: 'bfloat16', fp32: 'float32' }[arg('--dtype', 'float32')] ?? arg('--dtype', 'float32');
+const ON_GPU = DEVICE.startsWith('cuda');
+const { startGpuMemoryPoller } = require('./gpu-memory');
 
 /** A worker process speaking one JSON object per line; `ask` sends a command and waits for the next answer. */
 function startWorker(name, command, args) {
@@ -98,9 +104,10 @@ async function main() {
   const sample = Array.from({ length: SAMPLE }, (_, i) => Math.floor((i * docs.length) / SAMPLE));
   const uptimeBefore = execSync('uptime').toString().trim();
 
-  const ours = startWorker('ours', process.execPath, [path.join(__dirname, 'p3-ours.js'), MODEL, corpus, WORK, String(THREADS), String(MAX_LENGTH), String(BATCH)]);
-  const peer = startWorker('peer', PYTHON, [path.join(__dirname, 'p3-peer.py'), MODEL, textsFile, String(THREADS), String(MAX_LENGTH), String(BATCH)]);
+  const ours = startWorker('ours', process.execPath, [path.join(__dirname, 'p3-ours.js'), MODEL, corpus, WORK, String(THREADS), String(MAX_LENGTH), String(BATCH), DEVICE, DTYPE]);
+  const peer = startWorker('peer', PYTHON, [path.join(__dirname, 'p3-peer.py'), MODEL, textsFile, String(THREADS), String(MAX_LENGTH), String(BATCH), DEVICE, DTYPE]);
   const [oursReady, peerReady] = await Promise.all([ours.next(), peer.next()]);
+  const gpuMemory = ON_GPU ? startGpuMemoryPoller([ours.child.pid, peer.child.pid]) : null;
   process.stderr.write(`ready: ours ${JSON.stringify(oursReady)} peer ${JSON.stringify(peerReady)}\n`);
   await ours.ask(`warm ${BATCH}`);
   await peer.ask(`warm ${BATCH}`);
@@ -115,7 +122,9 @@ async function main() {
   }
   const dumpFile = path.join(WORK, 'peer-sample.json');
   await peer.ask(`dump ${dumpFile} ${JSON.stringify(sample)}`);
-  const peak = { ours: ours.peakMb(), peer: peer.peakMb() };
+  const peak = gpuMemory ? { ours: gpuMemory.peakMb(ours.child.pid), peer: gpuMemory.peakMb(peer.child.pid) }
+    : { ours: ours.peakMb(), peer: peer.peakMb() };
+  if (gpuMemory) gpuMemory.stop();
   ours.child.stdin.end('quit\n');
   peer.child.stdin.end('quit\n');
   const check = compare(readCsrFileAll(path.join(WORK, 'ours.csr')), JSON.parse(fs.readFileSync(dumpFile, 'utf8')), sample.map((i) => docs[i]._id));
@@ -124,26 +133,29 @@ async function main() {
   const oursMedian = median(oursRuns); const peerMedian = median(peerRuns);
   const cpu = (/model name\s*:\s*(.*)/.exec(fs.readFileSync('/proc/cpuinfo', 'utf8')) || [])[1] ?? 'unknown cpu';
   const result = {
-    figure: 'P3-encode',
-    command: `node scripts/bench/p3-encode.js --docs ${DOCS} --reps ${REPS} --threads ${THREADS} --max-length ${MAX_LENGTH} --batch-size ${BATCH}`,
-    commit: execSync('git rev-parse HEAD', { cwd: ROOT }).toString().trim(),
-    machine: `${cpu}, ${os.cpus().length} cores, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB`,
+    figure: ON_GPU ? 'P3-gpu-encode' : 'P3-encode',
+    command: `node scripts/bench/p3-encode.js ${process.argv.slice(2).join(' ')}`.trim(),
+    commit: process.env.COMMIT || execSync('git rev-parse HEAD', { cwd: ROOT }).toString().trim(),
+    device: DEVICE,
+    memory: gpuMemory ? gpuMemory.method : 'VmHWM of each worker process',
+    machine: `${ON_GPU ? `${execSync('nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader').toString().trim()}; ` : ''}${cpu}, ${os.cpus().length} cores, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB`,
     threads: THREADS,
     shapes: {
       docs: DOCS, maxLength: MAX_LENGTH, batchSize: BATCH, model: 'DistilBERT 6x768 (12 heads, FFN 3072), random init, vocab 30522',
-      data: 'SciFact corpus, first docs, title + " " + text', prune: 'none', specialTokens: 'kept on both sides', dtype: 'float32',
+      data: 'SciFact corpus, first docs, title + " " + text', prune: 'none', specialTokens: 'kept on both sides', dtype: DTYPE === 'bfloat16' ? 'bfloat16 autocast (both sides)' : 'float32',
     },
     ours: {
       name: 'l0sparse encodeCorpus (corpus.jsonl -> CSR file, fused sparse head)', median_s: oursMedian, peak_mb: Math.round(peak.ours),
       docs_per_s: DOCS / oursMedian, runs_s: oursRuns,
     },
     peer: {
-      name: 'sentence-transformers 6.0.1 SparseEncoder.encode_document (Transformer fill-mask + SpladePooling max relu), torch 2.13.0',
+      name: `sentence-transformers 6.0.1 SparseEncoder.encode_document (Transformer fill-mask + SpladePooling max relu), torch ${peerReady.torch}`,
       median_s: peerMedian, peak_mb: Math.round(peak.peer), docs_per_s: DOCS / peerMedian, runs_s: peerRuns,
     },
     speedup: peerMedian / oursMedian,
     memory_ratio: peak.peer / peak.ours,
     check,
+    ...(ON_GPU ? { goal: { speedup: 2 } } : {}),
     uptime: { before: uptimeBefore, after: uptimeAfter },
   };
   fs.mkdirSync(path.dirname(OUT), { recursive: true });

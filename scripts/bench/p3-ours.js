@@ -7,7 +7,7 @@
 //   quit
 // A timed run is the whole pipeline: reading corpus.jsonl, tokenizing, native encoding, writing the CSR file
 // (fsynced per batch, progress record per batch). No pruning; special tokens kept (as sentence-transformers).
-//   node scripts/bench/p3-ours.js <model dir> <corpus.jsonl> <work dir> <threads> <max length> <batch size>
+//   node scripts/bench/p3-ours.js <model dir> <corpus.jsonl> <work dir> <threads> <max length> <batch size> [device] [dtype]
 const fs = require('fs');
 const path = require('path');
 const readline = require('readline');
@@ -16,14 +16,14 @@ const ROOT = path.resolve(__dirname, '..', '..');
 const { SparseEncoder, encodeCorpus, setNumThreads, readBeirCorpus, documentText } = require(path.join(ROOT, 'dist', 'lib', 'index.js'));
 
 async function main() {
-  const [modelDir, corpus, work, threads, maxLength, batchSize] = process.argv.slice(2);
+  const [modelDir, corpus, work, threads, maxLength, batchSize, device = 'cpu', dtype = 'float32'] = process.argv.slice(2);
   setNumThreads(Number(threads));
-  const encoder = await SparseEncoder.load(modelDir);
-  const settings = { maxLength: Number(maxLength), batchSize: Number(batchSize), zeroSpecialTokens: false, progress: false, mode: 'overwrite' };
+  const encoder = await SparseEncoder.load(modelDir, { device });
+  const settings = { maxLength: Number(maxLength), batchSize: Number(batchSize), zeroSpecialTokens: false, progress: false, mode: 'overwrite', dtype };
   const docs = [];
   for await (const d of readBeirCorpus(corpus)) docs.push({ id: d.id, text: documentText(d) });
   const say = (obj) => process.stdout.write(JSON.stringify(obj) + '\n');
-  say({ ready: true, maxLength: settings.maxLength });
+  say({ ready: true, maxLength: settings.maxLength, device: encoder.device, dtype });
   const lines = readline.createInterface({ input: process.stdin, crlfDelay: Infinity });
   for await (const line of lines) {
     const cmd = line.trim().split(/\s+/);

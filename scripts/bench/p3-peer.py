@@ -9,6 +9,8 @@ Modules: Transformer(model, transformer_task="fill-mask", max_seq_length) + Spla
 (= max over tokens of log1p(relu(logits)), special tokens kept), batch size 32, float32, torch threads fixed.
 
   .venv-fixtures/bin/python scripts/bench/p3-peer.py <model dir> <texts.json> <threads> <max length> <batch size>
+      [device (cpu)] [dtype (float32 | bfloat16: autocast, as l0sparse's dtype option)]
+On a GPU a timed run ends after torch.cuda.synchronize().
 """
 import json
 import sys
@@ -22,12 +24,23 @@ from sentence_transformers.sparse_encoder.modules import SpladePooling
 
 def main():
     model_dir, texts_file, threads, max_length, batch_size = sys.argv[1:6]
+    device = sys.argv[6] if len(sys.argv) > 6 else "cpu"
+    bf16 = (sys.argv[7] if len(sys.argv) > 7 else "float32") == "bfloat16"
+    device_type = torch.device(device).type
+
+    def encode(texts_part):
+        with torch.autocast(device_type=device_type, dtype=torch.bfloat16, enabled=bf16):
+            vectors = model.encode_document(texts_part, batch_size=batch, convert_to_tensor=True)
+        if device_type == "cuda":
+            torch.cuda.synchronize()
+        return vectors
+
     torch.set_num_threads(int(threads))
     with open(texts_file, encoding="utf-8") as f:
         texts = json.load(f)
     transformer = Transformer(model_dir, transformer_task="fill-mask", max_seq_length=int(max_length))
     pooling = SpladePooling(pooling_strategy="max", activation_function="relu")
-    model = SparseEncoder(modules=[transformer, pooling], device="cpu", similarity_fn_name="dot").eval()
+    model = SparseEncoder(modules=[transformer, pooling], device=device, similarity_fn_name="dot").eval()
     batch = int(batch_size)
     print(json.dumps({"ready": True, "torch": torch.__version__, "threads": torch.get_num_threads(),
                       "max_seq_length": model.max_seq_length}), flush=True)
@@ -36,17 +49,17 @@ def main():
         if not cmd:
             continue
         if cmd[0] == "warm":
-            model.encode_document(texts[:int(cmd[1])], batch_size=batch, convert_to_tensor=True)
+            encode(texts[:int(cmd[1])])
             print(json.dumps({"warm": True}), flush=True)
         elif cmd[0] == "run":
             start = time.perf_counter()
-            vectors = model.encode_document(texts, batch_size=batch, convert_to_tensor=True)
+            vectors = encode(texts)
             seconds = time.perf_counter() - start
             print(json.dumps({"seconds": seconds, "docs": int(vectors.shape[0])}), flush=True)
         elif cmd[0] == "dump":
             sample = json.loads(cmd[2])
-            vectors = model.encode_document([texts[i] for i in sample], batch_size=batch, convert_to_tensor=True)
-            dense = vectors.to_dense()
+            vectors = encode([texts[i] for i in sample])
+            dense = vectors.to_dense().float().cpu()
             rows = []
             for r in range(dense.shape[0]):
                 nz = torch.nonzero(dense[r]).flatten()
