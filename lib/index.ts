@@ -92,3 +92,6 @@ export { launchLocal, RankFailedError } from './launch/local-launch';
 export type { LaunchOptions } from './launch/local-launch';
 export { evaluateEncoder, encodeTexts } from './retrieval/evaluate-encoder';
 export type { EncoderEvalInput, EncoderEvalResult } from './retrieval/evaluate-encoder';
+// Inference kernel choices (issue 20): GEMM backend, native bf16 detection.
+export { setGemmBackend, gemmBackend, cpuHasNativeBf16, parseGemmBackend } from './native/kernels';
+export type { GemmBackendName, GemmBackendInfo } from './native/kernels';

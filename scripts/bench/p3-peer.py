@@ -8,7 +8,9 @@ stdin (one per line) so the coordinator (scripts/bench/p3-encode.js) can interle
 Modules: Transformer(model, transformer_task="fill-mask", max_seq_length) + SpladePooling("max", "relu")
 (= max over tokens of log1p(relu(logits)), special tokens kept), batch size 32, float32, torch threads fixed.
 
-  .venv-fixtures/bin/python scripts/bench/p3-peer.py <model dir> <texts.json> <threads> <max length> <batch size>
+With dtype bfloat16 the whole model is cast with model.to(torch.bfloat16) (what a user of ST does to run in bf16).
+
+  .venv-fixtures/bin/python scripts/bench/p3-peer.py <model dir> <texts.json> <threads> <max length> <batch size> [dtype]
 """
 import json
 import sys
@@ -22,15 +24,20 @@ from sentence_transformers.sparse_encoder.modules import SpladePooling
 
 def main():
     model_dir, texts_file, threads, max_length, batch_size = sys.argv[1:6]
+    dtype = sys.argv[6] if len(sys.argv) > 6 else "float32"
     torch.set_num_threads(int(threads))
     with open(texts_file, encoding="utf-8") as f:
         texts = json.load(f)
     transformer = Transformer(model_dir, transformer_task="fill-mask", max_seq_length=int(max_length))
     pooling = SpladePooling(pooling_strategy="max", activation_function="relu")
     model = SparseEncoder(modules=[transformer, pooling], device="cpu", similarity_fn_name="dot").eval()
+    if dtype == "bfloat16":
+        model = model.to(torch.bfloat16)
+    elif dtype != "float32":
+        raise SystemExit(f"dtype must be float32 or bfloat16, got {dtype}")
     batch = int(batch_size)
     print(json.dumps({"ready": True, "torch": torch.__version__, "threads": torch.get_num_threads(),
-                      "max_seq_length": model.max_seq_length}), flush=True)
+                      "max_seq_length": model.max_seq_length, "dtype": dtype}), flush=True)
     for line in sys.stdin:
         cmd = line.split()
         if not cmd:
@@ -46,7 +53,7 @@ def main():
         elif cmd[0] == "dump":
             sample = json.loads(cmd[2])
             vectors = model.encode_document([texts[i] for i in sample], batch_size=batch, convert_to_tensor=True)
-            dense = vectors.to_dense()
+            dense = vectors.to_dense().float()
             rows = []
             for r in range(dense.shape[0]):
                 nz = torch.nonzero(dense[r]).flatten()
