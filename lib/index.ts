@@ -95,3 +95,6 @@ export { evaluateEncoder, encodeTexts } from './retrieval/evaluate-encoder';
 export type { EncoderEvalInput, EncoderEvalResult } from './retrieval/evaluate-encoder';
 export { runSetup, SetupError, findBinaryPackage, requestedVariant } from './setup';
 export type { SetupOptions, SetupResult, Variant, LibTorchInfo, BinaryPackage } from './setup';
+// Inference kernel choices (issue 20): GEMM backend, native bf16 detection.
+export { setGemmBackend, gemmBackend, cpuHasNativeBf16, parseGemmBackend } from './native/kernels';
+export type { GemmBackendName, GemmBackendInfo } from './native/kernels';

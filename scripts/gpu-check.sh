@@ -190,7 +190,7 @@ step_p3() {
   [ -n "$(addon_path)" ] || { echo "p3 needs the addon built by the device step (STEPS=\"device p3\")"; return 1; }
   "$PYTHON" scripts/bench/p3-make-model.py --data "$L0SPARSE_SHARED_DATA" >"$LOGS/p3-setup.log" 2>&1 ||
     { tail -20 "$LOGS/p3-setup.log"; return 1; }
-  L0SPARSE_ADDON="$(readlink -f "$(addon_path)")" node scripts/bench/p3-encode.js --device cuda --dtype bfloat16 \
+  L0SPARSE_ADDON="$(readlink -f "$(addon_path)")" node scripts/bench/p3-encode.js --device cuda --pairs bf16 \
     --python "$PYTHON" --data "$L0SPARSE_SHARED_DATA/scifact" --docs "${P3_DOCS:-1024}" --reps 5 --threads "$JOBS" \
     --batch-size 64 --out "$OUT/P3-gpu-encode.json" 2>&1 | tee "$LOGS/p3.log"
   local status=${PIPESTATUS[0]}

@@ -14,6 +14,7 @@ export function buildProgram(): Command {
     .description('Train and run inference-free learned sparse retrievers with l0 sparsification')
     .version(pkg.version)
     .option('--threads <n>', 'intra-op threads of native calls (default: all cores)')
+    .option('--gemm <auto|mkl|onednn>', 'library for float32 inference GEMMs (default: L0SPARSE_GEMM, else auto = the faster one measured here)')
     .showHelpAfterError();
   program.hook('preAction', (cmd) => {
     const threads = cmd.opts().threads as string | undefined;
@@ -22,6 +23,12 @@ export function buildProgram(): Command {
       if (!Number.isInteger(n) || n < 1) throw new Error(`--threads must be a positive integer, got '${threads}'`);
       // eslint-disable-next-line @typescript-eslint/no-require-imports
       (require('../native/threads') as typeof import('../native/threads')).setNumThreads(n);
+    }
+    const gemm = cmd.opts().gemm as string | undefined;
+    if (gemm !== undefined) {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const kernels = require('../native/kernels') as typeof import('../native/kernels');
+      kernels.setGemmBackend(kernels.parseGemmBackend(gemm, '--gemm'));
     }
   });
   const dir = path.join(__dirname, 'commands');

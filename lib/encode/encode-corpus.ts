@@ -118,7 +118,7 @@ async function* plannedBatches(docs: AsyncGenerator<CorpusDocument>, plan: Batch
     const texts = window.map((d) => d.text);
     const rows = await encoder.tokenizer.encodeDocumentIds(texts, settings.maxLength, { allowEmpty: true });
     const batches: PlannedBatch[] = [];
-    for (const positions of lengthSortedBatches(rows.map((r) => r.length), settings.batchSize)) {
+    for (const positions of lengthSortedBatches(rows.map((r) => r.length), settings.batchSize, settings.batchTokens)) {
       const done = positions.filter((p) => written[p]);
       if (done.length === positions.length) continue;
       if (done.length > 0) {

@@ -25,6 +25,7 @@ export interface EncodeRunIdentity {
   model: string;
   maxLength: number;
   batchSize: number;
+  batchTokens?: number | null;
   windowSize: number;
   activation: string;
   k: number | null;

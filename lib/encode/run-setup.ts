@@ -5,6 +5,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 
+import type { EncodeDtype } from '../encoder/encode-dtype';
 import type { SparseEncoder } from '../encoder/sparse-encoder';
 import type { ActivationName } from '../ops/sparse-head';
 import { PruneSpec, pruneCsr } from '../sparse/prune';
@@ -19,18 +20,22 @@ export type EncodeMode = 'create' | 'overwrite' | 'resume';
 export interface EncodeSettingsInput {
   maxLength?: number;
   batchSize?: number;
+  /** Cap on tokens per native call (lengthSortedBatches); default none. */
+  batchTokens?: number;
   windowSize?: number;
   activation?: ActivationName;
   k?: number;
   zeroSpecialTokens?: boolean;
   prune?: PruneSpec | null;
-  dtype?: 'float32' | 'bfloat16';
+  /** 'auto' | 'float32' | 'bfloat16' (lib/encoder/encode-dtype.ts); resolved to a concrete dtype, which the run record pins. */
+  dtype?: EncodeDtype;
   onBadLine?: 'fail' | 'skip';
 }
 
 export interface EncodeSettings {
   maxLength: number;
   batchSize: number;
+  batchTokens: number | undefined;
   windowSize: number;
   activation: ActivationName;
   /** Only for the l0 activation. */
@@ -54,12 +59,12 @@ export async function resolveSettings(encoder: SparseEncoder, opts: EncodeSettin
     throw new RangeError(`maxLength must be an integer in [2, ${maxPositions}] (the model's max_position_embeddings), got ${maxLength}`);
   const batchSize = positiveInteger(opts.batchSize ?? 32, 'batchSize');
   const windowSize = positiveInteger(opts.windowSize ?? 2048, 'windowSize');
+  const batchTokens = opts.batchTokens === undefined ? undefined : positiveInteger(opts.batchTokens, 'batchTokens');
   const activation = opts.activation ?? encoder.activation;
   if (activation !== 'relu' && activation !== 'l0') throw new RangeError(`activation must be 'relu' or 'l0', got ${JSON.stringify(activation)}`);
   const k = activation === 'l0' ? opts.k ?? (encoder.k > 0 ? encoder.k : 1) : undefined;
   if (k !== undefined && (!Number.isInteger(k) || k < 1 || k > 3)) throw new RangeError(`k must be an integer in 1..3, got ${k}`);
-  const dtype = opts.dtype ?? 'float32';
-  if (dtype !== 'float32' && dtype !== 'bfloat16') throw new RangeError(`dtype must be 'float32' or 'bfloat16', got ${JSON.stringify(dtype)}`);
+  const dtype = encoder.resolveDtype(opts.dtype);
   const onBadLine = opts.onBadLine ?? 'fail';
   if (onBadLine !== 'fail' && onBadLine !== 'skip') throw new RangeError(`onBadLine must be 'fail' or 'skip', got ${JSON.stringify(onBadLine)}`);
   const prune = opts.prune ?? null;
@@ -67,7 +72,7 @@ export async function resolveSettings(encoder: SparseEncoder, opts: EncodeSettin
     // The native pruner is the one judge of a valid spec; an empty batch makes it say so before any work.
     await pruneCsr({ indptr: new Int32Array(1), indices: new Int32Array(0), values: new Float32Array(0), numCols: encoder.vocabSize }, prune);
   }
-  return { maxLength, batchSize, windowSize, activation, k, zeroSpecialTokens: opts.zeroSpecialTokens ?? true, prune, dtype, onBadLine };
+  return { maxLength, batchSize, batchTokens, windowSize, activation, k, zeroSpecialTokens: opts.zeroSpecialTokens ?? true, prune, dtype, onBadLine };
 }
 
 export function runIdentity(encoder: SparseEncoder, input: string, settings: EncodeSettings, outputs: OutputPaths): EncodeRunIdentity {
@@ -76,6 +81,8 @@ export function runIdentity(encoder: SparseEncoder, input: string, settings: Enc
     model: modelFingerprint(encoder.config.architecture, encoder.config.raw),
     maxLength: settings.maxLength,
     batchSize: settings.batchSize,
+    // Absent from records of runs before the option (compared as null): such runs resume unchanged.
+    batchTokens: settings.batchTokens ?? null,
     windowSize: settings.windowSize,
     activation: settings.activation,
     k: settings.k ?? null,

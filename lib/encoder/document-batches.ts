@@ -4,13 +4,32 @@
  */
 import type { Csr } from '../sparse/csr';
 
-/** Batches of input positions, longest documents first, each at most batchSize long. */
-export function lengthSortedBatches(lengths: readonly number[], batchSize: number): number[][] {
+/**
+ * Batches of input positions, longest documents first, each at most batchSize documents and, with maxTokens, at
+ * most maxTokens tokens (sum of lengths; a longer single document makes a batch of its own). The native encoder
+ * packs documents without padding, so its cost follows tokens: a token budget gives short documents big batches
+ * and long ones small batches at one memory bound.
+ */
+export function lengthSortedBatches(lengths: readonly number[], batchSize: number, maxTokens?: number): number[][] {
   if (!Number.isInteger(batchSize) || batchSize < 1) throw new RangeError(`batchSize must be a positive integer, got ${batchSize}`);
+  if (maxTokens !== undefined && (!Number.isInteger(maxTokens) || maxTokens < 1)) {
+    throw new RangeError(`batchTokens must be a positive integer, got ${maxTokens}`);
+  }
   // Stable on ties (sort is stable in ES2019+), so equal-length documents keep their input order.
   const order = lengths.map((_, i) => i).sort((a, b) => lengths[b] - lengths[a]);
   const batches: number[][] = [];
-  for (let start = 0; start < order.length; start += batchSize) batches.push(order.slice(start, start + batchSize));
+  let batch: number[] = [];
+  let tokens = 0;
+  for (const p of order) {
+    if (batch.length > 0 && (batch.length === batchSize || (maxTokens !== undefined && tokens + lengths[p] > maxTokens))) {
+      batches.push(batch);
+      batch = [];
+      tokens = 0;
+    }
+    batch.push(p);
+    tokens += lengths[p];
+  }
+  if (batch.length > 0) batches.push(batch);
   return batches;
 }
 

@@ -12,6 +12,7 @@ import { padRows } from '../tokenizer/padding';
 import { TextTokenizer } from '../tokenizer/text-tokenizer';
 import { checkTexts, TextCheckOptions } from '../tokenizer/texts';
 import { decodeRow } from './decode';
+import { EncodeDtype, ResolvedEncodeDtype, resolveEncodeDtype } from './encode-dtype';
 import { CsrAssembler, lengthSortedBatches } from './document-batches';
 import { ModelDirSpec, ModelLayout, readModelDir } from './model-dir';
 import { MlmConfig, ModelPlacement, NativeMlmModel } from './native-model';
@@ -28,6 +29,8 @@ export interface EncodeDocumentsOptions extends TextCheckOptions {
   maxLength?: number;
   /** Documents per native call. Default 32. */
   batchSize?: number;
+  /** Also cap each native call at this many tokens (documents are packed without padding). Default: no cap. */
+  batchTokens?: number;
   /** Default: the model dir's pooling activation. */
   activation?: ActivationName;
   /** Extra log1p count of the l0 activation (1..3). Default: the model dir's. */
@@ -38,14 +41,20 @@ export interface EncodeDocumentsOptions extends TextCheckOptions {
   progress?: boolean;
   /** Intra-op threads for the native encoder (a process-wide setting). Default: unchanged. */
   threads?: number;
-  /** bfloat16 autocast on the model's device (slower than float32 on CPUs without AMX; fast on GPUs). Default 'float32'. */
-  dtype?: 'float32' | 'bfloat16';
+  /**
+   * 'bfloat16': weights and activations in bfloat16 with float32 accumulation, the sparse head in bfloat16 (fast
+   * on GPUs and CPUs with native bf16, slower than float32 elsewhere); 'auto': bfloat16 where it is native.
+   * Default: L0SPARSE_ENCODE_DTYPE, else 'float32' (see encode-dtype.ts for why).
+   */
+  dtype?: EncodeDtype;
 }
 
 export interface SaveOptions {
   /** Default 'hf'. */
   layout?: ModelLayout;
 }
+
+interface EncodeRowSettings { batchSize: number; batchTokens?: number; activation: ActivationName; k: number; dtype: ResolvedEncodeDtype }
 
 export class SparseEncoder {
   private constructor(
@@ -153,20 +162,25 @@ export class SparseEncoder {
     return maxLength;
   }
 
-  private encodeSettings(opts: EncodeDocumentsOptions): { batchSize: number; activation: ActivationName; k: number } {
+  /** The concrete dtype an encode with `dtype` (or the default) runs in on this encoder's device. */
+  resolveDtype(dtype?: EncodeDtype): ResolvedEncodeDtype {
+    return resolveEncodeDtype(dtype, this.device);
+  }
+
+  private encodeSettings(opts: EncodeDocumentsOptions): EncodeRowSettings {
     const batchSize = opts.batchSize ?? 32;
     const activation = opts.activation ?? this.activation;
     if (activation !== 'relu' && activation !== 'l0') throw new RangeError(`activation must be 'relu' or 'l0', got ${JSON.stringify(activation)}`);
     const k = opts.k ?? (this.k > 0 ? this.k : 1);
     if (activation === 'l0' && (!Number.isInteger(k) || k < 1 || k > 3)) throw new RangeError(`k must be an integer in 1..3, got ${k}`);
+    const dtype = this.resolveDtype(opts.dtype);
     if (opts.threads !== undefined) setNumThreads(opts.threads);
-    return { batchSize, activation, k };
+    return { batchSize, batchTokens: opts.batchTokens, activation, k, dtype };
   }
 
-  private async encodeRows(rows: readonly (readonly number[])[], settings: { batchSize: number; activation: ActivationName; k: number },
-    opts: EncodeDocumentsOptions): Promise<Csr> {
-    const { activation, k } = settings;
-    const batches = lengthSortedBatches(rows.map((r) => r.length), settings.batchSize);
+  private async encodeRows(rows: readonly (readonly number[])[], settings: EncodeRowSettings, opts: EncodeDocumentsOptions): Promise<Csr> {
+    const { activation, k, dtype } = settings;
+    const batches = lengthSortedBatches(rows.map((r) => r.length), settings.batchSize, settings.batchTokens);
     const zeroTokenIds = (opts.zeroSpecialTokens ?? true) ? this.tokenizer.specialTokenIds : undefined;
     const padId = this.tokenizer.specialId('[PAD]') ?? this.config.padTokenId;
     const assembler = new CsrAssembler(rows.length, this.vocabSize);
@@ -175,7 +189,7 @@ export class SparseEncoder {
       for (const positions of batches) {
         const batch = padRows(positions.map((p) => rows[p]), padId);
         const vectors = await this.model.encode(batch.inputIds, batch.attentionMask, batch.batchSize, batch.seqLen, {
-          activation, k: activation === 'l0' ? k : undefined, zeroTokenIds, dtype: opts.dtype ?? 'float32',
+          activation, k: activation === 'l0' ? k : undefined, zeroTokenIds, dtype,
         });
         positions.forEach((p, r) => assembler.put(p, vectors, r));
         bar.increment(positions.length);

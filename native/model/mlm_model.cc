@@ -1,5 +1,6 @@
 #include "model/mlm_model.h"
 
+#include "ops/gemm_backend.h"
 #include "ops/recomputed_activation_linear.h"
 #include "ops/recomputed_attention.h"
 #include "ops/sparse_head.h"
@@ -95,6 +96,8 @@ LinearLayer::LinearLayer(int64_t in, int64_t out, bool with_bias) {
   weight = register_parameter("weight", at::empty({out, in}));
   if (with_bias) bias = register_parameter("bias", at::zeros({out}));
 }
+
+at::Tensor LinearLayer::forward(const at::Tensor& x) const { return ops::linear(x, weight, bias); }
 
 NormLayer::NormLayer(int64_t dim, double eps_) : eps(eps_) {
   weight = register_parameter("weight", at::ones({dim}));
@@ -203,13 +206,30 @@ at::Tensor hidden_dropout(const at::Tensor& x, double p, bool train) {
 
 }  // namespace
 
+at::Tensor MlmModel::bf16_copy(const at::Tensor& p) const {
+  if (!p.defined()) return p;
+  std::lock_guard<std::mutex> lock(bf16_copies_mutex_);
+  Bf16Copy& entry = bf16_copies_[p.unsafeGetTensorImpl()];
+  if (!entry.copy.defined() || entry.version != static_cast<int64_t>(p._version()) || entry.source != p.data_ptr()) {
+    entry.copy = p.detach().to(at::kBFloat16).contiguous();
+    entry.version = static_cast<int64_t>(p._version());
+    entry.source = p.data_ptr();
+  }
+  return entry.copy;
+}
+
+at::Tensor MlmModel::dense(const LinearLayer& layer, const at::Tensor& x, bool bf16_gemms) const {
+  if (!bf16_gemms) return layer.forward(x);
+  return ops::linear(x.to(at::kBFloat16), bf16_copy(layer.weight), bf16_copy(layer.bias));
+}
+
 at::Tensor MlmModel::attention(const EncoderLayer& layer, const at::Tensor& x, const at::Tensor& additive_mask,
-                               bool train) const {
+                               bool train, bool bf16_gemms) const {
   const int64_t B = x.size(0), L = x.size(1), H = config_.num_heads, Dh = config_.hidden_size / H;
   auto heads = [&](const at::Tensor& t) { return t.view({B, L, H, Dh}).transpose(1, 2); };  // [B,H,L,Dh]
-  at::Tensor q = heads(layer.query->forward(x));
-  at::Tensor k = heads(layer.key->forward(x));
-  at::Tensor v = heads(layer.value->forward(x));
+  at::Tensor q = heads(dense(*layer.query, x, bf16_gemms));
+  at::Tensor k = heads(dense(*layer.key, x, bf16_gemms));
+  at::Tensor v = heads(dense(*layer.value, x, bf16_gemms));
   double p = train ? config_.attention_dropout : 0.0;
   at::Tensor mask = additive_mask.to(q.scalar_type());
   // With gradients: keep q, k, v and a byte mask and recompute the probabilities in backward (memory);
@@ -223,7 +243,8 @@ at::Tensor MlmModel::head_hidden(const at::Tensor& input_ids, const at::Tensor& 
   return forward_hidden(input_ids, attention_mask, is_training());
 }
 
-at::Tensor MlmModel::forward_hidden(const at::Tensor& input_ids, const at::Tensor& attention_mask, bool train) {
+at::Tensor MlmModel::forward_hidden(const at::Tensor& input_ids, const at::Tensor& attention_mask, bool train,
+                                    bool bf16_gemms) {
   check_encoder_inputs(config_, input_ids, attention_mask);
   const int64_t B = input_ids.size(0), L = input_ids.size(1);
   const double p = config_.hidden_dropout;
@@ -242,9 +263,9 @@ at::Tensor MlmModel::forward_hidden(const at::Tensor& input_ids, const at::Tenso
       at::zeros({B, 1, 1, L}, x.options().dtype(at::kFloat)).masked_fill(keep.logical_not(), lowest_finite(at::kFloat));
 
   for (const EncoderLayer& layer : layers_) {
-    at::Tensor attended = layer.attention_out->forward(attention(layer, x, additive_mask, train));
+    at::Tensor attended = dense(*layer.attention_out, attention(layer, x, additive_mask, train, bf16_gemms), bf16_gemms);
     x = layer.attention_norm->forward(hidden_dropout(attended, p, train) + x);
-    at::Tensor pre_activation = layer.ffn_in->forward(x);
+    at::Tensor pre_activation = dense(*layer.ffn_in, x, bf16_gemms);
     at::Tensor ffn;
     if (at::GradMode::is_enabled()) {  // backward recomputes act(pre_activation) instead of storing it
       const at::ScalarType t = pre_activation.scalar_type();
@@ -253,11 +274,12 @@ at::Tensor MlmModel::forward_hidden(const at::Tensor& input_ids, const at::Tenso
                                               out.bias.defined() ? out.bias.to(t) : out.bias,
                                               activation_op_name(config_.hidden_act));
     } else {
-      ffn = layer.ffn_out->forward(activation(pre_activation));
+      ffn = dense(*layer.ffn_out, activation(pre_activation), bf16_gemms);
     }
     x = layer.output_norm->forward(hidden_dropout(ffn, p, train) + x);
   }
-  return head_norm_->forward(activation(head_dense_->forward(x)));
+  at::Tensor transformed = activation(dense(*head_dense_, x, bf16_gemms));
+  return head_norm_->forward(bf16_gemms ? transformed.to(at::kFloat) : transformed);
 }
 
 at::Tensor MlmModel::logits(const at::Tensor& input_ids, const at::Tensor& attention_mask) {
@@ -271,17 +293,31 @@ at::Tensor MlmModel::doc_vectors(const at::Tensor& input_ids, const at::Tensor& 
 }
 
 at::Tensor MlmModel::encode(const at::Tensor& input_ids, const at::Tensor& attention_mask, int extra_logs,
-                            bool bfloat16) {
+                            bool bfloat16, bool pack) {
   at::NoGradGuard no_grad;
-  return doc_vectors_impl(input_ids, attention_mask, extra_logs, bfloat16, /*train=*/false);
+  return doc_vectors_impl(input_ids, attention_mask, extra_logs, bfloat16, /*train=*/false, pack);
 }
 
 at::Tensor MlmModel::doc_vectors_impl(const at::Tensor& input_ids, const at::Tensor& attention_mask, int extra_logs,
-                                      bool bfloat16, bool train) {
+                                      bool bfloat16, bool train, bool pack) {
   const at::Tensor mask = attention_mask.to(device());
+  const bool inference = !train && !at::GradMode::is_enabled();
+  auto hidden = [&](bool bf16_gemms) {
+    if (inference && pack) {
+      check_encoder_inputs(config_, input_ids, attention_mask);
+      at::Tensor keep = mask.ne(0);
+      if (packable(keep)) return forward_hidden_packed(input_ids.to(device(), at::kLong), keep, bf16_gemms);
+    }
+    return forward_hidden(input_ids, attention_mask, train, bf16_gemms);
+  };
   if (!bfloat16) {
-    at::Tensor h = forward_hidden(input_ids, attention_mask, train).to(at::kFloat);
+    at::Tensor h = hidden(false).to(at::kFloat);
     return ops::sparse_head(h, decoder_weight(), decoder_bias_, mask, extra_logs);
+  }
+  if (inference) {
+    // Inference: bf16 GEMMs with cached bf16 weights (no per-call weight casts), float32 elsewhere.
+    at::Tensor h = hidden(true).to(at::kBFloat16);
+    return ops::sparse_head(h, bf16_copy(decoder_weight()), bf16_copy(decoder_bias_), mask, extra_logs).to(at::kFloat);
   }
   at::Tensor h;
   {

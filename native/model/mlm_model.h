@@ -14,8 +14,10 @@
 #include <torch/nn/module.h>
 
 #include <memory>
+#include <mutex>
 #include <shared_mutex>
 #include <string>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -24,7 +26,8 @@ namespace l0sparse::model {
 // Parameter holders computed with ATen functional ops (at::linear, at::layer_norm, at::embedding).
 struct LinearLayer : torch::nn::Module {
   LinearLayer(int64_t in, int64_t out, bool with_bias = true);
-  at::Tensor forward(const at::Tensor& x) const { return at::linear(x, weight, bias); }
+  // Inference in float32 runs through the process's GEMM backend (ops/gemm_backend.h); training through ATen.
+  at::Tensor forward(const at::Tensor& x) const;
   at::Tensor weight, bias;
 };
 
@@ -72,15 +75,19 @@ class MlmModel : public torch::nn::Module {
   // Full MLM logits [B,L,V] (materialised: for tests and inspection, not for encoding).
   at::Tensor logits(const at::Tensor& input_ids, const at::Tensor& attention_mask);
   // Document vectors w [B,V] = f(max_i mask_i * z_i) with extra_logs as in ops/activation.h; differentiable.
-  // bfloat16 = true computes under autocast on the model's device (CPU or CUDA) and runs the head in bfloat16;
-  // the result is float32. The result is on the model's device.
+  // bfloat16 = true runs the GEMMs in bfloat16 (float32 accumulation) and the head in bfloat16; the result is
+  // float32, on the model's device. With autograd (training) that is autocast on the model's device; without
+  // (encode) the same split with cached bf16 weights (bf16_copy), so no weight is cast per call.
   at::Tensor doc_vectors(const at::Tensor& input_ids, const at::Tensor& attention_mask, int extra_logs,
                          bool bfloat16 = false);
   // Inference: doc_vectors without dropout and without autograd, whatever mode the module is in (a trainer
   // sharing this model may have left it in train mode). Does not change the module's mode. Parameters are
   // read in place: do not run it concurrently with an optimizer step on the same model.
+  // pack: when some rows are padded and every row's mask is a prefix of ones (how tokenized batches are laid
+  // out), the documents are concatenated without padding ([tokens, D] through every GEMM, attention per
+  // document: model/packed_forward.cc); otherwise, or with pack = false, the padded [B, L] forward runs.
   at::Tensor encode(const at::Tensor& input_ids, const at::Tensor& attention_mask, int extra_logs,
-                    bool bfloat16 = false);
+                    bool bfloat16 = false, bool pack = true);
 
   // The tied decoder: weight = word embeddings [V,D], bias [V].
   const at::Tensor& decoder_weight() const { return word_embeddings_->weight; }
@@ -98,11 +105,24 @@ class MlmModel : public torch::nn::Module {
 
  private:
   at::Tensor activation(const at::Tensor& x) const;
-  at::Tensor forward_hidden(const at::Tensor& input_ids, const at::Tensor& attention_mask, bool train);
+  // bf16_gemms: every GEMM in bfloat16 (weights from bf16_copy, activations cast at the GEMM, float32
+  // accumulation inside it); residual stream, LayerNorms and attention masks stay float32 (autocast's split).
+  at::Tensor forward_hidden(const at::Tensor& input_ids, const at::Tensor& attention_mask, bool train,
+                            bool bf16_gemms = false);
+  // y = x W^T + b of one layer, in bfloat16 when bf16_gemms (the result is then bfloat16).
+  at::Tensor dense(const LinearLayer& layer, const at::Tensor& x, bool bf16_gemms) const;
+  // A bfloat16 copy of parameter p for inference, made once and re-made only when p changed since (its
+  // version counter moved: an optimizer step, a checkpoint load) or its storage moved (move_to).
+  at::Tensor bf16_copy(const at::Tensor& p) const;
   at::Tensor doc_vectors_impl(const at::Tensor& input_ids, const at::Tensor& attention_mask, int extra_logs,
-                              bool bfloat16, bool train);
+                              bool bfloat16, bool train, bool pack = false);
+  // Inference forward of packed documents (model/packed_forward.cc): ids [B,L] on the model's device, keep
+  // [B,L] bool (a prefix of true per row); returns the head input [B,L,D] (padding rows zero, never read).
+  at::Tensor forward_hidden_packed(const at::Tensor& ids, const at::Tensor& keep, bool bf16_gemms);
+  // Whether to run the packed forward for this mask: some padding, and every row a prefix of real tokens.
+  static bool packable(const at::Tensor& keep);
   at::Tensor attention(const EncoderLayer& layer, const at::Tensor& x, const at::Tensor& additive_mask,
-                       bool train) const;
+                       bool train, bool bf16_gemms) const;
 
   MlmConfig config_;
   mutable std::shared_mutex parameters_mutex_;
@@ -113,6 +133,13 @@ class MlmModel : public torch::nn::Module {
   std::shared_ptr<NormLayer> head_norm_;
   at::Tensor decoder_bias_;
   std::string decoder_bias_name_;
+  struct Bf16Copy {
+    int64_t version;
+    const void* source;
+    at::Tensor copy;
+  };
+  mutable std::mutex bf16_copies_mutex_;
+  mutable std::unordered_map<const c10::TensorImpl*, Bf16Copy> bf16_copies_;
 };
 
 // Checks ids/mask against the model: 2-D [B,L] with B, L >= 1, equal shapes, integer ids in

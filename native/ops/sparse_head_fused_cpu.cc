@@ -17,6 +17,8 @@
 // the finite-difference tests), so `pooled` is float64 there.
 #include "ops/sparse_head_kernels.h"
 
+#include "ops/gemm_backend.h"
+
 #include <ATen/Parallel.h>
 #include <c10/util/Exception.h>
 
@@ -99,12 +101,15 @@ void forward_tiles(const at::Tensor& hidden, const at::Tensor& mask, const at::T
   at::Tensor logits = at::empty({R * std::min(tile, V)}, weight.options().dtype(gemm));
   at::Tensor tile_gemm = weight.scalar_type() != gemm ? at::empty({tile, D}, weight.options().dtype(gemm)) : at::Tensor();
   const acc_t* bias = bias_acc.data_ptr<acc_t>();
+  const bool use_onednn = gemm == at::kFloat && gemm_backend() == GemmBackend::OneDnn;
   for (int64_t v0 = 0; v0 < V; v0 += tile) {
     const int64_t width = std::min(tile, V - v0);
     at::Tensor w_tile = weight.narrow(0, v0, width);
     if (tile_gemm.defined()) w_tile = tile_gemm.narrow(0, 0, width).copy_(w_tile);
     at::Tensor z = logits.narrow(0, 0, R * width).view({R, width});
-    at::mm_out(z, rows, w_tile.t());
+    // fp32 tiles go through the process's GEMM backend (ops/gemm_backend.h: oneDNN is faster on AMD CPUs).
+    if (use_onednn) z = onednn_linear(rows, w_tile, at::Tensor());
+    else at::mm_out(z, rows, w_tile.t());
     const logit_t* zp = z.data_ptr<logit_t>();
     at::parallel_for(0, B, 1, [&](int64_t b0, int64_t b1) {
       std::vector<acc_t> best(width);

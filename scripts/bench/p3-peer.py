@@ -8,8 +8,9 @@ stdin (one per line) so the coordinator (scripts/bench/p3-encode.js) can interle
 Modules: Transformer(model, transformer_task="fill-mask", max_seq_length) + SpladePooling("max", "relu")
 (= max over tokens of log1p(relu(logits)), special tokens kept), batch size 32, float32, torch threads fixed.
 
-  .venv-fixtures/bin/python scripts/bench/p3-peer.py <model dir> <texts.json> <threads> <max length> <batch size>
-      [device (cpu)] [dtype (float32 | bfloat16: autocast, as l0sparse's dtype option)]
+With dtype bfloat16 the whole model is cast with model.to(torch.bfloat16) (what a user of ST does to run in bf16).
+
+  .venv-fixtures/bin/python scripts/bench/p3-peer.py <model dir> <texts.json> <threads> <max length> <batch size> [dtype] [device (cpu)]
 On a GPU a timed run ends after torch.cuda.synchronize().
 """
 import json
@@ -24,14 +25,13 @@ from sentence_transformers.sparse_encoder.modules import SpladePooling
 
 def main():
     model_dir, texts_file, threads, max_length, batch_size = sys.argv[1:6]
-    device = sys.argv[6] if len(sys.argv) > 6 else "cpu"
-    bf16 = (sys.argv[7] if len(sys.argv) > 7 else "float32") == "bfloat16"
-    device_type = torch.device(device).type
+    dtype = sys.argv[6] if len(sys.argv) > 6 else "float32"
+    device = sys.argv[7] if len(sys.argv) > 7 else "cpu"
+    on_gpu = torch.device(device).type == "cuda"
 
     def encode(texts_part):
-        with torch.autocast(device_type=device_type, dtype=torch.bfloat16, enabled=bf16):
-            vectors = model.encode_document(texts_part, batch_size=batch, convert_to_tensor=True)
-        if device_type == "cuda":
+        vectors = model.encode_document(texts_part, batch_size=batch, convert_to_tensor=True)
+        if on_gpu:
             torch.cuda.synchronize()
         return vectors
 
@@ -41,9 +41,13 @@ def main():
     transformer = Transformer(model_dir, transformer_task="fill-mask", max_seq_length=int(max_length))
     pooling = SpladePooling(pooling_strategy="max", activation_function="relu")
     model = SparseEncoder(modules=[transformer, pooling], device=device, similarity_fn_name="dot").eval()
+    if dtype == "bfloat16":
+        model = model.to(torch.bfloat16)
+    elif dtype != "float32":
+        raise SystemExit(f"dtype must be float32 or bfloat16, got {dtype}")
     batch = int(batch_size)
     print(json.dumps({"ready": True, "torch": torch.__version__, "threads": torch.get_num_threads(),
-                      "max_seq_length": model.max_seq_length}), flush=True)
+                      "max_seq_length": model.max_seq_length, "dtype": dtype}), flush=True)
     for line in sys.stdin:
         cmd = line.split()
         if not cmd:

@@ -74,6 +74,20 @@ describe('encode: encodeCorpus', function () {
     assert.deepEqual([record.complete, record.committed.docs], [true, docs.length]);
   });
 
+  it('cuts batches by tokens with batchTokens: more, smaller batches, the same vectors', async () => {
+    const report = await encodeCorpus(encoder, corpus, {
+      outputs: { csr: path.join(work, 'tokens', 'v.csr') }, batchSize: 64, batchTokens: 200, windowSize: 45, progress: false,
+    });
+    assert.equal(report.docs, docs.length);
+    // A window's batches hold at most 200 tokens each (a longer document alone): at least ceil(tokens / 200) per window.
+    const lengths = (await encoder.tokenizer.encodeDocumentIds(docs.map((d) => `${d.title} ${d.text}`), encoder.maxLength, { allowEmpty: true })).map((r) => r.length);
+    const perWindow = [lengths.slice(0, 45), lengths.slice(45)].map((w) => Math.ceil(w.reduce((a, b) => a + b, 0) / 200));
+    assert.ok(report.batches >= perWindow[0] + perWindow[1], `${report.batches} batches`);
+    assert.ok(maxRelativeDiff(csrFileVectors(report.outputs.csr!).map, truth) <= 1e-6);
+    await assert.rejects(encodeCorpus(encoder, corpus, { outputs: { csr: path.join(work, 'tokens0', 'v.csr') }, batchTokens: 0, progress: false }),
+      /batchTokens must be a positive integer, got 0/);
+  });
+
   it('keeps special tokens on request, and refuses a bad prune spec before creating outputs', async () => {
     const keep = await encodeCorpus(encoder, corpus, {
       outputs: { csr: path.join(work, 'keep', 'v.csr') }, zeroSpecialTokens: false, batchSize: 8, progress: false,

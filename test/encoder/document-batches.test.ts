@@ -11,6 +11,15 @@ describe('encoder: length-sorted batches, CSR reassembly, decode', () => {
     assert.throws(() => lengthSortedBatches([1, 2], 0), /batchSize must be a positive integer/);
   });
 
+  it('with a token budget, cuts batches by summed lengths (a longer document alone), batchSize still caps', () => {
+    // sorted: 9 (1), 7 (3), 3 (0), 3 (2), 1 (4)
+    assert.deepEqual(lengthSortedBatches([3, 9, 3, 7, 1], 32, 10), [[1], [3, 0], [2, 4]]);
+    assert.deepEqual(lengthSortedBatches([3, 9, 3, 7, 1], 32, 8), [[1], [3], [0, 2, 4]]);
+    assert.deepEqual(lengthSortedBatches([3, 9, 3, 7, 1], 2, 100), [[1, 3], [0, 2], [4]]);
+    assert.deepEqual(lengthSortedBatches([2, 2, 2, 2], 32, 4), [[0, 1], [2, 3]]);
+    assert.throws(() => lengthSortedBatches([1, 2], 4, 0), /batchTokens must be a positive integer, got 0/);
+  });
+
   it('puts rows computed out of order back in input order', () => {
     // batch A holds inputs 2 and 0, batch B input 1
     const a = csrFromRows([[[4, 0.5]], [[1, 1], [3, 2]]], 5);

@@ -13,6 +13,7 @@ interface EncodeCommandOptions {
   out: string;
   jsonl?: string;
   batchSize: string;
+  batchTokens?: string;
   maxLength?: string;
   window: string;
   prune?: string;
@@ -28,6 +29,7 @@ interface EncodeCommandOptions {
   keepShards?: boolean;
   shardWait: string;
   device?: string;
+  dtype?: string;
 }
 
 function integerOption(value: string, flag: string): number {
@@ -49,10 +51,13 @@ export function register(program: Command): void {
     .requiredOption('--out <file>', 'binary CSR vector file to write')
     .option('--jsonl <file>', 'also write JSONL {"id", "vector": {token: weight}}')
     .option('--batch-size <n>', 'documents per native call', '32')
+    .option('--batch-tokens <n>', 'also cap each native call at n tokens (documents are packed without padding; e.g. 8192 with a larger --batch-size)')
     .option('--max-length <n>', 'tokens per document incl. [CLS]/[SEP] (default: the model dir\'s)')
     .option('--window <n>', 'documents sorted by length together to form batches', '2048')
     .option('--device <cpu|cuda|cuda:N>', 'where the document model runs (default cpu; cuda needs the CUDA variant and a GPU); ' +
       'with ranks, cuda puts each rank on GPU LOCAL_RANK mod the GPU count')
+    .option('--dtype <auto|float32|bfloat16>', 'encoder arithmetic: bfloat16 = bf16 weights/activations with fp32 accumulation; ' +
+      'auto = bfloat16 on a GPU or a CPU with native bf16 (default: L0SPARSE_ENCODE_DTYPE, else float32)')
     .option('--prune <type:value>', 'prune each vector: top_k:N, max_ratio:R, alpha_mass:A or abs_value:T')
     .option('--keep-special-tokens', 'keep the weights of [CLS], [SEP], [PAD], [UNK], [MASK] (zeroed by default)')
     .option('--on-bad-line <fail|skip>', 'malformed corpus lines: fail, or skip and report each', 'fail')
@@ -74,6 +79,7 @@ export function register(program: Command): void {
       // A malformed name fails here once, not in every rank (whether the GPU exists is the addon's to say).
       if (opts.device !== undefined) (await import('../../native/device')).checkDeviceName(opts.device, '--device');
       const shardWaitMs = integerOption(opts.shardWait, '--shard-wait') * 1000;
+      const dtype = opts.dtype === undefined ? undefined : (await import('../../encoder/encode-dtype')).parseEncodeDtype(opts.dtype, '--dtype');
       const { removeAllShards, resolveCorpusFile } = await import('../../encode');
       const finalOutputs = { csr: path.resolve(opts.out), jsonl: opts.jsonl ? path.resolve(opts.jsonl) : undefined };
       if (!opts.mergeShards && shouldLaunchRanks(nproc)) {
@@ -119,8 +125,10 @@ export function register(program: Command): void {
           mode: opts.resume ? 'resume' : opts.overwrite ? 'overwrite' : 'create',
           progressFile: opts.progressFile,
           batchSize: integerOption(opts.batchSize, '--batch-size'),
+          batchTokens: opts.batchTokens === undefined ? undefined : integerOption(opts.batchTokens, '--batch-tokens'),
           maxLength: opts.maxLength === undefined ? undefined : integerOption(opts.maxLength, '--max-length'),
           windowSize: integerOption(opts.window, '--window'),
+          dtype,
           prune,
           zeroSpecialTokens: !opts.keepSpecialTokens,
           onBadLine: opts.onBadLine as 'fail' | 'skip',
