@@ -5,7 +5,7 @@
  *
  * Default: L0SPARSE_ENCODE_DTYPE, else DEFAULT_ENCODE_DTYPE. That default stays 'float32' until bfloat16 passes
  * the retrieval-quality check on trained models (scripts/bench/p3-quality.js: nDCG@10 and R@100 on SciFact
- * test within 0.002 of float32 and >= 99% top-10 overlap); see README "Corpus encoding speed" for the results.
+ * test within 0.002 of float32 and >= 99% top-10 overlap); results: README "Benchmarks — P3 encoding" (fails on the demo model).
  */
 import { cpuHasNativeBf16 } from '../native/kernels';
 

@@ -31,7 +31,7 @@ const MIN_OVERLAP = 0.99;
 
 function trainDemoModel() {
   const out = path.join(WORK, 'demo');
-  const model = path.join(out, 'model');
+  const model = path.join(out, 'run', 'model');  // the demo's training run folder holds the encoder
   if (fs.existsSync(path.join(model, 'config.json'))) return model;
   process.stderr.write(`training the demo model into ${out} (l0sparse demo defaults)\n`);
   execFileSync(process.execPath, [path.join(ROOT, 'dist', 'lib', 'cli', 'main.js'), '--threads', String(THREADS), 'demo',
@@ -81,7 +81,7 @@ function vectorError(a, b) {
 async function main() {
   lib.setNumThreads(THREADS);
   const modelDir = path.resolve(arg('--model', '') || trainDemoModel());
-  const name = arg('--name', path.basename(path.dirname(modelDir)) === 'demo' ? 'demo' : path.basename(modelDir));
+  const name = arg('--name', modelDir.includes(`${path.sep}demo${path.sep}`) ? 'demo' : path.basename(modelDir));
   const out = path.resolve(arg('--out', path.join(ROOT, 'bench', 'results', `P3-quality-${name}.json`)));
   const data = await lib.loadBeir(DATA, 'test');
   const encoder = await lib.SparseEncoder.load(modelDir);
