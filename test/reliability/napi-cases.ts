@@ -103,6 +103,12 @@ export function buildCases(): Case[] {
   }
   settle('getNumThreads', 'junk arguments are ignored', (c) => c.native.getNumThreads(1, 'x', {}));
   settle('trainConfigKeys', 'junk arguments are ignored', (c) => c.native.trainConfigKeys(null, 5));
+  settle('gemmBackend', 'junk arguments are ignored', (c) => c.native.gemmBackend(7, {}));
+  settle('cpuHasNativeBf16', 'junk arguments are ignored', (c) => c.native.cpuHasNativeBf16('x'));
+  err('setGemmBackend', 'no argument', (c) => c.native.setGemmBackend(), /name must be 'auto', 'mkl' or 'onednn'/);
+  for (const [name, v] of JUNK) err('setGemmBackend', `name is ${name}`, (c) => c.native.setGemmBackend(v), /'auto', 'mkl' or 'onednn'/);
+  err('setGemmBackend', 'an unknown backend', (c) => c.native.setGemmBackend('cublas'), /cublas/);
+  settle('setGemmBackend', 'auto (restores the default choice)', (c) => c.native.setGemmBackend('auto'));
   settle('buildInfo', 'junk arguments are ignored', (c) => c.native.buildInfo(null, 5));
   settle('cpuMemoryStats', 'junk arguments are ignored', (c) => c.native.cpuMemoryStats({}, -1));
   settle('releaseCachedCpuMemory', 'junk arguments are ignored', (c) => c.native.releaseCachedCpuMemory('all', 7));
