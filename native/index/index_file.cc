@@ -15,10 +15,7 @@ namespace {
 
 static_assert(std::endian::native == std::endian::little, "the index format is little-endian");
 
-constexpr char kMagic[8] = {'L', '0', 'S', 'P', 'I', 'D', 'X', '\0'};
-constexpr char kTrailer[8] = {'L', '0', 'S', 'P', 'E', 'N', 'D', '\0'};
 constexpr uint32_t kHeaderSize = 80;
-constexpr uint64_t kSectionHeaderSize = 16;
 constexpr int kSections = 8;
 constexpr const char* kSectionNames[kSections] = {"term offsets", "block last doc", "block max", "block offsets",
                                                   "posting data", "term scales",    "id offsets", "id bytes"};
@@ -35,7 +32,7 @@ struct Section {
 };
 
 void write_section(AtomicFileWriter& out, uint32_t tag, const Section& s) {
-  uint8_t head[kSectionHeaderSize];
+  uint8_t head[kIndexSectionHeaderSize];
   put32(head, tag);
   put32(head + 4, crc32(s.data, s.bytes));
   put64(head + 8, s.bytes);
@@ -72,7 +69,7 @@ void save_index(const InvertedIndex& index, const std::string& path, const SaveO
   const uint64_t id_bytes = ids.offsets[ids.docs];
 
   uint8_t header[kHeaderSize] = {};
-  std::memcpy(header, kMagic, 8);
+  std::memcpy(header, kIndexMagic, 8);
   put32(header + 8, kIndexFileVersion);
   put32(header + 12, kHeaderSize);
   put64(header + 16, cols);
@@ -92,7 +89,7 @@ void save_index(const InvertedIndex& index, const std::string& path, const SaveO
   AtomicFileWriter out(path);
   out.write(header, sizeof header);
   for (int s = 0; s < kSections; ++s) write_section(out, static_cast<uint32_t>(s + 1), sections[s]);
-  out.write(kTrailer, sizeof kTrailer);
+  out.write(kIndexTrailer, sizeof kIndexTrailer);
   out.commit();
 }
 
@@ -102,7 +99,7 @@ InvertedIndex load_index(const std::string& path, int threads) {
   const uint64_t size = file->size();
   auto corrupt = [&](const std::string& msg) { return std::runtime_error(path + ": corrupt index file: " + msg); };
   if (size < 16) throw std::runtime_error(path + ": not an l0sparse index (file too short)");
-  if (std::memcmp(bytes, kMagic, 8) != 0) throw std::runtime_error(path + ": not an l0sparse index (bad magic)");
+  if (std::memcmp(bytes, kIndexMagic, 8) != 0) throw std::runtime_error(path + ": not an l0sparse index (bad magic)");
   const uint32_t version = get32(bytes + 8);
   if (version == 1) return load_index_v1(path, threads);
   if (version != kIndexFileVersion)
@@ -126,8 +123,8 @@ InvertedIndex load_index(const std::string& path, int threads) {
   if (blocks > postings || postings > blocks * kBlockSize) throw corrupt("block count does not fit the posting count");
   if (data_bytes < kDataPadding) throw corrupt("posting data shorter than its padding");
   const auto lengths = section_lengths(cols, docs, blocks, data_bytes, id_bytes, coding);
-  uint64_t expected = kHeaderSize + sizeof kTrailer;
-  for (uint64_t len : lengths) expected += kSectionHeaderSize + padded(len);
+  uint64_t expected = kHeaderSize + sizeof kIndexTrailer;
+  for (uint64_t len : lengths) expected += kIndexSectionHeaderSize + padded(len);
   if (expected != size)
     throw corrupt("the header implies " + std::to_string(expected) + " bytes but the file has " + std::to_string(size) +
                   (size < expected ? " (truncated)" : ""));
@@ -141,13 +138,13 @@ InvertedIndex load_index(const std::string& path, int threads) {
       throw corrupt("expected section " + std::to_string(s + 1) + " (" + name + "), found tag " + std::to_string(get32(head)));
     if (get64(head + 8) != lengths[s])
       throw corrupt("section " + name + " is " + std::to_string(get64(head + 8)) + " bytes but the header implies " + std::to_string(lengths[s]));
-    payload[s] = head + kSectionHeaderSize;
+    payload[s] = head + kIndexSectionHeaderSize;
     if (crc32(payload[s], lengths[s]) != get32(head + 4)) throw corrupt("checksum mismatch in section " + name);
     for (uint64_t j = lengths[s]; j < padded(lengths[s]); ++j)  // no byte of the file goes unchecked
       if (payload[s][j] != 0) throw corrupt("non-zero padding after section " + name);
-    at += kSectionHeaderSize + padded(lengths[s]);
+    at += kIndexSectionHeaderSize + padded(lengths[s]);
   }
-  if (std::memcmp(bytes + at, kTrailer, 8) != 0) throw corrupt("bad trailer");
+  if (std::memcmp(bytes + at, kIndexTrailer, 8) != 0) throw corrupt("bad trailer");
 
   PostingsView p;
   p.num_cols = static_cast<int64_t>(cols);

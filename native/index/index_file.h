@@ -29,6 +29,10 @@
 namespace l0sparse::index {
 
 inline constexpr uint32_t kIndexFileVersion = 2;
+// Shared by every version of the file.
+inline constexpr char kIndexMagic[8] = {'L', '0', 'S', 'P', 'I', 'D', 'X', '\0'};
+inline constexpr char kIndexTrailer[8] = {'L', '0', 'S', 'P', 'E', 'N', 'D', '\0'};
+inline constexpr uint64_t kIndexSectionHeaderSize = 16;
 
 struct SaveOptions {
   // Unset: the index's own coding. A quantized index can only be saved in its own coding.

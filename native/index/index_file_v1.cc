@@ -15,11 +15,8 @@ namespace {
 
 static_assert(std::endian::native == std::endian::little, "the index format is little-endian");
 
-constexpr char kMagic[8] = {'L', '0', 'S', 'P', 'I', 'D', 'X', '\0'};
-constexpr char kTrailer[8] = {'L', '0', 'S', 'P', 'E', 'N', 'D', '\0'};
 constexpr uint32_t kVersion1 = 1;
 constexpr uint32_t kHeaderSize = 56;
-constexpr uint64_t kSectionHeaderSize = 16;
 
 enum SectionTag : uint32_t { kTermOffsets = 1, kDocIndices = 2, kWeights = 3, kIdOffsets = 4, kIdBytes = 5 };
 
@@ -34,7 +31,7 @@ uint32_t get32(const char* p) { uint32_t v; std::memcpy(&v, p, 4); return v; }
 uint64_t get64(const char* p) { uint64_t v; std::memcpy(&v, p, 8); return v; }
 
 void write_section(AtomicFileWriter& out, uint32_t tag, const void* data, uint64_t bytes) {
-  char head[kSectionHeaderSize];
+  char head[kIndexSectionHeaderSize];
   put32(head, tag);
   put32(head + 4, crc32(data, bytes));
   put64(head + 8, bytes);
@@ -45,7 +42,7 @@ void write_section(AtomicFileWriter& out, uint32_t tag, const void* data, uint64
 // Reads a section whose length the header already fixed; `count` elements of T.
 template <typename T>
 std::vector<T> read_section(FileReader& in, uint32_t tag, uint64_t count, const char* name, const std::string& path) {
-  char head[kSectionHeaderSize];
+  char head[kIndexSectionHeaderSize];
   in.read(head, sizeof head, std::string(name) + " section header");
   if (get32(head) != tag)
     throw std::runtime_error(path + ": corrupt index file: expected section " + std::to_string(tag) + " (" + name + "), found tag " +
@@ -74,7 +71,7 @@ void save_index_v1(const InvertedIndex& index, const std::string& path) {
   index.decode_all(offsets, doc_ids, weights);
 
   char header[kHeaderSize] = {};
-  std::memcpy(header, kMagic, 8);
+  std::memcpy(header, kIndexMagic, 8);
   put32(header + 8, kVersion1);
   put32(header + 12, kHeaderSize);
   put64(header + 16, static_cast<uint64_t>(index.num_cols()));
@@ -91,7 +88,7 @@ void save_index_v1(const InvertedIndex& index, const std::string& path) {
   write_section(out, kWeights, weights.data(), weights.size() * sizeof(float));
   write_section(out, kIdOffsets, id_offsets.data(), id_offsets.size() * sizeof(uint64_t));
   write_section(out, kIdBytes, id_bytes.data(), id_bytes.size());
-  out.write(kTrailer, sizeof kTrailer);
+  out.write(kIndexTrailer, sizeof kIndexTrailer);
   out.commit();
 }
 
@@ -101,7 +98,7 @@ InvertedIndex load_index_v1(const std::string& path, int threads) {
   char header[kHeaderSize];
   if (in.size() < kHeaderSize || in.size() < 8) throw std::runtime_error(path + ": not an l0sparse index (file too short)");
   in.read(header, kHeaderSize, "header");
-  if (std::memcmp(header, kMagic, 8) != 0) throw std::runtime_error(path + ": not an l0sparse index (bad magic)");
+  if (std::memcmp(header, kIndexMagic, 8) != 0) throw std::runtime_error(path + ": not an l0sparse index (bad magic)");
   const uint32_t version = get32(header + 8);
   if (version != kVersion1)
     throw std::runtime_error(path + ": index file version " + std::to_string(version) + " is not supported (this build reads version " +
@@ -120,8 +117,8 @@ InvertedIndex load_index_v1(const std::string& path, int threads) {
   if (h.docs > INT32_MAX) throw corrupt("document count " + std::to_string(h.docs) + " out of range");
   if (h.postings > size / 8 || h.id_bytes > size || h.num_cols > size / 8 || h.docs > size / 8)
     throw corrupt("the header's counts exceed the file size (" + std::to_string(size) + " bytes)");
-  const uint64_t expected = kHeaderSize + 5 * kSectionHeaderSize + (h.num_cols + 1) * 8 + h.postings * 8 + (h.docs + 1) * 8 +
-                            h.id_bytes + sizeof kTrailer;
+  const uint64_t expected = kHeaderSize + 5 * kIndexSectionHeaderSize + (h.num_cols + 1) * 8 + h.postings * 8 + (h.docs + 1) * 8 +
+                            h.id_bytes + sizeof kIndexTrailer;
   if (expected != size)
     throw corrupt("the header implies " + std::to_string(expected) + " bytes but the file has " + std::to_string(size) +
                   (size < expected ? " (truncated)" : ""));
@@ -133,7 +130,7 @@ InvertedIndex load_index_v1(const std::string& path, int threads) {
   auto id_bytes = read_section<char>(in, kIdBytes, h.id_bytes, "id bytes", path);
   char trailer[8];
   in.read(trailer, 8, "trailer");
-  if (std::memcmp(trailer, kTrailer, 8) != 0) throw corrupt("bad trailer");
+  if (std::memcmp(trailer, kIndexTrailer, 8) != 0) throw corrupt("bad trailer");
 
   if (id_offsets[0] != 0 || id_offsets[h.docs] != h.id_bytes) throw corrupt("id offsets do not span the id bytes");
   std::vector<std::string> ids;

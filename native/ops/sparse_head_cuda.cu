@@ -85,11 +85,9 @@ int64_t sparse_head_cuda_tile_cols(int64_t rows, int64_t vocab) {
   return std::min(vocab, std::max(kAlign, fit / kAlign * kAlign));
 }
 
-SparseHeadForward sparse_head_forward_cuda_tiled(const at::Tensor& hidden, const at::Tensor& weight,
-                                                 const at::Tensor& bias, const at::Tensor& mask,
-                                                 int64_t tile_cols) {
+void check_sparse_head_cuda_forward_inputs(const at::Tensor& hidden, const at::Tensor& weight, const at::Tensor& bias,
+                                           const at::Tensor& mask) {
   check_sparse_head_cuda_inputs(hidden, weight);
-  TORCH_CHECK(tile_cols > 0, "sparse_head (CUDA): tile width must be positive, got ", tile_cols);
   TORCH_CHECK(bias.device() == hidden.device() && mask.device() == hidden.device(),
               "sparse_head (CUDA): bias and mask must be on ", hidden.device(), ", got ", bias.device(), " and ",
               mask.device());
@@ -97,7 +95,14 @@ SparseHeadForward sparse_head_forward_cuda_tiled(const at::Tensor& hidden, const
                   mask.size(0) == hidden.size(0) && mask.size(1) == hidden.size(1),
               "sparse_head (CUDA): expected bias [V] and mask [B,L], got ", bias.sizes(), " and ", mask.sizes());
   TORCH_CHECK(hidden.size(0) <= 65535, "sparse_head (CUDA): at most 65535 documents per call, got ",
-              hidden.size(0));  // grid.y of the reduction
+              hidden.size(0));  // grid.y of both forwards
+}
+
+SparseHeadForward sparse_head_forward_cuda_tiled(const at::Tensor& hidden, const at::Tensor& weight,
+                                                 const at::Tensor& bias, const at::Tensor& mask,
+                                                 int64_t tile_cols) {
+  check_sparse_head_cuda_forward_inputs(hidden, weight, bias, mask);
+  TORCH_CHECK(tile_cols > 0, "sparse_head (CUDA): tile width must be positive, got ", tile_cols);
   const c10::cuda::CUDAGuard device_guard(hidden.device());
   const int64_t docs = hidden.size(0), tokens = hidden.size(1), dim = hidden.size(2), vocab = weight.size(0);
   const int64_t rows = docs * tokens;

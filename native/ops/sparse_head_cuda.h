@@ -19,6 +19,9 @@ SparseHeadForward sparse_head_forward_cuda_tiled(const at::Tensor& hidden, const
 
 // Shapes, dtypes (float32 / bfloat16 / float16) and device of a CUDA call; throws c10::Error.
 void check_sparse_head_cuda_inputs(const at::Tensor& hidden, const at::Tensor& weight);
+// The above plus what every forward needs: bias [V] and mask [B,L] on the same device, B within the grid.
+void check_sparse_head_cuda_forward_inputs(const at::Tensor& hidden, const at::Tensor& weight, const at::Tensor& bias,
+                                           const at::Tensor& mask);
 
 // ---- the single-kernel fused forward (sparse_head_cuda_fused.cu) ----------------------------------------
 // Which forward sparse_head_forward_cuda runs: L0SPARSE_CUDA_SPARSE_HEAD = auto (default: fused for

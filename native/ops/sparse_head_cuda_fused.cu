@@ -304,19 +304,11 @@ CudaSparseHeadKernel sparse_head_cuda_kernel_for(const at::Tensor& hidden) {
 SparseHeadForward sparse_head_forward_cuda_fused(const at::Tensor& hidden, const at::Tensor& weight,
                                                  const at::Tensor& bias, const at::Tensor& mask, int extra_logs,
                                                  at::Tensor* activated) {
-  check_sparse_head_cuda_inputs(hidden, weight);
+  check_sparse_head_cuda_forward_inputs(hidden, weight, bias, mask);
   check_extra_logs(extra_logs);
   TORCH_CHECK(sparse_head_cuda_fused_supported(hidden),
               "sparse_head (CUDA): the fused kernel needs compute capability 8.0 or newer (set "
               "L0SPARSE_CUDA_SPARSE_HEAD=tiled or leave it unset on older GPUs)");
-  TORCH_CHECK(bias.device() == hidden.device() && mask.device() == hidden.device(),
-              "sparse_head (CUDA): bias and mask must be on ", hidden.device(), ", got ", bias.device(), " and ",
-              mask.device());
-  TORCH_CHECK(bias.dim() == 1 && bias.size(0) == weight.size(0) && mask.dim() == 2 &&
-                  mask.size(0) == hidden.size(0) && mask.size(1) == hidden.size(1),
-              "sparse_head (CUDA): expected bias [V] and mask [B,L], got ", bias.sizes(), " and ", mask.sizes());
-  TORCH_CHECK(hidden.size(0) <= 65535, "sparse_head (CUDA): at most 65535 documents per call, got ",
-              hidden.size(0));  // grid.y
   TORCH_CHECK(hidden.size(1) < (int64_t(1) << 31), "sparse_head (CUDA): too many positions: ", hidden.size(1));
   const c10::cuda::CUDAGuard device_guard(hidden.device());
   const int64_t docs = hidden.size(0), tokens = hidden.size(1), dim = hidden.size(2), vocab = weight.size(0);
