@@ -23,13 +23,9 @@ const path = require('path');
 const readline = require('readline');
 const { spawn, execSync } = require('child_process');
 
-const ROOT = path.resolve(__dirname, '..', '..');
+const { ROOT, arg } = require('./bench-args');
 const { readCsrFileAll, TextTokenizer } = require(path.join(ROOT, 'dist', 'lib', 'index.js'));
 
-function arg(name, fallback) {
-  const i = process.argv.indexOf(name);
-  return i >= 0 ? process.argv[i + 1] : fallback;
-}
 const DOCS = Number(arg('--docs', '128'));
 const REPS = Number(arg('--reps', '3'));
 const PAIRS = arg('--pairs', 'default,bf16').split(',');

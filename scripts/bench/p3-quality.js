@@ -14,14 +14,10 @@ const os = require('os');
 const path = require('path');
 const { execFileSync, execSync } = require('child_process');
 
-const ROOT = path.resolve(__dirname, '..', '..');
+const { ROOT, arg } = require('./bench-args');
 const lib = require(path.join(ROOT, 'dist', 'lib', 'index.js'));
 const { searchRun } = require(path.join(ROOT, 'dist', 'lib', 'retrieval', 'evaluate-encoder.js'));
 
-function arg(name, fallback) {
-  const i = process.argv.indexOf(name);
-  return i >= 0 ? process.argv[i + 1] : fallback;
-}
 const DATA = path.resolve(arg('--data', path.join(ROOT, '..', 'shared', 'data', 'scifact')));
 const THREADS = Number(arg('--threads', '2'));
 const BATCH = Number(arg('--batch-size', '32'));

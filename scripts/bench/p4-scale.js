@@ -26,14 +26,10 @@ const os = require('os');
 const path = require('path');
 const { spawnSync, execSync } = require('child_process');
 
-const ROOT = path.resolve(__dirname, '..', '..');
+const { ROOT, arg } = require('./bench-args');
 const lib = require(path.join(ROOT, 'dist', 'lib', 'index.js'));
 const p4 = require('./p4-search');
 
-function arg(name, fallback) {
-  const i = process.argv.indexOf(name);
-  return i >= 0 ? process.argv[i + 1] : fallback;
-}
 const DOC_COUNTS = arg('--docs', '200000').split(',').map(Number);
 const REPS = Number(arg('--reps', '3'));
 const THREADS = arg('--threads', '1,2').split(',').map(Number);

@@ -16,14 +16,10 @@ const path = require('path');
 const readline = require('readline');
 const { spawn, spawnSync, execSync } = require('child_process');
 
-const ROOT = path.resolve(__dirname, '..', '..');
+const { ROOT, arg } = require('./bench-args');
 const lib = require(path.join(ROOT, 'dist', 'lib', 'index.js'));
 const { englishAnalyzer } = require(path.join(ROOT, 'dist', 'lib', 'bm25', 'english-analyzer.js'));
 
-function arg(name, fallback) {
-  const i = process.argv.indexOf(name);
-  return i >= 0 ? process.argv[i + 1] : fallback;
-}
 const REPS = Number(arg('--reps', '7'));
 const WARMUP = Number(arg('--warmup', '5'));
 const DATA = path.resolve(arg('--data', path.join(ROOT, '..', 'shared', 'data', 'scifact')));
