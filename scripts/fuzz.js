@@ -15,7 +15,7 @@
 const fs = require('fs');
 const path = require('path');
 const { spawnSync } = require('child_process');
-const { canBuild, findClang, pickNames, torchRoot } = require('./clang-tools');
+const { canBuild, findClang, pickNames, torchRoot, torchFreeIndexSources } = require('./clang-tools');
 
 const ROOT = path.resolve(__dirname, '..');
 const OUT = path.resolve(ROOT, process.env.L0SPARSE_FUZZ_DIR || 'build-fuzz');
@@ -26,8 +26,7 @@ function arg(name, fallback) {
 }
 const log = (m) => process.stderr.write(`[l0sparse:fuzz] ${m}\n`);
 
-const INDEX_SOURCES = ['index_file', 'binary_file', 'crc32', 'inverted_index', 'csr_view', 'batch_search', 'maxscore', 'exhaustive']
-  .map((n) => `native/index/${n}.cc`);
+const INDEX_SOURCES = torchFreeIndexSources(path.resolve(__dirname, '..'));
 
 const TARGETS = {
   index_file: { main: 'fuzz/index_file_fuzz.cc', sources: INDEX_SOURCES, torch: null },

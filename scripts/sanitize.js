@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 'use strict';
 // ASan + UBSan build and run of the native tests that need no LibTorch-heavy code:
-//   index   native/tests/index_file_test.cc + index_search_test.cc over native/index (torch-free: the
+//   index   native/tests/index_{file,search,blocks}_test.cc over native/index (torch-free: the
 //           index, its file format, MaxScore/exhaustive search)
 //   model   native/tests/safetensors_test.cc + model_config_test.cc over the safetensors reader/writer,
 //           JSON and config parsing (links libc10 + libtorch_cpu; the torch libraries themselves are not
@@ -19,7 +19,7 @@
 const fs = require('fs');
 const path = require('path');
 const { spawnSync } = require('child_process');
-const { canBuild, findClang, pickNames, torchRoot } = require('./clang-tools');
+const { canBuild, findClang, pickNames, torchRoot, torchFreeIndexSources } = require('./clang-tools');
 
 const ROOT = path.resolve(__dirname, '..');
 const OUT = path.resolve(ROOT, process.env.L0SPARSE_SANITIZE_DIR || 'build-sanitize');
@@ -32,9 +32,8 @@ function arg(name, fallback) {
 
 const SUITES = {
   index: {
-    tests: ['native/tests/index_file_test.cc', 'native/tests/index_search_test.cc'],
-    sources: ['index_file', 'binary_file', 'crc32', 'inverted_index', 'csr_view', 'batch_search', 'maxscore', 'exhaustive']
-      .map((n) => `native/index/${n}.cc`),
+    tests: ['native/tests/index_file_test.cc', 'native/tests/index_search_test.cc', 'native/tests/index_blocks_test.cc'],
+    sources: torchFreeIndexSources(path.resolve(__dirname, '..')),
     torch: null,
   },
   model: {
