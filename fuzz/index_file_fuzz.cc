@@ -2,7 +2,9 @@
 // a search over the loaded postings. The first input byte selects a mode:
 //   even: the bytes are loaded as they are (checksums usually catch the mutation);
 //   odd:  the header CRC and every section CRC that lies inside the file are recomputed first, so that
-//         mutations reach the structural checks (term offsets, doc order, weights, ids) behind them.
+//         mutations reach the structural checks (term offsets, doc order, weights, ids) behind them;
+//   bit 1 set: the file is opened with its terms checked on first use (Verify::kOnFirstUse), so the
+//         search itself meets the damage and must refuse it.
 // A rejected file must raise std::exception; anything else (a crash, ASan/UBSan report, abort) is a bug.
 #include "fuzz/fuzz_util.h"
 #include "index/batch_search.h"
@@ -48,7 +50,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string& path = fuzz::scratch_path("index");
   fuzz::write_file(path, bytes.data(), bytes.size());
   try {
-    index::InvertedIndex loaded = index::load_index(path);
+    // Bit 1 of the first byte: open with terms checked on first use (a search must then refuse a damaged
+    // term, never read it).
+    const auto verify = (data[0] & 2) ? index::Verify::kOnFirstUse : index::Verify::kFull;
+    index::InvertedIndex loaded = index::load_index(path, 1, verify);
     // Accepted: the postings must be searchable. One query over the first (up to) 8 terms.
     const int64_t cols = loaded.num_cols();
     std::vector<int32_t> indptr = {0, 0}, indices;

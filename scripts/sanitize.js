@@ -32,9 +32,18 @@ function arg(name, fallback) {
 
 const SUITES = {
   index: {
-    tests: ['native/tests/index_file_test.cc', 'native/tests/index_search_test.cc', 'native/tests/index_blocks_test.cc'],
+    tests: ['native/tests/index_file_test.cc', 'native/tests/index_search_test.cc', 'native/tests/index_blocks_test.cc',
+      'native/tests/index_stream_test.cc'],
     sources: torchFreeIndexSources(path.resolve(__dirname, '..')),
     torch: null,
+  },
+  // The index's own threads: parallel inversion and encoding, and terms checked on first use by
+  // concurrent searches (atomic flags).
+  'index-tsan': {
+    tests: ['native/tests/index_stream_test.cc'],
+    sources: torchFreeIndexSources(path.resolve(__dirname, '..')),
+    torch: null,
+    thread: true,
   },
   model: {
     tests: ['native/tests/safetensors_test.cc', 'native/tests/model_config_test.cc'],

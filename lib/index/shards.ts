@@ -7,7 +7,7 @@
  */
 import type { Csr } from '../sparse/csr';
 import { csrRows } from '../sparse/csr';
-import { SparseIndex, type SearchOptions } from './sparse-index';
+import { type LoadOptions, SparseIndex, type SearchOptions } from './sparse-index';
 
 export interface ShardedSearchResult {
   k: number;
@@ -40,9 +40,9 @@ export class ShardedIndex {
   get numCols(): number { return this.shards[0].numCols; }
 
   /** Loads (maps) every shard; all must share one vocabulary (numCols). */
-  static async load(paths: string[]): Promise<ShardedIndex> {
+  static async load(paths: string[], options: LoadOptions = {}): Promise<ShardedIndex> {
     if (paths.length === 0) throw new Error('ShardedIndex.load: no index files given');
-    const shards = await Promise.all(paths.map((p) => SparseIndex.load(p)));
+    const shards = await Promise.all(paths.map((p) => SparseIndex.load(p, options)));
     shards.forEach((s, i) => {
       if (s.numCols !== shards[0].numCols)
         throw new Error(`${paths[i]} has ${s.numCols} columns but ${paths[0]} has ${shards[0].numCols}: shards must share one vocabulary`);

@@ -49,6 +49,16 @@ export interface SaveOptions {
   scale?: 'term' | 'global';
 }
 
+/** How much of a file load() checks before it returns (see README "Index and search"):
+ *  'lazy' (default): the header, section layout, term tables and ids (checksummed) now, each term's blocks
+ *  the first time a search reads them; opening costs O(numCols + docs), not a pass over the postings.
+ *  'full': every checksum and every block before returning (what `l0sparse check-index` does). */
+export type IndexVerify = 'lazy' | 'full';
+
+export interface LoadOptions {
+  verify?: IndexVerify;
+}
+
 export interface SearchOptions {
   /** Worker threads for the batch (default: the addon's intra-op threads, see setNumThreads). */
   threads?: number;
@@ -84,7 +94,7 @@ declare module '../native/loader' {
   interface NativeAddon {
     SparseIndexNative: {
       new (numCols: number): SparseIndexNative;
-      load(path: string): Promise<SparseIndexNative>;
+      load(path: string, options?: { verify?: IndexVerify }): Promise<SparseIndexNative>;
     };
   }
 }
@@ -99,7 +109,9 @@ export class SparseIndex {
     this.native = native ?? new (loadNative().SparseIndexNative)(numCols);
   }
 
-  /** Copies a batch of documents (weights >= 0; zeros are dropped). Ids must be unique and non-empty. */
+  /** Copies a batch of documents (weights >= 0; zeros are dropped). Ids must be unique and non-empty.
+   *  Every few million postings the batches are inverted into compressed postings (synchronously), so a
+   *  build's memory stays near the size of the index rather than of the vectors. */
   add(csr: Csr, ids: string[]): void {
     if (csr.numCols !== this.numCols) throw new RangeError(`add: the batch has numCols ${csr.numCols} but the index has ${this.numCols}`);
     this.native.add(csr, ids);
@@ -134,11 +146,14 @@ export class SparseIndex {
     return callAsync(() => this.native.save(path, { weights: options.weights, scale: options.scale }));
   }
 
-  /** Maps an index written by save() (pages shared between processes, nothing copied; every block is
-   *  checked once); version-1 files are converted. A damaged or foreign file is rejected with a clear error.
-   *  A quantized (uint8/uint16) index takes no new documents. */
-  static async load(path: string): Promise<SparseIndex> {
-    const native = await callAsync((addon) => addon.SparseIndexNative.load(path));
+  /** Maps an index written by save() (pages shared between processes, nothing copied); version-1 files are
+   *  converted. A damaged or foreign file is rejected with a clear error — on load, or (verify 'lazy', the
+   *  default) by the first search that reads a damaged term. A quantized (uint8/uint16) index takes no new
+   *  documents. */
+  static async load(path: string, options: LoadOptions = {}): Promise<SparseIndex> {
+    const verify = options.verify ?? 'lazy';
+    if (verify !== 'lazy' && verify !== 'full') throw new RangeError(`load: verify must be 'lazy' or 'full', got '${String(verify)}'`);
+    const native = await callAsync((addon) => addon.SparseIndexNative.load(path, { verify }));
     return new SparseIndex(native.stats().numCols, native);
   }
 

@@ -75,7 +75,8 @@ class SparseIndexWrap : public Napi::ObjectWrap<SparseIndexWrap> {
   }
 
  private:
-  // add(csr, ids): copies the batch; documents become searchable after build().
+  // add(csr, ids): copies the batch; documents become searchable after build(). Every few million
+  // postings the batches are inverted into the compressed builder (synchronously, on the op threads).
   Napi::Value Add(const Napi::CallbackInfo& info) {
     return guarded(info, [&](const Napi::CallbackInfo& i) -> Napi::Value {
       if (i.Length() < 2) throw Napi::TypeError::New(i.Env(), "add(csr, ids): both arguments are required");
@@ -85,7 +86,7 @@ class SparseIndexWrap : public Napi::ObjectWrap<SparseIndexWrap> {
       if (!lock.owns_lock())
         throw Napi::Error::New(i.Env(), "add: the index is busy with a build/search/save; await it before adding");
       try {
-        state_->index.add(csr.view(), std::move(ids));
+        state_->index.add(csr.view(), std::move(ids), at::get_num_threads());
       } catch (const std::invalid_argument& e) {
         throw Napi::RangeError::New(i.Env(), e.what());
       }
@@ -210,12 +211,24 @@ class SparseIndexWrap : public Napi::ObjectWrap<SparseIndexWrap> {
     });
   }
 
+  // load(path, { verify?: 'full' | 'lazy' }): 'lazy' (the default) opens in O(numCols + docs) and checks
+  // each term's blocks on first use; 'full' checks the whole file first (index_file.h).
   static Napi::Value Load(const Napi::CallbackInfo& info) {
     return guarded(info, [&](const Napi::CallbackInfo& i) -> Napi::Value {
       const std::string path = path_arg(i, 0, "load");
+      index::Verify verify = index::Verify::kOnFirstUse;
+      if (i.Length() > 1 && !i[1].IsUndefined() && !i[1].IsNull()) {
+        if (!i[1].IsObject()) throw Napi::TypeError::New(i.Env(), "load(path, options): options must be an object");
+        const Napi::Value v = i[1].As<Napi::Object>().Get("verify");
+        const std::string name = v.IsString() ? v.As<Napi::String>().Utf8Value() : v.IsUndefined() ? "lazy" : "";
+        if (name == "full") verify = index::Verify::kFull;
+        else if (name != "lazy") throw Napi::RangeError::New(i.Env(), "load: verify must be 'full' or 'lazy'");
+      }
       return run_async<IndexPtr>(
-          i.Env(), "l0sparse.index.load", 
-          [path, threads = at::get_num_threads()]() { return std::make_shared<SharedIndex>(index::load_index(path, threads)); },
+          i.Env(), "l0sparse.index.load",
+          [path, verify, threads = at::get_num_threads()]() {
+            return std::make_shared<SharedIndex>(index::load_index(path, threads, verify));
+          },
           [](Napi::Env env, IndexPtr&& loaded) -> Napi::Value {
             Napi::FunctionReference* ctor = nullptr;
             {

@@ -20,6 +20,7 @@ void ScoreAccumulator::drain_into(TopKQueue& queue) {
 
 void exhaustive_search(const InvertedIndex& index, const std::vector<QueryTerm>& terms, ScoreAccumulator& acc,
                        TopKQueue& queue) {
+  for (const QueryTerm& qt : terms) index.check_term(qt.term);  // before the accumulator is touched
   const PostingsView& p = index.postings();
   uint32_t docs[kBlockSize], codes[kBlockSize];
   for (const QueryTerm& qt : terms) {

@@ -17,9 +17,14 @@
 //   trailer: magic "L0SPEND\0"
 //
 // load_index maps the file (mmap, shared pages, nothing copied): the header fixes every section length,
-// so the file size is checked first; then each section's tag, length and checksum; then every block is
-// decoded once to check the structure (validate_postings), and ids for emptiness and uniqueness. Version 1
-// files (flat u32 doc / f32 weight arrays) are still read, and converted to blocks on load.
+// so the file size is checked first, then each section's tag and length, the per-term tables
+// (validate_tables) and the id offsets. Verify::kFull then checks every section's checksum, decodes every
+// block once (validate_postings) and checks ids for uniqueness: a pass over the whole file. With
+// Verify::kOnFirstUse (the way Lucene opens segments: footers and metadata on open, full checksums only on
+// request) opening reads O(numCols + docs) bytes: checksums of the header, term tables and ids only; each
+// term's blocks are checked when a search (or save, or build) first reads them, and ids for uniqueness
+// when documents are first added. Either way nothing unchecked is ever dereferenced. Version 1 files (flat
+// u32 doc / f32 weight arrays) are still read, and converted to blocks on load (always fully verified).
 // Saving writes a temp file and renames it (atomic), so a mapped file is never rewritten in place.
 #include "index/inverted_index.h"
 
@@ -41,8 +46,10 @@ struct SaveOptions {
   int threads = 1;
 };
 
+enum class Verify { kFull, kOnFirstUse };
+
 void save_index(const InvertedIndex& index, const std::string& path, const SaveOptions& options = {});
-InvertedIndex load_index(const std::string& path, int threads = 1);
+InvertedIndex load_index(const std::string& path, int threads = 1, Verify verify = Verify::kFull);
 
 // Version 1, kept for reading old files (and for the tests that make them).
 void save_index_v1(const InvertedIndex& index, const std::string& path);

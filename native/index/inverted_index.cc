@@ -54,9 +54,41 @@ InvertedIndex::InvertedIndex(int64_t num_cols) {
   refresh_derived();
 }
 
-InvertedIndex::InvertedIndex(PostingsView postings, IdsView ids, std::shared_ptr<const void> storage, bool mapped)
-    : postings_(postings), ids_(ids), storage_(std::move(storage)), mapped_(mapped) {
+InvertedIndex::InvertedIndex(PostingsView postings, IdsView ids, std::shared_ptr<const void> storage, bool mapped,
+                             bool terms_verified, bool ids_verified, std::string origin)
+    : postings_(postings), ids_(ids), storage_(std::move(storage)), mapped_(mapped), ids_verified_(ids_verified),
+      origin_(std::move(origin)) {
+  if (!terms_verified) {
+    term_checked_ = std::make_unique<std::atomic<uint8_t>[]>(static_cast<size_t>(postings_.num_cols));
+    for (int64_t t = 0; t < postings_.num_cols; ++t) term_checked_[t].store(0, std::memory_order_relaxed);
+  }
   refresh_derived();
+}
+
+void InvertedIndex::check_term_slow(int64_t t) const {
+  try {
+    validate_term(postings_, t, block_starts_[t], num_docs());
+  } catch (const std::invalid_argument& e) {
+    throw std::runtime_error((origin_.empty() ? std::string("index") : origin_) + ": corrupt index file: " + e.what());
+  }
+  term_checked_[t].store(1, std::memory_order_release);
+}
+
+void InvertedIndex::check_ids() const {
+  if (ids_verified_ || id_set_ready_) return;
+  std::unordered_set<std::string_view> seen;
+  seen.reserve(static_cast<size_t>(num_docs()));
+  for (int64_t d = 0; d < num_docs(); ++d)
+    if (!seen.insert(id(d)).second)
+      throw std::runtime_error((origin_.empty() ? std::string("index") : origin_) + ": corrupt index file: duplicate document id '" +
+                               std::string(id(d)) + "'");
+}
+
+void InvertedIndex::check_all_terms(int threads) const {
+  if (!term_checked_) return;
+  parallel_ranges(num_cols(), resolve_threads(threads), [&](int64_t t0, int64_t t1) {
+    for (int64_t t = t0; t < t1; ++t) check_term(t);
+  });
 }
 
 void InvertedIndex::refresh_derived() {
@@ -69,7 +101,12 @@ void InvertedIndex::refresh_derived() {
 void InvertedIndex::ensure_id_set() {
   if (id_set_ready_) return;
   id_set_.reserve(static_cast<size_t>(num_docs()));
-  for (int64_t d = 0; d < num_docs(); ++d) id_set_.emplace(id(d));
+  for (int64_t d = 0; d < num_docs(); ++d)
+    if (!id_set_.emplace(id(d)).second && !ids_verified_) {
+      id_set_.clear();
+      throw std::runtime_error((origin_.empty() ? std::string("index") : origin_) + ": corrupt index file: duplicate document id '" +
+                               std::string(id(d)) + "'");
+    }
   id_set_ready_ = true;
 }
 
@@ -80,7 +117,7 @@ std::vector<std::string> InvertedIndex::ids() const {
   return out;
 }
 
-void InvertedIndex::add(const CsrView& csr, std::vector<std::string> ids) {
+void InvertedIndex::add(const CsrView& csr, std::vector<std::string> ids, int threads) {
   if (csr.num_cols != num_cols())
     throw std::invalid_argument("add: the batch has numCols " + std::to_string(csr.num_cols) + " but the index has " +
                                 std::to_string(num_cols()));
@@ -112,13 +149,20 @@ void InvertedIndex::add(const CsrView& csr, std::vector<std::string> ids) {
     id_set_.insert(id);
     pending_ids_.push_back(std::move(id));
   }
+  if (static_cast<int64_t>(pending_indices_.size()) >= fold_threshold_) fold_pending(threads);
 }
 
-void InvertedIndex::build(int threads) {
-  const int64_t rows = pending_rows();
+void InvertedIndex::fold_pending(int threads) {
+  const int64_t rows = static_cast<int64_t>(pending_indptr_.size()) - 1;
   if (rows == 0) return;
   threads = resolve_threads(threads);
-  const int64_t cols = num_cols(), first_doc = num_docs();
+  const int64_t cols = num_cols(), first_doc = num_docs() + folded_rows_;
+  if (!builder_) {
+    check_all_terms(threads);  // the builder copies every block of a loaded index
+    auto builder = std::make_unique<PostingsBuilder>(cols);
+    builder->seed(postings_, block_starts_);
+    builder_ = std::move(builder);
+  }
   // Inversion by a two-pass counting sort over row ranges: each range counts its postings per term, the
   // prefix sums give every range its own write position in each term, and the ranges scatter in
   // parallel. Within a term the postings land in row (= doc) order.
@@ -141,8 +185,7 @@ void InvertedIndex::build(int threads) {
     }
     new_offsets[t + 1] = static_cast<uint64_t>(at);
   }
-  std::vector<uint32_t> new_docs(pending_indices_.size());
-  std::vector<float> new_weights(pending_indices_.size());
+  std::vector<uint32_t> new_docs(pending_indices_.size()), new_codes(pending_indices_.size());
   parallel_ranges(ranges, threads, [&](int64_t r0, int64_t r1) {
     for (int64_t r = r0; r < r1; ++r) {
       const auto [lo, hi] = range_rows(r);
@@ -151,31 +194,24 @@ void InvertedIndex::build(int threads) {
         for (int64_t j = pending_indptr_[row]; j < pending_indptr_[row + 1]; ++j) {
           const int64_t pos = cursor[pending_indices_[j]]++;
           new_docs[pos] = static_cast<uint32_t>(first_doc + row);
-          new_weights[pos] = pending_values_[j];
+          new_codes[pos] = float_bits(pending_values_[j]);
         }
     }
   });
-  counts.clear();
-  counts.shrink_to_fit();
+  counts = {};
   pending_indices_ = {};
   pending_values_ = {};
+  pending_indptr_.assign(1, 0);
+  builder_->append(new_offsets, new_docs.data(), new_codes.data(), threads);
+  folded_rows_ += rows;
+}
 
-  std::vector<uint64_t> merged_offsets(static_cast<size_t>(cols) + 1, 0);
-  for (int64_t t = 0; t < cols; ++t)
-    merged_offsets[t + 1] = merged_offsets[t] + (postings_.term_offsets[t + 1] - postings_.term_offsets[t]) +
-                            (new_offsets[t + 1] - new_offsets[t]);
-  const PostingsView old = postings_;
-  OwnedPostings merged = encode_postings(
-      std::move(merged_offsets), WeightCoding::kExactFloat32, {}, threads,
-      [&](int64_t t, std::vector<uint32_t>& docs, std::vector<uint32_t>& codes) {
-        std::vector<float> weights;
-        decode_term(old, t, block_starts_[t], docs, weights);
-        for (float w : weights) codes.push_back(float_bits(w));
-        for (uint64_t j = new_offsets[t]; j < new_offsets[t + 1]; ++j) {
-          docs.push_back(new_docs[j]);
-          codes.push_back(float_bits(new_weights[j]));
-        }
-      });
+void InvertedIndex::build(int threads) {
+  if (pending_rows() == 0) return;
+  threads = resolve_threads(threads);
+  fold_pending(threads);
+  OwnedPostings merged = builder_->finish(threads);
+  builder_.reset();
 
   std::vector<uint64_t> id_offsets(ids_.offsets, ids_.offsets + ids_.docs + 1);
   std::string id_bytes(ids_.bytes, static_cast<size_t>(ids_.offsets[ids_.docs]));
@@ -189,8 +225,9 @@ void InvertedIndex::build(int threads) {
   ids_ = ids_of(*data);
   storage_ = std::move(data);
   mapped_ = false;
+  term_checked_.reset();  // every term was checked before the builder copied it
   pending_ids_ = {};
-  pending_indptr_.assign(1, 0);
+  folded_rows_ = 0;
   refresh_derived();
 }
 
@@ -205,13 +242,14 @@ IndexStats InvertedIndex::stats() const {
                     postings_.blocks * static_cast<int64_t>(sizeof(uint32_t) + sizeof(float) + sizeof(uint64_t)) +
                     (postings_.term_scales ? num_cols() * static_cast<int64_t>(sizeof(float)) : 0);
   s.bytes = s.posting_bytes + static_cast<int64_t>((ids_.docs + 1) * sizeof(uint64_t) + ids_.offsets[ids_.docs]) +
-            static_cast<int64_t>(pending_indices_.size() * (sizeof(int32_t) + sizeof(float)));
+            static_cast<int64_t>(pending_indices_.size() * (sizeof(int32_t) + sizeof(float))) + (builder_ ? builder_->bytes() : 0);
   s.mapped = mapped_;
   s.coding = coding();
   return s;
 }
 
 void InvertedIndex::decode_all(std::vector<uint64_t>& term_offsets, std::vector<uint32_t>& docs, std::vector<float>& weights) const {
+  check_all_terms(1);
   term_offsets.assign(postings_.term_offsets, postings_.term_offsets + num_cols() + 1);
   docs.clear();
   weights.clear();
@@ -268,6 +306,7 @@ OwnedPostings requantize(const InvertedIndex& index, WeightCoding coding, bool p
   const PostingsView& p = index.postings();
   if (index.coding() != WeightCoding::kExactFloat32)
     throw std::invalid_argument("requantize: the index already holds quantized weights");
+  index.check_all_terms(threads);
   std::vector<uint64_t> offsets(p.term_offsets, p.term_offsets + p.num_cols + 1);
   if (coding == WeightCoding::kExactFloat32)
     return encode_postings(std::move(offsets), coding, {}, resolve_threads(threads),

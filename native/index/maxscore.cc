@@ -15,6 +15,7 @@ inline bool may_beat(double bound, double threshold) { return bound * (1.0 + 1e-
 }  // namespace
 
 void maxscore_search(const InvertedIndex& index, const std::vector<QueryTerm>& terms, TopKQueue& queue) {
+  for (const QueryTerm& qt : terms) index.check_term(qt.term);
   std::vector<PostingCursor> cursors;
   cursors.reserve(terms.size());
   for (const QueryTerm& qt : terms)

@@ -66,6 +66,19 @@ void parallel_ranges(int64_t n, int threads, const std::function<void(int64_t, i
   if (failure) std::rethrow_exception(failure);
 }
 
+std::vector<int64_t> balanced_term_bounds(const uint64_t* offsets, int64_t num_cols, int64_t chunks) {
+  // Chunk c ends at the first term past c/chunks of the postings.
+  const uint64_t total = offsets[num_cols];
+  std::vector<int64_t> bounds(static_cast<size_t>(chunks) + 1, num_cols);
+  bounds[0] = 0;
+  for (int64_t c = 1; c < chunks; ++c) {
+    const uint64_t target = total / static_cast<uint64_t>(chunks) * static_cast<uint64_t>(c);
+    bounds[c] = std::upper_bound(offsets, offsets + num_cols, target) - offsets;
+    bounds[c] = std::max(bounds[c], bounds[c - 1]);
+  }
+  return bounds;
+}
+
 namespace {
 
 struct EncodedChunk {
@@ -84,16 +97,8 @@ OwnedPostings encode_postings(std::vector<uint64_t> term_offsets, WeightCoding c
   out.coding = coding;
   out.term_offsets = std::move(term_offsets);
   out.term_scales = std::move(term_scales);
-  // Chunks of terms with similar posting counts: chunk c ends at the first term past c/chunks of the postings.
-  const uint64_t total = out.term_offsets[num_cols];
   const int64_t chunks = std::max<int64_t>(1, std::min<int64_t>(num_cols, int64_t{std::max(threads, 1)} * 8));
-  std::vector<int64_t> bounds(static_cast<size_t>(chunks) + 1, num_cols);
-  bounds[0] = 0;
-  for (int64_t c = 1; c < chunks; ++c) {
-    const uint64_t target = total / static_cast<uint64_t>(chunks) * static_cast<uint64_t>(c);
-    bounds[c] = std::upper_bound(out.term_offsets.begin(), out.term_offsets.end() - 1, target) - out.term_offsets.begin();
-    bounds[c] = std::max(bounds[c], bounds[c - 1]);
-  }
+  const std::vector<int64_t> bounds = balanced_term_bounds(out.term_offsets.data(), num_cols, chunks);
   std::vector<EncodedChunk> encoded(static_cast<size_t>(chunks));
   parallel_ranges(chunks, threads, [&](int64_t c_begin, int64_t c_end) {
     std::vector<uint32_t> docs, codes;
@@ -161,55 +166,65 @@ void decode_term(const PostingsView& p, int64_t t, int64_t block_start, std::vec
   }
 }
 
-void validate_postings(const PostingsView& p, int64_t num_docs, int threads) {
-  auto fail = [](const std::string& msg) { throw std::invalid_argument("index postings: " + msg); };
-  if (p.term_offsets[0] != 0) fail("term offsets do not start at 0");
+namespace {
+[[noreturn]] void postings_fail(const std::string& msg) { throw std::invalid_argument("index postings: " + msg); }
+}  // namespace
+
+void validate_tables(const PostingsView& p) {
+  if (p.term_offsets[0] != 0) postings_fail("term offsets do not start at 0");
   for (int64_t t = 0; t < p.num_cols; ++t)
-    if (p.term_offsets[t + 1] < p.term_offsets[t]) fail("term offsets decrease at term " + std::to_string(t));
+    if (p.term_offsets[t + 1] < p.term_offsets[t]) postings_fail("term offsets decrease at term " + std::to_string(t));
   const std::vector<int64_t> starts = block_starts(p.term_offsets, p.num_cols);
   if (starts[p.num_cols] != p.blocks)
-    fail("the term offsets imply " + std::to_string(starts[p.num_cols]) + " blocks, the file has " + std::to_string(p.blocks));
+    postings_fail("the term offsets imply " + std::to_string(starts[p.num_cols]) + " blocks, the file has " + std::to_string(p.blocks));
   if (p.block_offsets[0] != 0 || p.block_offsets[p.blocks] + kDataPadding != static_cast<uint64_t>(p.data_bytes))
-    fail("block offsets do not span the posting data");
+    postings_fail("block offsets do not span the posting data");
   if (p.term_scales)
     for (int64_t t = 0; t < p.num_cols; ++t)
-      if (!(std::isfinite(p.term_scales[t]) && p.term_scales[t] > 0.0f)) fail("term " + std::to_string(t) + " has a bad scale");
+      if (!(std::isfinite(p.term_scales[t]) && p.term_scales[t] > 0.0f)) postings_fail("term " + std::to_string(t) + " has a bad scale");
+}
+
+void validate_term(const PostingsView& p, int64_t t, int64_t block_start, int64_t num_docs) {
   const uint32_t top_code = max_code(p.coding);
-  parallel_ranges(p.num_cols, threads, [&](int64_t t_begin, int64_t t_end) {
-    uint32_t docs[kBlockSize], codes[kBlockSize];
-    for (int64_t t = t_begin; t < t_end; ++t) {
-      const auto n = static_cast<int64_t>(p.term_offsets[t + 1] - p.term_offsets[t]);
-      const float scale = p.scale(t);
-      for (int64_t start = 0, b = starts[t]; start < n; start += kBlockSize, ++b) {
-        const int64_t len = std::min(kBlockSize, n - start);
-        const std::string where = "term " + std::to_string(t) + " block " + std::to_string(b - starts[t]);
-        // Bounded before use: the block must lie inside the data whatever later offsets say.
-        if (p.block_offsets[b + 1] < p.block_offsets[b] || p.block_offsets[b + 1] > p.block_offsets[p.blocks])
-          fail(where + ": block offsets decrease or leave the data");
-        const uint8_t* block = p.data + p.block_offsets[b];
-        if (p.block_offsets[b + 1] - p.block_offsets[b] < static_cast<uint64_t>(kBlockHeaderBytes)) fail(where + ": block too short");
-        const BlockHeader h = read_block_header(block);
-        if (h.doc_bits > 32 || h.weight_bits > 32 || h.weight_shift > 31 || h.weight_bits + h.weight_shift > 32)
-          fail(where + ": bit width above 32");
-        if (static_cast<uint64_t>(block_bytes(len, h.doc_bits, h.weight_bits)) != p.block_offsets[b + 1] - p.block_offsets[b])
-          fail(where + ": block size does not match its bit widths");
-        const int64_t prev_last = start == 0 ? -1 : static_cast<int64_t>(p.block_last_doc[b - 1]);
-        unpack(block + kBlockHeaderBytes, len, h.doc_bits, docs);
-        int64_t doc = prev_last;
-        for (int64_t i = 0; i < len; ++i) doc += static_cast<int64_t>(docs[i]) + 1;  // in int64: no wrap-around
-        if (doc >= num_docs) fail(where + " names a document past the " + std::to_string(num_docs) + " in the index");
-        if (doc != static_cast<int64_t>(p.block_last_doc[b])) fail(where + ": last doc does not match the block table");
-        unpack(block + kBlockHeaderBytes + packed_bytes(len, h.doc_bits), len, h.weight_bits, codes);
-        uint64_t top = 0;
-        for (int64_t i = 0; i < len; ++i) {
-          const uint64_t code = (uint64_t{codes[i]} << h.weight_shift) + h.weight_base;
-          if (code < 1 || code > top_code) fail(where + ": a weight code is out of range (not a finite weight > 0)");
-          top = std::max(top, code);
-        }
-        if (code_to_weight(static_cast<uint32_t>(top), p.coding, scale) != p.block_max[b])
-          fail(where + ": the block max does not match its weights");
-      }
+  uint32_t docs[kBlockSize], codes[kBlockSize];
+  const auto n = static_cast<int64_t>(p.term_offsets[t + 1] - p.term_offsets[t]);
+  const float scale = p.scale(t);
+  for (int64_t start = 0, b = block_start; start < n; start += kBlockSize, ++b) {
+    const int64_t len = std::min(kBlockSize, n - start);
+    auto where = [&]() { return "term " + std::to_string(t) + " block " + std::to_string(b - block_start); };
+    // Bounded before use: the block must lie inside the data whatever later offsets say.
+    if (p.block_offsets[b + 1] < p.block_offsets[b] || p.block_offsets[b + 1] > p.block_offsets[p.blocks])
+      postings_fail(where() + ": block offsets decrease or leave the data");
+    const uint8_t* block = p.data + p.block_offsets[b];
+    if (p.block_offsets[b + 1] - p.block_offsets[b] < static_cast<uint64_t>(kBlockHeaderBytes)) postings_fail(where() + ": block too short");
+    const BlockHeader h = read_block_header(block);
+    if (h.doc_bits > 32 || h.weight_bits > 32 || h.weight_shift > 31 || h.weight_bits + h.weight_shift > 32)
+      postings_fail(where() + ": bit width above 32");
+    if (static_cast<uint64_t>(block_bytes(len, h.doc_bits, h.weight_bits)) != p.block_offsets[b + 1] - p.block_offsets[b])
+      postings_fail(where() + ": block size does not match its bit widths");
+    const int64_t prev_last = start == 0 ? -1 : static_cast<int64_t>(p.block_last_doc[b - 1]);
+    unpack(block + kBlockHeaderBytes, len, h.doc_bits, docs);
+    int64_t doc = prev_last;
+    for (int64_t i = 0; i < len; ++i) doc += static_cast<int64_t>(docs[i]) + 1;  // in int64: no wrap-around
+    if (doc >= num_docs) postings_fail(where() + " names a document past the " + std::to_string(num_docs) + " in the index");
+    if (doc != static_cast<int64_t>(p.block_last_doc[b])) postings_fail(where() + ": last doc does not match the block table");
+    unpack(block + kBlockHeaderBytes + packed_bytes(len, h.doc_bits), len, h.weight_bits, codes);
+    uint64_t top = 0;
+    for (int64_t i = 0; i < len; ++i) {
+      const uint64_t code = (uint64_t{codes[i]} << h.weight_shift) + h.weight_base;
+      if (code < 1 || code > top_code) postings_fail(where() + ": a weight code is out of range (not a finite weight > 0)");
+      top = std::max(top, code);
     }
+    if (code_to_weight(static_cast<uint32_t>(top), p.coding, scale) != p.block_max[b])
+      postings_fail(where() + ": the block max does not match its weights");
+  }
+}
+
+void validate_postings(const PostingsView& p, int64_t num_docs, int threads) {
+  validate_tables(p);
+  const std::vector<int64_t> starts = block_starts(p.term_offsets, p.num_cols);
+  parallel_ranges(p.num_cols, threads, [&](int64_t t_begin, int64_t t_end) {
+    for (int64_t t = t_begin; t < t_end; ++t) validate_term(p, t, starts[t], num_docs);
   });
 }
 

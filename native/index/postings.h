@@ -44,6 +44,10 @@ struct OwnedPostings {
 // First block of each term (num_cols + 1 entries): term t has ceil(len / kBlockSize) blocks.
 std::vector<int64_t> block_starts(const uint64_t* term_offsets, int64_t num_cols);
 
+// Splits terms [0, num_cols) into `chunks` contiguous ranges of similar posting counts (offsets: the
+// count prefix, num_cols + 1 entries): range c is [bounds[c], bounds[c+1]).
+std::vector<int64_t> balanced_term_bounds(const uint64_t* offsets, int64_t num_cols, int64_t chunks);
+
 // Fills docs (strictly increasing) and codes (>= 1, <= max_code) of one term; both arrive empty.
 using TermSource = std::function<void(int64_t term, std::vector<uint32_t>& docs, std::vector<uint32_t>& codes)>;
 // Encodes every term on `threads` threads (terms split into chunks of similar posting counts).
@@ -59,7 +63,16 @@ void decode_term(const PostingsView& p, int64_t t, int64_t block_start, std::vec
 // block sizes, bit widths <= 32, docs < num_docs and equal to block_last_doc at each block end, codes
 // valid for the coding (exact: finite > 0 floats), block_max equal to the decoded max, scales finite > 0.
 // Throws std::invalid_argument naming the first violation. Runs on `threads` threads.
+// = validate_tables + validate_term for every term.
 void validate_postings(const PostingsView& p, int64_t num_docs, int threads);
+
+// The checks that touch only the per-term tables (O(numCols)): term offsets start at 0 and never
+// decrease, they imply the file's block count, block offsets span the data, scales finite > 0. After
+// them, block_starts() and every table index a term implies are in bounds.
+void validate_tables(const PostingsView& p);
+// The checks of one term's blocks (its block table entries and data), decoding them once. Needs
+// validate_tables to have passed. block_start = block_starts(...)[t].
+void validate_term(const PostingsView& p, int64_t t, int64_t block_start, int64_t num_docs);
 
 // Runs fn(begin, end) over [0, n) split into about `chunks` contiguous ranges on up to `threads` threads;
 // rethrows the first exception.

@@ -3,6 +3,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 
+import { sliceCsrRows } from '../../lib/index/shards';
 import { SparseIndex } from '../../lib/index/sparse-index';
 import { type Csr, csrFromRows } from '../../lib/sparse/csr';
 import { rng, sharedData } from '../helpers';
@@ -157,6 +158,39 @@ describe('SparseIndex', () => {
     assert.deepStrictEqual(b.docIndices, a.docIndices);
     assert.deepStrictEqual(b.scores, a.scores);
     assert.deepStrictEqual(b.ids(), a.ids());
+  });
+
+  it('opens lazily by default and fully on request, with the same results; a bad verify mode is refused', async () => {
+    const next = rng(31);
+    const docs = randomCsr(400, 40, 12, next, false);
+    const ids = Array.from({ length: 400 }, (_, i) => `d${i}`);
+    const index = new SparseIndex(40);
+    index.add(docs, ids);
+    await index.build();
+    const file = path.join(dir, 'lazy.l0idx');
+    await index.save(file);
+    const queries = randomCsr(12, 40, 6, next, false);
+    const lazy = await SparseIndex.load(file);
+    const full = await SparseIndex.load(file, { verify: 'full' });
+    await expectBruteForce(lazy, docs, queries, ids, 10, 2);
+    const a = await lazy.search(queries, 10);
+    const b = await full.search(queries, 10);
+    assert.deepStrictEqual(a.docIndices, b.docIndices);
+    assert.deepStrictEqual(a.scores, b.scores);
+    await assert.rejects(SparseIndex.load(file, { verify: 'some' as 'full' }), /verify must be 'lazy' or 'full'/);
+  });
+
+  it('folds batches into compressed postings while documents stream in: pending until build(), then searchable', async () => {
+    const next = rng(32);
+    const docs = randomCsr(600, 30, 10, next, true);
+    const ids = Array.from({ length: 600 }, (_, i) => `s${i}`);
+    const index = new SparseIndex(30);
+    for (let r = 0; r < 600; r += 50) index.add(sliceCsrRows(docs, r, r + 50), ids.slice(r, r + 50));
+    assert.strictEqual(index.stats().pendingDocs, 600);
+    assert.strictEqual(index.stats().docs, 0);
+    await index.build();
+    assert.strictEqual(index.stats().pendingDocs, 0);
+    await expectBruteForce(index, docs, randomCsr(10, 30, 5, next, true), ids, 7, 1);
   });
 
   it('rejects corrupt and foreign files with clear errors', async () => {

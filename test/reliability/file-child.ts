@@ -20,7 +20,15 @@ const VOCAB = ['a', 'b', 'c', 'd'];
 const readers: Record<string, (file: string) => Promise<unknown> | unknown> = {
   model: async (dir) => { const m = await NativeMlmModel.load(dir); m.dispose(); },
   modelDir: (dir) => readModelDir(dir),
-  index: (file) => SparseIndex.load(file),
+  index: (file) => SparseIndex.load(file, { verify: 'full' }),
+  // Opened lazily, the damage must be met by the searches instead: one query per term, both algorithms.
+  indexLazy: async (file) => {
+    const index = await SparseIndex.load(file);
+    const n = index.numCols;
+    const queries = { indptr: Int32Array.from({ length: n + 1 }, (_, i) => i), indices: Int32Array.from({ length: n }, (_, i) => i),
+      values: new Float32Array(n).fill(1), numCols: n };
+    for (const algorithm of ['maxscore', 'exhaustive'] as const) (await index.search(queries, 3, { algorithm })).ids();
+  },
   csr: (file) => readCsrFileAll(file),
   idf: (file) => IdfTable.load(file),
   tokenizer: (file) => TextTokenizer.fromFile(file),
