@@ -15,6 +15,8 @@
 //   build: ours = `l0sparse index` on the CSR file (read + invert + encode + save, --threads 1 and 2),
 //          wall time and peak RSS (/usr/bin/time); Lucene = addDocument of every parsed line + commit.
 //   size:  our file (exact float32, and uint8 impacts) vs the files of Lucene's segment.
+//   open:  SparseIndex.load as the search servers do it (lazy: terms checked on first use), and a full
+//          verification of every byte (`l0sparse check-index`).
 //   latency: each query alone, one thread (p50/p90/p99 over queries of the per-query median over reps);
 //          ours through SparseIndex.search (one N-API call per query, its overhead included).
 //   throughput: one batch pass over all queries on 1 and 2 threads (median over reps).
@@ -207,8 +209,13 @@ async function runSize(base, n) {
     ours_uint8: p4.server(process.execPath, [path.join(__dirname, 'p4-ours.js'), dir, 'index-uint8.l0idx']),
     ours_4_shards: p4.server(process.execPath, [path.join(__dirname, 'p4-ours.js'), dir, build.float32_4_shards.shards.join(',')]),
   };
+  // Open: the servers map their index lazily (the default); a full verification reads every byte.
   const load = {};
   for (const [name, e] of Object.entries(engines)) load[name] = Number((await e.ready).split(' ')[4]) / 1e9;
+  const check = spawnSync(process.execPath, [CLI, '--threads', String(Math.max(...THREADS)), 'check-index', path.join(dir, 'index.l0idx'), '--json'],
+    { encoding: 'utf8' });
+  if (check.status !== 0) throw new Error(`l0sparse check-index failed: ${check.stdout}${check.stderr}`);
+  load.ours_full_verify = JSON.parse(check.stdout)[0].seconds;
   const result = { docs: n, postings: csr.indices.length, build: { ours: build, lucene: luceneBuild }, open_s: load, latency: {}, throughput: {}, agreement: {}, peak_rss_mb: {} };
   for (const [name, e] of [['ours', engines.ours], ['ours_uint8', engines.ours_uint8], ['lucene', lucene]]) {
     await e.ask(`dump ${path.join(dir, `${name}.top10`)}`);

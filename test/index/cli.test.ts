@@ -6,6 +6,7 @@ import * as path from 'path';
 
 import { Command } from 'commander';
 
+import { register as registerCheckIndex } from '../../lib/cli/commands/check-index';
 import { register as registerIndex } from '../../lib/cli/commands/index';
 import { register as registerSearch } from '../../lib/cli/commands/search';
 import { csrFromRows } from '../../lib/sparse/csr';
@@ -15,6 +16,7 @@ async function run(args: string[]): Promise<string> {
   const program = new Command('l0sparse').exitOverride();
   registerIndex(program);
   registerSearch(program);
+  registerCheckIndex(program);
   const write = process.stdout.write.bind(process.stdout);
   let out = '';
   (process.stdout as { write: unknown }).write = (chunk: string) => { out += chunk; return true; };
@@ -49,6 +51,29 @@ describe('CLI: index and search', () => {
     await run(['search', '--index', index, '--queries', path.join(dir, 'queries.jsonl'), '--vocab', path.join(dir, 'vocab.txt'), '--k', '2', '--out', runFile, '--tag', 't']);
     // q1: d3 = 1 + 0.5 = 1.5, d1 = 1.5, d2 = 1 -> tie between d1 and d3 goes to d1 (added first).
     assert.strictEqual(fs.readFileSync(runFile, 'utf8'), 'q1 Q0 d1 1 1.5 t\nq1 Q0 d3 2 1.5 t\nq2 Q0 d1 1 1.0 t\n');
+  });
+
+  it('check-index verifies every byte: a good file passes, a flipped posting byte fails with exit code 1', async () => {
+    const index = path.join(dir, 'check.l0idx');
+    await run(['index', '--vectors', path.join(dir, 'docs.jsonl'), '--vocab', path.join(dir, 'vocab.txt'), '--out', index]);
+    const good = JSON.parse(await run(['check-index', index, '--json']));
+    assert.deepStrictEqual(good.map((r: { ok: boolean; docs: number }) => [r.ok, r.docs]), [[true, 3]]);
+    assert.ok(!process.exitCode);
+    // A byte inside the posting data (section 5): lazily opened it would only fail a search of its term.
+    const bytes = fs.readFileSync(index);
+    let at = 80;
+    for (let tag = 1; tag < 5; tag++) at += 16 + Math.ceil(Number(bytes.readBigUInt64LE(at + 8)) / 8) * 8;
+    bytes[at + 16 + 3] ^= 0x40;
+    const bad = path.join(dir, 'check-bad.l0idx');
+    fs.writeFileSync(bad, bytes);
+    try {
+      const out = JSON.parse(await run(['check-index', index, bad, '--json']));
+      assert.deepStrictEqual(out.map((r: { ok: boolean }) => r.ok), [true, false]);
+      assert.match(out[1].error, /check-bad\.l0idx: corrupt index file: checksum mismatch in section posting data/);
+      assert.strictEqual(process.exitCode, 1);
+    } finally {
+      process.exitCode = 0;
+    }
   });
 
   it('reads binary CSR vectors, prunes, and rejects mismatched vocabularies', async () => {
