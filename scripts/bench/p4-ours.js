@@ -12,6 +12,7 @@ const lib = require(path.resolve(__dirname, '..', '..', 'dist', 'lib', 'index.js
 
 async function main() {
   const dir = process.argv[2];
+  new lib.SparseIndex(1);  // loads the addon (and LibTorch) first: the open time is the index's alone
   const t0 = process.hrtime.bigint();
   // Several comma-separated names: shard files searched as one (ShardedIndex; no dump then).
   const names = (process.argv[3] || 'index.l0idx').split(',');

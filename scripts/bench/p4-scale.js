@@ -149,7 +149,33 @@ async function latency(engine, dir, name, extra = '') {
     await engine.ask(`lat ${file}${extra}`);
     if (r > 0) per.push(fs.readFileSync(file, 'utf8').trim().split('\n').map((x) => Number(x) / 1e9));
   }
-  return percentiles(per[0].map((_, q) => p4.median(per.map((p) => p[q]))));
+  const perQuery = per[0].map((_, q) => p4.median(per.map((p) => p[q])));
+  return Object.defineProperty(percentiles(perQuery), 'perQuery', { value: perQuery, enumerable: false });
+}
+
+/** Which exact algorithm wins where: queries in quartiles of the postings they touch (sum of their terms'
+ *  list lengths), median per-query time of MaxScore and of exhaustive accumulation in each. */
+function algorithmComparison(csr, queries, maxscore, exhaustive) {
+  const df = new Float64Array(csr.numCols);
+  for (const c of csr.indices) df[c]++;
+  const rows = [];
+  for (let q = 0; q + 1 < queries.indptr.length; q++) {
+    let touched = 0;
+    for (let j = queries.indptr[q]; j < queries.indptr[q + 1]; j++) touched += df[queries.indices[j]];
+    rows.push({ touched, terms: queries.indptr[q + 1] - queries.indptr[q], maxscore: maxscore.perQuery[q], exhaustive: exhaustive.perQuery[q] });
+  }
+  rows.sort((a, b) => a.touched - b.touched);
+  const quartiles = [0, 1, 2, 3].map((i) => {
+    const part = rows.slice(Math.floor((rows.length * i) / 4), Math.floor((rows.length * (i + 1)) / 4));
+    return {
+      postings_touched: [part[0].touched, part[part.length - 1].touched],
+      median_terms: p4.median(part.map((r) => r.terms)),
+      maxscore_p50_s: p4.median(part.map((r) => r.maxscore)),
+      exhaustive_p50_s: p4.median(part.map((r) => r.exhaustive)),
+      exhaustive_faster_fraction: part.filter((r) => r.exhaustive < r.maxscore).length / part.length,
+    };
+  });
+  return { quartiles, exhaustive_faster_fraction: rows.filter((r) => r.exhaustive < r.maxscore).length / rows.length };
 }
 
 async function throughput(engine, threads, nq, extra = '') {
@@ -227,6 +253,7 @@ async function runSize(base, n) {
   result.latency.ours_exhaustive = await latency(engines.ours, dir, 'ours-ex', ' exhaustive');
   result.latency.ours_uint8 = await latency(engines.ours_uint8, dir, 'ours-u8');
   result.latency.ours_4_shards = await latency(engines.ours_4_shards, dir, 'ours-shards');
+  result.algorithms = algorithmComparison(csr, base.queries, result.latency.ours, result.latency.ours_exhaustive);
   for (const threads of THREADS) {
     result.throughput[`ours_threads_${threads}`] = await throughput(engines.ours, threads, nq);
     result.throughput[`lucene_threads_${threads}`] = await throughput(lucene, threads, nq);
