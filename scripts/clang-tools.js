@@ -38,15 +38,17 @@ function canBuild(clang, outDir, source, flags, libs = []) {
 }
 
 /**
- * The torch-free sources of native/index (every .cc there that includes no ATen/torch header: all but the
- * pruning), which the index sanitizer suite and the index fuzz target link. Listed from the folder, so a new
- * source file is never left out of either.
+ * The torch-free sources of native/index and native/common (every .cc there that includes no ATen/torch
+ * header: all but the pruning), which the index sanitizer suites and the index fuzz target link. Listed
+ * from the folders, so a new source file is never left out of either.
  */
 function torchFreeIndexSources(root) {
-  const dir = path.join(root, 'native', 'index');
-  return fs.readdirSync(dir).filter((f) => f.endsWith('.cc')).sort()
-    .filter((f) => !/#include\s*[<"](ATen|torch|c10)\//.test(fs.readFileSync(path.join(dir, f), 'utf8')))
-    .map((f) => `native/index/${f}`);
+  return ['common', 'index'].flatMap((folder) => {
+    const dir = path.join(root, 'native', folder);
+    return fs.readdirSync(dir).filter((f) => f.endsWith('.cc')).sort()
+      .filter((f) => !/#include\s*[<"](ATen|torch|c10)\//.test(fs.readFileSync(path.join(dir, f), 'utf8')))
+      .map((f) => `native/${folder}/${f}`);
+  });
 }
 
 module.exports = { findClang, torchRoot, pickNames, canBuild, torchFreeIndexSources };

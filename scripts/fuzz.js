@@ -32,7 +32,7 @@ const TARGETS = {
   index_file: { main: 'fuzz/index_file_fuzz.cc', sources: INDEX_SOURCES, torch: null },
   json: { main: 'fuzz/json_fuzz.cc', sources: ['native/model/json.cc'], torch: ['c10'] },
   safetensors: { main: 'fuzz/safetensors_fuzz.cc', sources: ['native/model/safetensors.cc', 'native/model/json.cc',
-    'native/model/files.cc'], torch: ['c10', 'torch_cpu'] },
+    'native/model/files.cc', 'native/common/file_io.cc'], torch: ['c10', 'torch_cpu'] },
 };
 
 const SAN = ['-fsanitize=fuzzer,address,undefined', '-fno-sanitize-recover=undefined', '-fno-omit-frame-pointer'];

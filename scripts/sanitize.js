@@ -47,7 +47,8 @@ const SUITES = {
   },
   model: {
     tests: ['native/tests/safetensors_test.cc', 'native/tests/model_config_test.cc'],
-    sources: ['native/model/safetensors.cc', 'native/model/json.cc', 'native/model/files.cc', 'native/model/config.cc'],
+    sources: ['native/model/safetensors.cc', 'native/model/json.cc', 'native/model/files.cc', 'native/model/config.cc',
+      'native/common/file_io.cc'],
     torch: ['c10', 'torch_cpu'],
   },
   runtime: {

@@ -3,9 +3,10 @@
  * or a power loss between the temp write and its rename). Every atomic writer of the project names its temp
  * after the target and its pid, in one of these forms (the TypeScript ones are made here, by tempPathFor,
  * partialDirFor and replacedDirFor; the native ones in C++):
- *   .<name>.<pid>.<time>.tmp     writeFileAtomic, withAtomicPath, AtomicLineWriter (lib/io/)
- *   <name>.tmp-<pid>-<n>         native model files (native/model/files.cc)
- *   <name>.tmp.<pid>.<n>         native index files (native/index/binary_file.cc)
+ *   .<name>.<pid>.<n>.tmp        writeFileAtomic, withAtomicPath, AtomicLineWriter (lib/io/), and every native
+ *                                file (native/common/file_io.h: index, model weights and config, optimizer state)
+ *   <name>.tmp-<pid>-<n>         native model files written by versions before the one native writer
+ *   <name>.tmp.<pid>.<n>         native index files written by versions before the one native writer
  *   .partial-<name>-<pid>/       a folder being built (withAtomicDir: training checkpoints, the trained model)
  *   .replaced-<name>-<pid>/      the previous folder, moved aside while the new one is renamed in (replaceDir)
  * A temp is stale when its process is gone here AND nobody touched it for STALE_AFTER_MS: the pid test alone

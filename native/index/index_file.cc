@@ -1,6 +1,6 @@
 #include "index/index_file.h"
 
-#include "index/binary_file.h"
+#include "common/file_io.h"
 #include "index/crc32.h"
 
 #include <array>
@@ -31,7 +31,7 @@ struct Section {
   uint64_t bytes;
 };
 
-void write_section(AtomicFileWriter& out, uint32_t tag, const Section& s) {
+void write_section(common::AtomicFileWriter& out, uint32_t tag, const Section& s) {
   uint8_t head[kIndexSectionHeaderSize];
   put32(head, tag);
   put32(head + 4, crc32(s.data, s.bytes));
@@ -88,7 +88,7 @@ void save_index(const InvertedIndex& index, const std::string& path, const SaveO
   const Section sections[kSections] = {{p.term_offsets, lengths[0]}, {p.block_last_doc, lengths[1]}, {p.block_max, lengths[2]},
                                        {p.block_offsets, lengths[3]}, {p.data, lengths[4]},          {p.term_scales, lengths[5]},
                                        {ids.offsets, lengths[6]},    {ids.bytes, lengths[7]}};
-  AtomicFileWriter out(path);
+  common::AtomicFileWriter out(path);
   out.write(header, sizeof header);
   for (int s = 0; s < kSections; ++s) write_section(out, static_cast<uint32_t>(s + 1), sections[s]);
   out.write(kIndexTrailer, sizeof kIndexTrailer);
@@ -96,7 +96,7 @@ void save_index(const InvertedIndex& index, const std::string& path, const SaveO
 }
 
 InvertedIndex load_index(const std::string& path, int threads, Verify verify) {
-  auto file = std::make_shared<MappedFile>(path);
+  auto file = std::make_shared<common::MappedFile>(path);
   const uint8_t* bytes = file->data();
   const uint64_t size = file->size();
   auto corrupt = [&](const std::string& msg) { return std::runtime_error(path + ": corrupt index file: " + msg); };

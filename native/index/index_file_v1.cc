@@ -3,7 +3,7 @@
 // written only by the tests that check that conversion.
 #include "index/index_file.h"
 
-#include "index/binary_file.h"
+#include "common/file_io.h"
 #include "index/crc32.h"
 
 #include <bit>
@@ -30,7 +30,7 @@ void put64(char* p, uint64_t v) { std::memcpy(p, &v, 8); }
 uint32_t get32(const char* p) { uint32_t v; std::memcpy(&v, p, 4); return v; }
 uint64_t get64(const char* p) { uint64_t v; std::memcpy(&v, p, 8); return v; }
 
-void write_section(AtomicFileWriter& out, uint32_t tag, const void* data, uint64_t bytes) {
+void write_section(common::AtomicFileWriter& out, uint32_t tag, const void* data, uint64_t bytes) {
   char head[kIndexSectionHeaderSize];
   put32(head, tag);
   put32(head + 4, crc32(data, bytes));
@@ -41,7 +41,7 @@ void write_section(AtomicFileWriter& out, uint32_t tag, const void* data, uint64
 
 // Reads a section whose length the header already fixed; `count` elements of T.
 template <typename T>
-std::vector<T> read_section(FileReader& in, uint32_t tag, uint64_t count, const char* name, const std::string& path) {
+std::vector<T> read_section(common::FileReader& in, uint32_t tag, uint64_t count, const char* name, const std::string& path) {
   char head[kIndexSectionHeaderSize];
   in.read(head, sizeof head, std::string(name) + " section header");
   if (get32(head) != tag)
@@ -81,7 +81,7 @@ void save_index_v1(const InvertedIndex& index, const std::string& path) {
   put32(header + 48, 64);
   put32(header + 52, crc32(header, 52));
 
-  AtomicFileWriter out(path);
+  common::AtomicFileWriter out(path);
   out.write(header, sizeof header);
   write_section(out, kTermOffsets, offsets.data(), offsets.size() * sizeof(uint64_t));
   write_section(out, kDocIndices, doc_ids.data(), doc_ids.size() * sizeof(uint32_t));
@@ -93,7 +93,7 @@ void save_index_v1(const InvertedIndex& index, const std::string& path) {
 }
 
 InvertedIndex load_index_v1(const std::string& path, int threads) {
-  FileReader in(path);
+  common::FileReader in(path);
   auto corrupt = [&](const std::string& msg) { return std::runtime_error(path + ": corrupt index file: " + msg); };
   char header[kHeaderSize];
   if (in.size() < kHeaderSize || in.size() < 8) throw std::runtime_error(path + ": not an l0sparse index (file too short)");

@@ -1,4 +1,5 @@
 // Weight-name mapping between transformers checkpoints and MlmModel, and model-directory load/save.
+#include "common/file_io.h"
 #include "model/files.h"
 #include "model/mlm_model.h"
 
@@ -143,7 +144,7 @@ void save_mlm_model(const MlmModel& model, const std::string& dir) {
   // Weights first: a config.json never points at weights that are not there yet.
   write_safetensors(join_path(dir, "model.safetensors"), model.checkpoint_tensors());
   std::string config = json::dump(config_to_json(model.config()), 2) + "\n";
-  write_file_atomic(join_path(dir, "config.json"), [&](std::ostream& out) { out << config; });
+  common::write_file_atomic(join_path(dir, "config.json"), [&](std::ostream& out) { out << config; });
 }
 
 }  // namespace l0sparse::model

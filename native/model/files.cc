@@ -2,11 +2,8 @@
 
 #include <c10/util/Exception.h>
 
-#include <fcntl.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
-#include <atomic>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -42,31 +39,6 @@ std::string read_text_file(const std::string& path, size_t max_bytes) {
   in.read(text.data(), size);
   TORCH_CHECK(in.gcount() == size, path, ": read failed");
   return text;
-}
-
-void write_file_atomic(const std::string& path, const std::function<void(std::ostream&)>& fill) {
-  static std::atomic<unsigned> counter{0};
-  std::string tmp = path + ".tmp-" + std::to_string(::getpid()) + "-" + std::to_string(counter++);
-  try {
-    {
-      std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-      TORCH_CHECK(out.good(), tmp, ": cannot create (", std::strerror(errno), ")");
-      fill(out);
-      out.flush();
-      TORCH_CHECK(out.good(), tmp, ": write failed (disk full?)");
-    }
-    // Data must be on disk before the rename makes it visible under the final name.
-    int fd = ::open(tmp.c_str(), O_RDONLY);
-    TORCH_CHECK(fd >= 0, tmp, ": cannot reopen to sync (", std::strerror(errno), ")");
-    int rc = ::fsync(fd);
-    ::close(fd);
-    TORCH_CHECK(rc == 0, tmp, ": fsync failed (", std::strerror(errno), ")");
-    TORCH_CHECK(::rename(tmp.c_str(), path.c_str()) == 0, "cannot rename ", tmp, " to ", path, " (",
-                std::strerror(errno), ")");
-  } catch (...) {
-    ::unlink(tmp.c_str());
-    throw;
-  }
 }
 
 void make_directories(const std::string& dir) {

@@ -1,5 +1,6 @@
 #pragma once
-// File helpers for model directories: whole-file reads with clear errors, atomic writes.
+// File helpers for model directories: whole-file reads with clear errors. Writes go through
+// common/file_io.h (write_file_atomic).
 #include <functional>
 #include <ostream>
 #include <string>
@@ -12,10 +13,6 @@ std::string join_path(const std::string& dir, const std::string& name);
 
 // Reads a whole (small) file; errors name the path. Refuses files over `max_bytes`.
 std::string read_text_file(const std::string& path, size_t max_bytes = size_t(64) << 20);
-
-// Writes through `fill` into a temporary file beside `path`, flushes it to disk and renames it over
-// `path`, so readers never see a half-written file. On any error the temporary file is removed.
-void write_file_atomic(const std::string& path, const std::function<void(std::ostream&)>& fill);
 
 // Creates `dir` (and missing parents); errors name the path.
 void make_directories(const std::string& dir);

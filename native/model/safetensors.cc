@@ -1,5 +1,6 @@
 #include "model/safetensors.h"
 
+#include "common/file_io.h"
 #include "model/files.h"
 #include "model/json.h"
 
@@ -278,7 +279,7 @@ void write_safetensors(const std::string& path, const std::vector<std::pair<std:
   std::string text = json::dump(header, 0);
   text.append((8 - text.size() % 8) % 8, ' ');  // the data buffer starts 8-byte aligned
   uint64_t header_len = text.size();
-  write_file_atomic(path, [&](std::ostream& out) {
+  common::write_file_atomic(path, [&](std::ostream& out) {
     out.write(reinterpret_cast<const char*>(&header_len), 8);
     out.write(text.data(), static_cast<std::streamsize>(text.size()));
     for (const auto& t : contiguous)

@@ -1,6 +1,7 @@
 #include "train/trainer.h"
 
 #include "model/device.h"
+#include "common/file_io.h"
 #include "model/files.h"
 #include "model/json.h"
 #include "ops/flops_loss.h"
@@ -19,7 +20,6 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
-#include <filesystem>
 
 namespace l0sparse::train {
 namespace {
@@ -245,10 +245,12 @@ void Trainer::save_state(const std::string& dir) const {
     std::lock_guard<std::mutex> rng_lock(cuda.mutex());
     archive.write("l0sparse_cuda_rng", cuda.get_state());
   }
-  const std::string path = model::join_path(dir, "optimizer.pt");
-  const std::string tmp = path + ".tmp";
-  archive.save_to(tmp);
-  std::filesystem::rename(tmp, path);
+  common::AtomicFileWriter out(model::join_path(dir, "optimizer.pt"));
+  archive.save_to([&out](const void* data, size_t size) {
+    out.write(data, size);
+    return size;
+  });
+  out.commit();
 }
 
 void Trainer::load_state(const std::string& dir) {

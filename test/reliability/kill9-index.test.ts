@@ -9,7 +9,7 @@ import { SparseIndex } from '../../lib/index/sparse-index';
 import { NUM_COLS } from './index-save-child';
 
 // kill -9 while an index is being saved: the path holds the old complete file, the new complete file, or
-// nothing (first save) — never a half-written index. Temp files (<path>.tmp.<pid>.<n>) may remain after a
+// nothing (first save) — never a half-written index. Temp files (.<name>.<pid>.<n>.tmp, native/common/file_io.h) may remain after a
 // kill; they are never taken for the index.
 
 const DOCS = 20000;
@@ -70,14 +70,14 @@ describe('reliability: kill -9 during index save never leaves a corrupt index', 
         whole = index;
         sawWhole++;
       }
-      temps += fs.readdirSync(path.dirname(file)).filter((f) => /\.tmp\.\d+\.\d+$/.test(f)).length;
+      temps += fs.readdirSync(path.dirname(file)).filter((f) => /^\..+\.\d+\.\d+\.tmp$/.test(f)).length;
     }
     assert.ok(sawWhole > 0, 'no trial left a complete index');
     process.stdout.write(`      (8 kills: ${sawWhole} complete indexes, ${sawMissing} none yet, ${temps} stale temp files)\n`);
 
     // The next save to the same path sweeps the killed writers' temps once they are idle long enough
     // (lib/io/stale-temps.ts); fresh ones could belong to a live writer on another machine and stay.
-    const tempsOf = (file: string) => fs.readdirSync(path.dirname(file)).filter((f) => /\.tmp\.\d+\.\d+$/.test(f));
+    const tempsOf = (file: string) => fs.readdirSync(path.dirname(file)).filter((f) => /^\..+\.\d+\.\d+\.tmp$/.test(f));
     const old = new Date(Date.now() - 11 * 60 * 1000);
     let swept = 0;
     for (const file of files) {

@@ -1,12 +1,19 @@
 #pragma once
-// Small POSIX file helpers for the binary formats: an atomic writer (temp file + fsync + rename +
-// directory fsync, so readers see the old file or the whole new one) and a reader that never reads past
-// the end without saying which part of the file is missing.
+// The project's one native file layer (the TypeScript side's is lib/io): the atomic writer every native
+// file goes through (index, model weights and config, optimizer state), a reader that never reads past
+// the end without saying which part of the file is missing, and a read-only mapping.
+//
+// Atomic writes: the content goes to a temp file beside the target, named `.<name>.<pid>.<n>.tmp` (the
+// form lib/io/stale-temps.ts sweeps after a crash, the same as the TypeScript writers'), is fsynced, and
+// is renamed over the target; then the folder is fsynced so the rename survives a power cut. Readers see
+// the old file or the whole new one. Errors are std::runtime_error naming the file.
 #include <cstddef>
 #include <cstdint>
+#include <functional>
+#include <ostream>
 #include <string>
 
-namespace l0sparse::index {
+namespace l0sparse::common {
 
 class AtomicFileWriter {
  public:
@@ -17,6 +24,7 @@ class AtomicFileWriter {
 
   void write(const void* data, size_t size);
   void commit();
+  const std::string& temp_path() const { return temp_path_; }
 
  private:
   std::string path_, temp_path_;
@@ -59,4 +67,7 @@ class MappedFile {
   uint64_t size_ = 0;
 };
 
-}  // namespace l0sparse::index
+// Writes `path` atomically from a stream (buffered into an AtomicFileWriter).
+void write_file_atomic(const std::string& path, const std::function<void(std::ostream&)>& fill);
+
+}  // namespace l0sparse::common

@@ -1,16 +1,18 @@
-#include "index/binary_file.h"
+#include "common/file_io.h"
 
 #include <atomic>
 #include <cerrno>
 #include <cstring>
 #include <stdexcept>
+#include <streambuf>
+#include <vector>
 
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-namespace l0sparse::index {
+namespace l0sparse::common {
 namespace {
 
 std::runtime_error sys_error(const std::string& what, const std::string& path) {
@@ -27,7 +29,10 @@ std::atomic<uint64_t> temp_counter{0};
 }  // namespace
 
 AtomicFileWriter::AtomicFileWriter(std::string path) : path_(std::move(path)) {
-  temp_path_ = path_ + ".tmp." + std::to_string(::getpid()) + "." + std::to_string(temp_counter++);
+  const size_t slash = path_.find_last_of('/');
+  const std::string dir = slash == std::string::npos ? "" : path_.substr(0, slash + 1);
+  const std::string name = slash == std::string::npos ? path_ : path_.substr(slash + 1);
+  temp_path_ = dir + "." + name + "." + std::to_string(::getpid()) + "." + std::to_string(temp_counter++) + ".tmp";
   fd_ = ::open(temp_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd_ < 0) throw sys_error("cannot create", temp_path_);
 }
@@ -65,6 +70,50 @@ void AtomicFileWriter::commit() {
     ::fsync(dir);
     ::close(dir);
   }
+}
+
+namespace {
+
+// An ostream's buffer that hands full buffers to an AtomicFileWriter.
+class WriterBuffer : public std::streambuf {
+ public:
+  explicit WriterBuffer(AtomicFileWriter& out) : out_(out), buffer_(1 << 16) { setp(buffer_.data(), buffer_.data() + buffer_.size()); }
+  void flush_all() {
+    out_.write(pbase(), static_cast<size_t>(pptr() - pbase()));
+    setp(buffer_.data(), buffer_.data() + buffer_.size());
+  }
+
+ protected:
+  int_type overflow(int_type c) override {
+    flush_all();
+    if (!traits_type::eq_int_type(c, traits_type::eof())) sputc(traits_type::to_char_type(c));
+    return traits_type::not_eof(c);
+  }
+  std::streamsize xsputn(const char* s, std::streamsize n) override {
+    if (n >= static_cast<std::streamsize>(buffer_.size())) {  // large writes skip the buffer
+      flush_all();
+      out_.write(s, static_cast<size_t>(n));
+      return n;
+    }
+    return std::streambuf::xsputn(s, n);
+  }
+
+ private:
+  AtomicFileWriter& out_;
+  std::vector<char> buffer_;
+};
+
+}  // namespace
+
+void write_file_atomic(const std::string& path, const std::function<void(std::ostream&)>& fill) {
+  AtomicFileWriter out(path);
+  WriterBuffer buffer(out);
+  std::ostream stream(&buffer);
+  // A write error inside the buffer surfaces as an exception from the stream: let it through.
+  stream.exceptions(std::ios::badbit);
+  fill(stream);
+  buffer.flush_all();
+  out.commit();
 }
 
 FileReader::FileReader(const std::string& path) : path_(path) {
@@ -130,4 +179,4 @@ MappedFile::~MappedFile() {
   if (data_) ::munmap(const_cast<uint8_t*>(data_), size_);
 }
 
-}  // namespace l0sparse::index
+}  // namespace l0sparse::common
