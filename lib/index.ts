@@ -58,7 +58,7 @@ export type { IndexStats, SearchResult, SearchOptions as SparseSearchOptions } f
 export type { IndexWeights, SaveOptions as IndexSaveOptions } from './index/sparse-index';
 export { ShardedIndex } from './index/shards';
 export type { ShardedSearchResult } from './index/shards';
-export { readVectorFile } from './index/vector-files';
+export { readVectorFile } from './sparse/vector-files';
 export { checkPruneSpec, pruneCsr, parsePruneSpec, PRUNE_TYPES } from './sparse/prune';
 export type { PruneSpec, PruneType } from './sparse/prune';
 export { CsrFileWriter, CsrFileError, readCsrFile, readCsrFileAll, csrFileInfo, concatCsr } from './sparse/csr-file';

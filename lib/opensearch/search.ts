@@ -6,6 +6,7 @@
 import * as fs from 'fs';
 import * as readline from 'readline';
 
+import { formatTrecRunLine } from '../data/trec';
 import { featureKey, type KeyPolicy } from '../export/token-keys';
 import { backoffDelay, type BulkHttpResponse, ClusterUnavailableError, DEFAULT_RETRY, isRetryableStatus, type RetryHooks, type RetryPolicy } from './bulk';
 import type { SearchTransport } from './client';
@@ -74,13 +75,6 @@ export interface SearchReport {
   termStats: QueryWeightStats;
   /** neural_sparse queries whose largest weight was above 64, sent scaled down (scores scaled back). */
   scaledQueries: number;
-}
-
-/** One TREC run line; ids with whitespace would shift the columns, so they are refused. */
-export function trecLine(qid: string, docid: string, rank: number, score: number, tag: string): string {
-  for (const [what, v] of [['query id', qid], ['doc id', docid], ['tag', tag]] as const)
-    if (/\s/.test(v) || v.length === 0) throw new RangeError(`${what} ${JSON.stringify(v)} is empty or has whitespace; a TREC run cannot hold it`);
-  return `${qid} Q0 ${docid} ${rank} ${score} ${tag}`;
 }
 
 /**
@@ -182,7 +176,7 @@ export async function searchToTrec(
       return [];
     }
     const hits = (res.body as { hits?: { hits?: { _id: string; _score: number }[] } }).hits?.hits ?? [];
-    return hits.map((h, i) => trecLine(q.id, h._id, i + 1, h._score * scoreScale, tag));
+    return hits.map((h, i) => formatTrecRunLine(q.id, h._id, i + 1, h._score * scoreScale, tag));
   };
   const width = o.concurrency ?? 4;
   let chunk: QueryInput[] = [];

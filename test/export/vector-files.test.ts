@@ -4,7 +4,8 @@ import * as os from 'os';
 import * as path from 'path';
 
 import type { DocVectorBatch } from '../../lib/export/doc-vectors';
-import { newReadStats, readDocVectorJsonl, readVocabulary } from '../../lib/export/read-vectors';
+import { newJsonlReadStats, readJsonlVectors } from '../../lib/sparse/jsonl-vectors';
+import { readVocabFile } from '../../lib/sparse/vocab';
 import { exportVectors } from '../../lib/export/vector-files';
 import { csrFromRows } from '../../lib/sparse/csr';
 
@@ -91,9 +92,9 @@ describe('export: vector files', () => {
     const dir = tmp();
     const file = path.join(dir, 'v.jsonl');
     fs.writeFileSync(file, ['{"id":"a","vector":{"hello":1,"nope":2}}', '', '{"_id":7,"vector":{"world":"0.5","x":1}}'].join('\n'));
-    const stats = newReadStats();
+    const stats = newJsonlReadStats();
     const batches = [];
-    for await (const b of readDocVectorJsonl(file, { keys: 'token', vocab, batchSize: 1 }, stats)) batches.push(b);
+    for await (const b of readJsonlVectors(file, vocab, { keys: 'token', batchSize: 1, lenient: stats })) batches.push(b);
     assert.strictEqual(batches.length, 2);
     assert.deepStrictEqual(batches[1].ids, ['7']);
     assert.deepStrictEqual([...batches[1].csr.indices], [2, 7]);
@@ -104,8 +105,8 @@ describe('export: vector files', () => {
   it('reads vocabularies from vocab.txt and tokenizer.json', () => {
     const dir = tmp();
     fs.writeFileSync(path.join(dir, 'vocab.txt'), '[PAD]\nhello\r\n.\n');
-    assert.deepStrictEqual(readVocabulary(path.join(dir, 'vocab.txt')), ['[PAD]', 'hello', '.']);
+    assert.deepStrictEqual(readVocabFile(path.join(dir, 'vocab.txt')), ['[PAD]', 'hello', '.']);
     fs.writeFileSync(path.join(dir, 'tokenizer.json'), JSON.stringify({ model: { type: 'WordPiece', vocab: { hello: 1, '[PAD]': 0, '.': 2 } } }));
-    assert.deepStrictEqual(readVocabulary(path.join(dir, 'tokenizer.json')), ['[PAD]', 'hello', '.']);
+    assert.deepStrictEqual(readVocabFile(path.join(dir, 'tokenizer.json')), ['[PAD]', 'hello', '.']);
   });
 });
