@@ -14,7 +14,7 @@ import { englishAnalyzer } from '../bm25/english-analyzer';
 import { wordPieceAnalyzer } from '../bm25/wordpiece-analyzer';
 import { documentText, loadBeir, type BeirDataset } from '../data/beir';
 import { hitsToRun } from '../data/trec';
-import { NativeMlmModel } from '../encoder/native-model';
+import { NativeMlmModel } from '../model/native-model';
 import { efficiency, evaluate } from '../eval';
 import { IdfTable } from '../idf/idf-table';
 import { SparseIndex } from '../index/sparse-index';

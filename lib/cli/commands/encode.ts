@@ -79,7 +79,7 @@ export function register(program: Command): void {
       // A malformed name fails here once, not in every rank (whether the GPU exists is the addon's to say).
       if (opts.device !== undefined) (await import('../../native/device')).checkDeviceName(opts.device, '--device');
       const shardWaitMs = integerOption(opts.shardWait, '--shard-wait') * 1000;
-      const dtype = opts.dtype === undefined ? undefined : (await import('../../encoder/encode-dtype')).parseEncodeDtype(opts.dtype, '--dtype');
+      const dtype = opts.dtype === undefined ? undefined : (await import('../../encode/encode-dtype')).parseEncodeDtype(opts.dtype, '--dtype');
       const { removeAllShards, resolveCorpusFile } = await import('../../encode');
       const finalOutputs = { csr: path.resolve(opts.out), jsonl: opts.jsonl ? path.resolve(opts.jsonl) : undefined };
       if (!opts.mergeShards && shouldLaunchRanks(nproc)) {
@@ -104,7 +104,7 @@ export function register(program: Command): void {
         setNumThreads(threadsPerLocalRank(rank.localWorldSize));
       }
       const { parsePruneSpec } = await import('../../sparse/prune');
-      const { SparseEncoder } = await import('../../encoder/sparse-encoder');
+      const { SparseEncoder } = await import('../../encode/sparse-encoder');
       const { cudaDeviceCount } = await import('../../native/device');
       const { shardDevice } = await import('../../encode/sharded-encode');
       const { encodeCorpus, encodeCorpusSharded, finalRun, mergeShards, shardCountsOnDisk } = await import('../../encode');
