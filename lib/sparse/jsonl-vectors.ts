@@ -4,8 +4,8 @@
  * Tokens are vocabulary strings; a vocab array (column id -> token) maps them to CSR columns and back.
  */
 import * as fs from 'fs';
-import * as readline from 'readline';
 
+import { readLines } from '../data/lines';
 import { writeFileAtomic } from '../io';
 import { type Csr, csrFromRows, validateCsr } from './csr';
 import { concatCsr } from './csr-file';
@@ -113,10 +113,7 @@ export async function* readJsonlVectors(path: string, vocab: readonly string[], 
   let rows: Map<number, number>[] = [];
   let ids: string[] = [];
   let skipped: SkippedLine[] = [];
-  let lineNo = 0;
-  const lines = readline.createInterface({ input: fs.createReadStream(path, { encoding: 'utf8' }), crlfDelay: Infinity });
-  for await (const text of lines) {
-    lineNo++;
+  for await (const { text, line: lineNo } of readLines(path)) {
     if (text.trim() === '') continue;
     try {
       const { id, row } = parseLine(text, columnOf, vocab.length, lenient);
