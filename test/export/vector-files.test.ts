@@ -4,7 +4,7 @@ import * as os from 'os';
 import * as path from 'path';
 
 import type { DocVectorBatch } from '../../lib/export/doc-vectors';
-import { newJsonlReadStats, readJsonlVectors } from '../../lib/sparse/jsonl-vectors';
+import { newJsonlReadStats, readJsonlVectors, readJsonlVectorsAll } from '../../lib/sparse/jsonl-vectors';
 import { readVocabFile } from '../../lib/sparse/vocab';
 import { exportVectors } from '../../lib/export/vector-files';
 import { csrFromRows } from '../../lib/sparse/csr';
@@ -100,6 +100,17 @@ describe('export: vector files', () => {
     assert.deepStrictEqual([...batches[1].csr.indices], [2, 7]);
     assert.deepStrictEqual([...batches[1].csr.values], [0.5, 1]);
     assert.deepStrictEqual(stats, { docs: 2, unknownKeys: 1, unknownExamples: ['nope'] });
+  });
+
+  it('reads doc-vector JSONL keyed by vocabulary ids, counting ids outside the vocabulary', async () => {
+    const file = path.join(tmp(), 'ids.jsonl');
+    fs.writeFileSync(file, '{"id":"a","vector":{"1":1,"8":2,"x":3}}\n');
+    const stats = newJsonlReadStats();
+    const batches = [];
+    for await (const b of readJsonlVectors(file, vocab, { keys: 'id', batchSize: 10, lenient: stats })) batches.push(b);
+    assert.deepStrictEqual([...batches[0].csr.indices], [1]);
+    assert.deepStrictEqual(stats, { docs: 1, unknownKeys: 2, unknownExamples: ['8', 'x'] });
+    await assert.rejects(readJsonlVectorsAll(file, vocab, {}), /ids\.jsonl:1: token '1' is not in the vocabulary/);
   });
 
   it('reads vocabularies from vocab.txt and tokenizer.json', () => {
