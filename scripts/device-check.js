@@ -16,7 +16,7 @@ const os = require('os');
 const path = require('path');
 
 const ROOT = path.resolve(__dirname, '..');
-const { NativeMlmModel } = require(path.join(ROOT, 'dist', 'lib', 'encoder', 'native-model.js'));
+const { NativeMlmModel } = require(path.join(ROOT, 'dist', 'lib', 'model', 'native-model.js'));
 const { NativeTrainer } = require(path.join(ROOT, 'dist', 'lib', 'train', 'native-trainer.js'));
 const { loadNative } = require(path.join(ROOT, 'dist', 'lib', 'native', 'loader.js'));
 

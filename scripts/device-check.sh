@@ -47,7 +47,7 @@ fi
 for d in node_modules/node-addon-api node_modules/node-api-headers/include; do
   [ -d "$d" ] || missing="$missing $d"
 done
-if [ -z "$missing" ] && [ ! -f dist/lib/encoder/native-model.js ]; then
+if [ -z "$missing" ] && [ ! -f dist/lib/model/native-model.js ]; then
   if [ -f node_modules/typescript/bin/tsc ]; then
     "$NODE" node_modules/typescript/bin/tsc -p tsconfig.json >"$OUT/tsc.log" 2>&1 || missing=" dist/ (tsc failed: $OUT/tsc.log)"
   else

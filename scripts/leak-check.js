@@ -10,7 +10,7 @@
 const path = require('path');
 
 const ROOT = path.resolve(__dirname, '..');
-const { NativeMlmModel } = require(path.join(ROOT, 'dist', 'lib', 'encoder', 'native-model.js'));
+const { NativeMlmModel } = require(path.join(ROOT, 'dist', 'lib', 'model', 'native-model.js'));
 const { NativeTrainer } = require(path.join(ROOT, 'dist', 'lib', 'train', 'native-trainer.js'));
 
 function arg(name, fallback) {

@@ -60,14 +60,21 @@ export function addJudgment(qrels: Qrels, qid: string, docId: string, relevanceT
   docs.set(docId, Number(relevanceText));
 }
 
-/** One line of a TREC run; ranks start at 1 in the order given. */
-export function formatTrecRunLines(qid: string, hits: readonly Hit[], tag: string): string {
+/**
+ * One TREC run line `qid Q0 docid rank score tag` (the package's one TREC line writer). Ids and the tag
+ * with whitespace would shift the columns, and empty ones would drop a column, so both are refused.
+ */
+export function formatTrecRunLine(qid: string, docId: string, rank: number, score: number, tag: string): string {
   if (/\s/.test(tag) || tag === '') throw new Error(`run tag must be a non-empty word without spaces, got '${tag}'`);
+  if (/\s/.test(docId) || /\s/.test(qid) || docId === '' || qid === '')
+    throw new Error(`ids in a TREC run must be non-empty and cannot contain whitespace: query '${qid}', document '${docId}'`);
+  return `${qid} Q0 ${docId} ${rank} ${formatScore(score)} ${tag}`;
+}
+
+/** The lines of one query's hits; ranks start at 1 in the order given. */
+export function formatTrecRunLines(qid: string, hits: readonly Hit[], tag: string): string {
   let out = '';
-  hits.forEach((hit, i) => {
-    if (/\s/.test(hit.docId) || /\s/.test(qid)) throw new Error(`ids in a TREC run cannot contain whitespace: query '${qid}', document '${hit.docId}'`);
-    out += `${qid} Q0 ${hit.docId} ${i + 1} ${formatScore(hit.score)} ${tag}\n`;
-  });
+  hits.forEach((hit, i) => { out += formatTrecRunLine(qid, hit.docId, i + 1, hit.score, tag) + '\n'; });
   return out;
 }
 

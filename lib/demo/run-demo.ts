@@ -14,10 +14,11 @@ import { englishAnalyzer } from '../bm25/english-analyzer';
 import { wordPieceAnalyzer } from '../bm25/wordpiece-analyzer';
 import { documentText, loadBeir, type BeirDataset } from '../data/beir';
 import { hitsToRun } from '../data/trec';
-import { NativeMlmModel } from '../encoder/native-model';
+import { NativeMlmModel } from '../model/native-model';
 import { efficiency, evaluate } from '../eval';
 import { IdfTable } from '../idf/idf-table';
 import { SparseIndex } from '../index/sparse-index';
+import { writeFileAtomic } from '../io';
 import { tradeoffChart, trainingCurveChart, writeChart, type CurvePoint } from '../plot';
 import { QueryEncoder } from '../query/query-encoder';
 import { evaluateEncoder } from '../retrieval/evaluate-encoder';
@@ -264,8 +265,8 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
     training: { steps: trained.steps, seconds: trained.seconds, groups: trained.groups, curve, lastMetrics: trained.lastMetrics },
     seconds, files,
   };
-  fs.writeFileSync(files.json, JSON.stringify(result, null, 2) + '\n');
-  fs.writeFileSync(files.table, formatDemoReport(result) + '\n');
+  writeFileAtomic(files.json, JSON.stringify(result, null, 2) + '\n');
+  writeFileAtomic(files.table, formatDemoReport(result) + '\n');
   return result;
 }
 

@@ -12,9 +12,9 @@ import * as path from 'path';
 
 import type { DataProblem } from '../data/errors';
 import type { JsonlReport } from '../data/jsonl';
-import { lengthSortedBatches } from '../encoder/document-batches';
+import { lengthSortedBatches } from './document-batches';
 import { startProgress } from '../io/progress';
-import type { SparseEncoder } from '../encoder/sparse-encoder';
+import type { SparseEncoder } from './sparse-encoder';
 import { setNumThreads } from '../native/threads';
 import type { Csr } from '../sparse/csr';
 import { pruneCsr } from '../sparse/prune';

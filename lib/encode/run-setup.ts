@@ -5,8 +5,8 @@
 import * as fs from 'fs';
 import * as path from 'path';
 
-import type { EncodeDtype } from '../encoder/encode-dtype';
-import type { SparseEncoder } from '../encoder/sparse-encoder';
+import type { EncodeDtype } from './encode-dtype';
+import type { SparseEncoder } from './sparse-encoder';
 import type { ActivationName } from '../ops/sparse-head';
 import { PruneSpec, pruneCsr } from '../sparse/prune';
 import {
@@ -27,7 +27,7 @@ export interface EncodeSettingsInput {
   k?: number;
   zeroSpecialTokens?: boolean;
   prune?: PruneSpec | null;
-  /** 'auto' | 'float32' | 'bfloat16' (lib/encoder/encode-dtype.ts); resolved to a concrete dtype, which the run record pins. */
+  /** 'auto' | 'float32' | 'bfloat16' (lib/encode/encode-dtype.ts); resolved to a concrete dtype, which the run record pins. */
   dtype?: EncodeDtype;
   onBadLine?: 'fail' | 'skip';
 }

@@ -8,7 +8,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 
-import type { SparseEncoder } from '../encoder/sparse-encoder';
+import type { SparseEncoder } from './sparse-encoder';
 import { resolveCorpusFile } from './corpus-input';
 import { EncodeCorpusOptions, EncodeCorpusReport, encodeCorpus } from './encode-corpus';
 import { MergeShardsReport, mergeShards } from './merge-shards';

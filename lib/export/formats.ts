@@ -1,10 +1,11 @@
 /**
  * Line formats of the exported files. Strings are assembled by hand rather than via JSON.stringify of
  * an object: token keys such as "__proto__" would be lost on a plain object, integer-like keys would be
- * reordered, and float32 weights need their shortest spelling (formatFloat32).
+ * reordered, and float32 weights need their shortest spelling (lib/sparse/float32.ts).
  */
 import type { CleanDoc } from './doc-vectors';
-import { type DropCounts, formatFloat32 } from './weights';
+import { shortestFloat32 } from '../sparse/float32';
+import type { DropCounts } from './weights';
 
 /** OpenSearch limits a document _id to 512 bytes (Bulk API docs, since 2.9). */
 export const MAX_DOC_ID_BYTES = 512;
@@ -27,7 +28,7 @@ function vectorObject(keys: string[], values: string[]): string {
 export function bulkIndexLines(doc: CleanDoc, field: string, index?: string): [string, string] {
   const meta = index === undefined ? `{"index":{"_id":${JSON.stringify(doc.id)}}}`
     : `{"index":{"_index":${JSON.stringify(index)},"_id":${JSON.stringify(doc.id)}}}`;
-  const source = `{${JSON.stringify(field)}:${vectorObject(doc.keys, doc.values.map(formatFloat32))}}`;
+  const source = `{${JSON.stringify(field)}:${vectorObject(doc.keys, doc.values.map(float32Text))}}`;
   return [meta, source];
 }
 
@@ -65,5 +66,9 @@ export function anseriniLine(doc: CleanDoc, opts: AnseriniOptions, counts: DropC
  * ordinal in the file; the original ids go to a sidecar file, one per line, in the same order.
  */
 export function seismicLine(doc: CleanDoc, ordinal: number): string {
-  return `{"id":${ordinal},"vector":${vectorObject(doc.keys, doc.values.map(formatFloat32))}}`;
+  return `{"id":${ordinal},"vector":${vectorObject(doc.keys, doc.values.map(float32Text))}}`;
+}
+
+function float32Text(v: number): string {
+  return String(shortestFloat32(v));
 }

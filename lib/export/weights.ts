@@ -1,6 +1,6 @@
 /**
  * Weight hygiene shared by every export path: what counts as an indexable weight, how drops are
- * counted, and how a float32 weight is written to JSON without noise digits.
+ * counted. How a float32 weight is written to JSON without noise digits is lib/sparse/float32.ts's.
  */
 
 /**
@@ -49,17 +49,4 @@ export function weightProblem(w: number): 'nonFinite' | 'nonPositive' | null {
   if (!Number.isFinite(w)) return 'nonFinite';
   if (w < MIN_NORMAL_FLOAT32) return 'nonPositive';
   return null;
-}
-
-/**
- * Shortest decimal string that reads back to the same float32. Weights come from Float32Array, and
- * printing the widened double would add digits that carry no information (0.30000001192092896).
- */
-export function formatFloat32(v: number): string {
-  const f = Math.fround(v);
-  for (let p = 1; p <= 9; p++) {
-    const s = f.toPrecision(p);
-    if (Math.fround(Number(s)) === f) return String(Number(s));
-  }
-  return String(f);
 }

@@ -5,22 +5,6 @@
  */
 import * as zlib from 'zlib';
 
-const CRC_TABLE = (() => {
-  const t = new Uint32Array(256);
-  for (let n = 0; n < 256; n++) {
-    let c = n;
-    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-    t[n] = c >>> 0;
-  }
-  return t;
-})();
-
-export function crc32(buf: Uint8Array): number {
-  let c = 0xffffffff;
-  for (let i = 0; i < buf.length; i++) c = CRC_TABLE[(c ^ buf[i]) & 0xff] ^ (c >>> 8);
-  return (c ^ 0xffffffff) >>> 0;
-}
-
 export interface ZipEntry {
   name: string;
   data: Buffer;
@@ -38,7 +22,7 @@ export function buildZip(entries: ZipEntry[]): Buffer {
     if (e.data.length >= LIMIT) throw new RangeError(`${e.name} is ${e.data.length} bytes; archives over 4 GiB need ZIP64, not supported`);
     const name = Buffer.from(e.name, 'utf8');
     const compressed = zlib.deflateRawSync(e.data, { level: 6 });
-    const crc = crc32(e.data);
+    const crc = zlib.crc32(e.data);
     const local = Buffer.alloc(30);
     local.writeUInt32LE(0x04034b50, 0);
     local.writeUInt16LE(20, 4); // version needed: 2.0 (deflate)
@@ -100,7 +84,7 @@ export function readZip(buf: Buffer): ZipEntry[] {
     const raw = buf.subarray(dataStart, dataStart + csize);
     const data = method === 8 ? zlib.inflateRawSync(raw) : method === 0 ? Buffer.from(raw) : null;
     if (!data) throw new Error(`${name}: unsupported compression method ${method}`);
-    if (crc32(data) !== crc) throw new Error(`${name}: CRC mismatch`);
+    if (zlib.crc32(data) !== crc) throw new Error(`${name}: CRC mismatch`);
     out.push({ name, data });
     p += 46 + nameLen + extraLen + commentLen;
   }

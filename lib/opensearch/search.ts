@@ -3,9 +3,8 @@
  * the format `l0sparse eval` scores. Queries are token lists (tokenised without special tokens) weighted
  * by the idf table, or explicit token -> weight maps.
  */
-import * as fs from 'fs';
-import * as readline from 'readline';
-
+import { readLines } from '../data/lines';
+import { formatTrecRunLine } from '../data/trec';
 import { featureKey, type KeyPolicy } from '../export/token-keys';
 import { backoffDelay, type BulkHttpResponse, ClusterUnavailableError, DEFAULT_RETRY, isRetryableStatus, type RetryHooks, type RetryPolicy } from './bulk';
 import type { SearchTransport } from './client';
@@ -74,13 +73,6 @@ export interface SearchReport {
   termStats: QueryWeightStats;
   /** neural_sparse queries whose largest weight was above 64, sent scaled down (scores scaled back). */
   scaledQueries: number;
-}
-
-/** One TREC run line; ids with whitespace would shift the columns, so they are refused. */
-export function trecLine(qid: string, docid: string, rank: number, score: number, tag: string): string {
-  for (const [what, v] of [['query id', qid], ['doc id', docid], ['tag', tag]] as const)
-    if (/\s/.test(v) || v.length === 0) throw new RangeError(`${what} ${JSON.stringify(v)} is empty or has whitespace; a TREC run cannot hold it`);
-  return `${qid} Q0 ${docid} ${rank} ${score} ${tag}`;
 }
 
 /**
@@ -182,7 +174,7 @@ export async function searchToTrec(
       return [];
     }
     const hits = (res.body as { hits?: { hits?: { _id: string; _score: number }[] } }).hits?.hits ?? [];
-    return hits.map((h, i) => trecLine(q.id, h._id, i + 1, h._score * scoreScale, tag));
+    return hits.map((h, i) => formatTrecRunLine(q.id, h._id, i + 1, h._score * scoreScale, tag));
   };
   const width = o.concurrency ?? 4;
   let chunk: QueryInput[] = [];
@@ -212,12 +204,12 @@ export async function searchToTrec(
  * {"_id", "text"} (BEIR queries.jsonl; needs SearchOptions.encodeText).
  */
 export async function* readQueriesJsonl(file: string): AsyncGenerator<QueryInput> {
-  const lines = readline.createInterface({ input: fs.createReadStream(file, 'utf8'), crlfDelay: Infinity });
-  let n = 0;
-  for await (const line of lines) {
-    n++;
+  for await (const { text: line, line: n } of readLines(file)) {
     if (!line.trim()) continue;
-    const rec = JSON.parse(line) as { id?: unknown; _id?: unknown; qid?: unknown; tokens?: unknown; vector?: unknown; text?: unknown };
+    let parsed: unknown;
+    try { parsed = JSON.parse(line); } catch (e) { throw new Error(`${file}:${n}: invalid JSON (${(e as Error).message})`); }
+    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new Error(`${file}:${n}: expected a JSON object`);
+    const rec = parsed as { id?: unknown; _id?: unknown; qid?: unknown; tokens?: unknown; vector?: unknown; text?: unknown };
     const id = rec.id ?? rec._id ?? rec.qid;
     if (typeof id !== 'string' && typeof id !== 'number') throw new Error(`${file}:${n}: missing query id`);
     if (Array.isArray(rec.tokens)) yield { id: String(id), tokens: rec.tokens.map(String) };

@@ -9,6 +9,8 @@ import { Resvg } from '@resvg/resvg-js';
 import * as vega from 'vega';
 import { compile, type TopLevelSpec } from 'vega-lite';
 
+import { writeFileAtomic } from '../io';
+
 export interface RenderedChart {
   svg: string;
   png: Buffer;
@@ -38,8 +40,8 @@ export async function renderVegaLite(spec: TopLevelSpec, options: { scale?: numb
 export async function writeChart(spec: TopLevelSpec, base: string, options: { scale?: number } = {}): Promise<{ svg: string; png: string; width: number; height: number }> {
   const chart = await renderVegaLite(spec, options);
   fs.mkdirSync(path.dirname(base), { recursive: true });
-  fs.writeFileSync(`${base}.svg`, chart.svg);
-  fs.writeFileSync(`${base}.png`, chart.png);
+  writeFileAtomic(`${base}.svg`, chart.svg);
+  writeFileAtomic(`${base}.png`, chart.png);
   return { svg: `${base}.svg`, png: `${base}.png`, width: chart.width, height: chart.height };
 }
 

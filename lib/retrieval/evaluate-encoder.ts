@@ -3,8 +3,8 @@
  * inference-free query vectors, score the run with trec_eval's definitions (BEIR conventions: identical
  * ids dropped, every judged query averaged). Used by training (held-out evaluation) and the demo.
  */
-import type { NativeMlmModel } from '../encoder/native-model';
-import { SparseEncoder } from '../encoder/sparse-encoder';
+import type { NativeMlmModel } from '../model/native-model';
+import { SparseEncoder } from '../encode/sparse-encoder';
 import { efficiency, evaluate, type Qrels, type Run } from '../eval';
 import { SparseIndex } from '../index/sparse-index';
 import type { QueryEncoder } from '../query/query-encoder';

@@ -174,6 +174,17 @@ function* scanRecords(fd: number, path: string, numCols: number, decode: boolean
   }
 }
 
+/** Whether `path` starts with this format's magic (the cheap test that tells a CSR file from JSONL vectors). */
+export function isCsrFile(path: string): boolean {
+  const fd = fs.openSync(path, 'r');
+  try {
+    const head = Buffer.alloc(FILE_MAGIC.length);
+    return fs.readSync(fd, head, 0, head.length, 0) === head.length && head.equals(FILE_MAGIC);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
 export interface CsrFileInfo {
   numCols: number;
   rows: number;

@@ -4,11 +4,12 @@
  * Tokens are vocabulary strings; a vocab array (column id -> token) maps them to CSR columns and back.
  */
 import * as fs from 'fs';
-import * as readline from 'readline';
 
+import { readLines } from '../data/lines';
 import { writeFileAtomic } from '../io';
 import { type Csr, csrFromRows, validateCsr } from './csr';
 import { concatCsr } from './csr-file';
+import { shortestFloat32 } from './float32';
 import { tokenToId } from './vocab';
 
 export interface SkippedLine {
@@ -22,6 +23,28 @@ export interface JsonlReadOptions {
   /** 'fail' (default): the first bad line throws, naming its line number. 'skip': bad lines are left out and
    *  reported in `skipped` of the batch that follows them. */
   onError?: 'fail' | 'skip';
+  /** Keys of "vector": vocabulary token strings (default) or decimal column ids. */
+  keys?: 'token' | 'id';
+  /**
+   * The exporters' reading (`l0sparse export`, `opensearch ingest`), which counts what it leaves out instead
+   * of refusing it: keys outside the vocabulary are dropped and counted here; weights pass through as given
+   * (non-numbers as NaN, negatives kept) for the exporters to count and drop; "_id" stands in for "id", ids
+   * may be numbers, and an id may repeat. Without it (the default) every such line is a bad line.
+   */
+  lenient?: JsonlReadStats;
+}
+
+/** What a lenient read left out (see JsonlReadOptions.lenient). */
+export interface JsonlReadStats {
+  docs: number;
+  /** Keys that are not in the vocabulary (token keys) or not a valid id (id keys), left out. */
+  unknownKeys: number;
+  /** First few unknown keys, to show the user. */
+  unknownExamples: string[];
+}
+
+export function newJsonlReadStats(): JsonlReadStats {
+  return { docs: 0, unknownKeys: 0, unknownExamples: [] };
 }
 
 export interface JsonlBatch {
@@ -35,8 +58,9 @@ export class JsonlVectorError extends Error {
   override name = 'JsonlVectorError';
 }
 
-/** Parses one line; throws a plain Error with the reason. Weights must be finite and >= 0 (zeros dropped). */
-function parseLine(text: string, tokenIds: Map<string, number>): { id: string; row: Map<number, number> } {
+/** Parses one line; throws a plain Error with the reason. Strict: weights must be finite and >= 0 (zeros dropped). */
+function parseLine(text: string, columnOf: (key: string) => number | undefined, numCols: number, lenient: JsonlReadStats | undefined):
+  { id: string; row: Map<number, number> } {
   let obj: unknown;
   try {
     obj = JSON.parse(text);
@@ -44,13 +68,30 @@ function parseLine(text: string, tokenIds: Map<string, number>): { id: string; r
     throw new Error(`invalid JSON (${(e as Error).message})`);
   }
   if (typeof obj !== 'object' || obj === null || Array.isArray(obj)) throw new Error('expected an object {"id", "vector"}');
-  const { id, vector } = obj as { id?: unknown; vector?: unknown };
+  const rec = obj as { id?: unknown; _id?: unknown; vector?: unknown };
+  const row = new Map<number, number>();
+  if (lenient) {
+    const id = rec.id ?? rec._id;
+    if (typeof id !== 'string' && typeof id !== 'number') throw new Error('missing "id"');
+    if (typeof rec.vector !== 'object' || rec.vector === null) throw new Error('missing "vector" object');
+    for (const [key, raw] of Object.entries(rec.vector as Record<string, unknown>)) {
+      const col = columnOf(key);
+      if (col === undefined || col >= numCols) {
+        lenient.unknownKeys++;
+        if (lenient.unknownExamples.length < 5) lenient.unknownExamples.push(key);
+        continue;
+      }
+      // Non-numbers become NaN and are dropped (and counted) by the exporters, not here.
+      row.set(col, typeof raw === 'number' ? raw : Number(raw));
+    }
+    return { id: String(id), row };
+  }
+  const { id, vector } = rec;
   if (typeof id !== 'string' || id.length === 0) throw new Error('"id" must be a non-empty string');
   if (typeof vector !== 'object' || vector === null || Array.isArray(vector)) throw new Error('"vector" must be an object {token: weight}');
-  const row = new Map<number, number>();
   for (const [token, weight] of Object.entries(vector as Record<string, unknown>)) {
-    const col = tokenIds.get(token);
-    if (col === undefined) throw new Error(`token '${token}' is not in the vocabulary`);
+    const col = columnOf(token);
+    if (col === undefined || col >= numCols) throw new Error(`token '${token}' is not in the vocabulary`);
     if (typeof weight !== 'number' || !Number.isFinite(Math.fround(weight)) || weight < 0)
       throw new Error(`weight of '${token}' must be a number >= 0 that fits a float32`);
     if (weight > 0) row.set(col, weight);
@@ -58,25 +99,30 @@ function parseLine(text: string, tokenIds: Map<string, number>): { id: string; r
   return { id, row };
 }
 
-/** Streams a JSONL vector file as CSR batches. Duplicate ids count as bad lines. */
+/**
+ * Streams a JSONL vector file as CSR batches (columns = vocabulary ids). Duplicate ids count as bad lines
+ * unless the read is lenient. The one JSONL vector reader: `index`, `search`, `export`, `opensearch ingest`.
+ */
 export async function* readJsonlVectors(path: string, vocab: readonly string[], options: JsonlReadOptions = {}):
   AsyncGenerator<JsonlBatch> {
-  const { batchSize = 4096, onError = 'fail' } = options;
+  const { batchSize = 4096, onError = 'fail', keys = 'token', lenient } = options;
   if (!Number.isInteger(batchSize) || batchSize < 1) throw new RangeError('batchSize must be a positive integer');
-  const tokenIds = tokenToId(vocab);
+  const tokenIds = keys === 'token' ? tokenToId(vocab) : undefined;
+  const columnOf = tokenIds ? (key: string) => tokenIds.get(key) : (key: string) => (/^\d+$/.test(key) ? Number(key) : undefined);
   const seen = new Set<string>();
   let rows: Map<number, number>[] = [];
   let ids: string[] = [];
   let skipped: SkippedLine[] = [];
-  let lineNo = 0;
-  const lines = readline.createInterface({ input: fs.createReadStream(path, { encoding: 'utf8' }), crlfDelay: Infinity });
-  for await (const text of lines) {
-    lineNo++;
+  for await (const { text, line: lineNo } of readLines(path)) {
     if (text.trim() === '') continue;
     try {
-      const { id, row } = parseLine(text, tokenIds);
-      if (seen.has(id)) throw new Error(`duplicate id '${id}'`);
-      seen.add(id);
+      const { id, row } = parseLine(text, columnOf, vocab.length, lenient);
+      if (!lenient) {
+        if (seen.has(id)) throw new Error(`duplicate id '${id}'`);
+        seen.add(id);
+      } else {
+        lenient.docs++;
+      }
       rows.push(row);
       ids.push(id);
     } catch (e) {
@@ -115,16 +161,6 @@ export function jsonlVectorLines(csr: Csr, ids: readonly string[], vocab: readon
     out.push(JSON.stringify({ id: ids[r], vector }));
   }
   return out;
-}
-
-/** Shortest decimal (up to 9 significant digits) whose float32 rounding equals x. */
-export function shortestFloat32(x: number): number {
-  const f = Math.fround(x);
-  for (let p = 1; p <= 9; p++) {
-    const y = Number(f.toPrecision(p));
-    if (Math.fround(y) === f) return y;
-  }
-  return f;
 }
 
 /** Writes a whole JSONL vector file atomically (temp file + fsync + rename). */

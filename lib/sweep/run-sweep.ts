@@ -11,6 +11,7 @@ import * as path from 'path';
 
 import { isParetoOptimal, tradeoffChart, writeChart } from '../plot';
 import { DEMO_DEFAULTS, demoDatasetName, formatBytes, runDemo, type DemoOptions, type SystemRow } from '../demo/run-demo';
+import { writeFileAtomic } from '../io';
 
 export interface SweepOptions {
   data?: string;
@@ -101,8 +102,8 @@ export async function runSweep(o: SweepOptions): Promise<SweepResult> {
   files.paretoPng = chart.png;
   files.paretoSvg = chart.svg;
   const result: SweepResult = { options: { ...o, log: undefined } as Omit<SweepOptions, 'log'>, dataset, bm25, points, seconds: (Date.now() - t0) / 1000, files };
-  fs.writeFileSync(files.json, JSON.stringify(result, null, 2) + '\n');
-  fs.writeFileSync(files.table, `${sweepHeading(dataset, o)}\n\n${formatSweepTable(result)}\n`);
+  writeFileAtomic(files.json, JSON.stringify(result, null, 2) + '\n');
+  writeFileAtomic(files.table, `${sweepHeading(dataset, o)}\n\n${formatSweepTable(result)}\n`);
   return result;
 }
 

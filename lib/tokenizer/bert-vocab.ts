@@ -4,36 +4,22 @@
  * for do_lower_case=True: BertNormalizer (clean text, CJK spacing, strip accents, lowercase),
  * BertPreTokenizer, WordPiece ('##', unk [UNK], 100 chars per word), "[CLS] $A [SEP]".
  */
-import * as fs from 'fs';
-
 import {
   Tokenizer, WordPiece, bertNormalizer, bertPreTokenizer, bertProcessing, wordPieceDecoder,
 } from 'tokenizers';
 
+import { readVocabFile } from '../sparse/vocab';
+
 export const BERT_SPECIAL_TOKENS = ['[PAD]', '[UNK]', '[CLS]', '[SEP]', '[MASK]'] as const;
 
-/** Reads vocab.txt (one token per line, id = line number) and checks what WordPiece needs from it. */
-export function readVocabTxt(file: string): string[] {
-  let text: string;
-  try {
-    text = fs.readFileSync(file, 'utf8');
-  } catch (e) {
-    throw new Error(`cannot read vocabulary ${file}: ${(e as Error).message}`);
-  }
-  const tokens = text.split('\n');
-  if (tokens.length > 0 && tokens[tokens.length - 1] === '') tokens.pop();
-  if (tokens.length === 0) throw new Error(`${file} is empty: a vocab.txt has one token per line`);
-  const seen = new Map<string, number>();
-  tokens.forEach((raw, id) => {
-    const token = raw.replace(/\r$/, '');
-    tokens[id] = token;
-    if (token.length === 0) throw new Error(`${file}: line ${id + 1} is empty`);
-    const first = seen.get(token);
-    if (first !== undefined) throw new Error(`${file}: token '${token}' appears twice (lines ${first + 1} and ${id + 1})`);
-    seen.set(token, id);
-  });
+/**
+ * Reads vocab.txt with the package's one vocabulary reader (lib/sparse/vocab.ts: no empty lines, no token
+ * twice) and checks what WordPiece needs from it.
+ */
+export function readBertVocab(file: string): string[] {
+  const tokens = readVocabFile(file);
   for (const needed of ['[UNK]', '[CLS]', '[SEP]']) {
-    if (!seen.has(needed)) throw new Error(`${file} has no ${needed} token, which a BERT tokenizer needs`);
+    if (!tokens.includes(needed)) throw new Error(`${file} has no ${needed} token, which a BERT tokenizer needs`);
   }
   return tokens;
 }

@@ -9,7 +9,7 @@ import * as path from 'path';
 
 import { Tokenizer } from 'tokenizers';
 
-import { BERT_SPECIAL_TOKENS, buildBertUncasedTokenizer, readVocabTxt } from './bert-vocab';
+import { BERT_SPECIAL_TOKENS, buildBertUncasedTokenizer, readBertVocab } from './bert-vocab';
 import { DocumentBatch, padRows } from './padding';
 import { checkTexts, TextCheckOptions } from './texts';
 
@@ -51,7 +51,7 @@ export class TextTokenizer {
   static fromFile(file: string): TextTokenizer {
     if (!fs.existsSync(file)) throw new Error(`tokenizer file ${file} does not exist`);
     if (path.basename(file).endsWith('.txt')) {
-      const vocab = readVocabTxt(file);
+      const vocab = readBertVocab(file);
       const special = BERT_SPECIAL_TOKENS.map((t) => vocab.indexOf(t)).filter((id) => id >= 0);
       return new TextTokenizer(buildBertUncasedTokenizer(vocab), file, 'vocab.txt', sortedUnique(special));
     }

@@ -6,7 +6,7 @@
  */
 import { callAsync, loadNative } from '../native/loader';
 import type { Tensor } from '../native/tensor';
-import type { NativeMlmModel, MlmHandle } from '../encoder/native-model';
+import type { NativeMlmModel, MlmHandle } from '../model/native-model';
 import type { Csr } from '../sparse/csr';
 import type { DocumentBatch } from '../tokenizer/padding';
 

@@ -6,8 +6,8 @@
 import * as fs from 'fs';
 import * as path from 'path';
 
-import { NativeMlmModel } from '../encoder/native-model';
-import { saveHfLayout } from '../encoder/save-layouts';
+import { NativeMlmModel } from '../model/native-model';
+import { saveHfLayout } from '../model/save-layouts';
 import { computeIdf } from '../idf/compute-idf';
 import { IdfTable } from '../idf/idf-table';
 import { startProgress, withAtomicDir } from '../io';

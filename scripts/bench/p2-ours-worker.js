@@ -9,7 +9,7 @@ const path = require('path');
 const readline = require('readline');
 
 const root = path.resolve(__dirname, '..', '..', 'dist', 'lib');
-const { NativeMlmModel } = require(path.join(root, 'encoder', 'native-model'));
+const { NativeMlmModel } = require(path.join(root, 'model', 'native-model'));
 const { NativeTrainer } = require(path.join(root, 'train', 'native-trainer'));
 
 async function main() {

@@ -5,7 +5,7 @@ import * as path from 'path';
 
 import { loadBeir, readBeirCorpus, readBeirQrels, readQrelsAuto } from '../../lib/data/beir';
 import { readJsonl } from '../../lib/data/jsonl';
-import { readTrecQrels, readTrecRun, writeTrecRun } from '../../lib/data/trec';
+import { formatTrecRunLine, readTrecQrels, readTrecRun, writeTrecRun } from '../../lib/data/trec';
 
 /** Writes files into a fresh temporary folder; returns its path. */
 function tempDir(files: Record<string, string>): string {
@@ -108,5 +108,13 @@ describe('data readers', () => {
     assert.deepStrictEqual([...run.get('q1')!.values()].map(Math.fround), [score, score, 2]);
     await assert.rejects(readTrecRun(path.join(dir, 'bad.run')), /bad\.run:1: score 'abc' is not a finite number/);
     await assert.rejects(readTrecRun(path.join(dir, 'short.run')), /short\.run:1: expected 6 columns/);
+  });
+
+  it('formats every TREC run line in one place, refusing ids and tags that would shift or drop a column', () => {
+    assert.strictEqual(formatTrecRunLine('q1', 'd1', 1, 192, 't'), 'q1 Q0 d1 1 192.0 t');
+    assert.strictEqual(formatTrecRunLine('q1', 'd1', 2, 0.5, 't'), 'q1 Q0 d1 2 0.5 t');
+    assert.throws(() => formatTrecRunLine('q 1', 'd1', 1, 1, 't'), /cannot contain whitespace/);
+    assert.throws(() => formatTrecRunLine('q1', '', 1, 1, 't'), /must be non-empty/);
+    assert.throws(() => formatTrecRunLine('q1', 'd1', 1, 1, ''), /run tag must be a non-empty word/);
   });
 });

@@ -6,7 +6,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 
-import type { SparseEncoder } from '../../lib/encoder/sparse-encoder';
+import type { SparseEncoder } from '../../lib/encode/sparse-encoder';
 import { csrRows } from '../../lib/sparse/csr';
 import type { Csr } from '../../lib/sparse/csr';
 import { readCsrFileAll } from '../../lib/sparse/csr-file';

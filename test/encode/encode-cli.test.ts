@@ -3,9 +3,9 @@ import * as fs from 'fs';
 import * as path from 'path';
 
 import { buildProgram } from '../../lib/cli/main';
-import { SparseEncoder } from '../../lib/encoder/sparse-encoder';
+import { SparseEncoder } from '../../lib/encode/sparse-encoder';
 import { sharedData } from '../helpers';
-import { hfModelDir, tempDir } from '../encoder/fixture-dirs';
+import { hfModelDir, tempDir } from '../model/fixture-dirs';
 import { RawDoc, csrFileVectors, directVectors, jsonlFileVectors, maxRelativeDiff, sciFactDocs, writeCorpus } from './corpus-fixture';
 
 /** Runs the CLI in this process and returns what it printed on stdout. */

@@ -3,9 +3,9 @@ import * as fs from 'fs';
 import * as path from 'path';
 
 import { encodeCorpus } from '../../lib/encode';
-import { SparseEncoder } from '../../lib/encoder/sparse-encoder';
+import { SparseEncoder } from '../../lib/encode/sparse-encoder';
 import { sharedData } from '../helpers';
-import { hfModelDir, tempDir } from '../encoder/fixture-dirs';
+import { hfModelDir, tempDir } from '../model/fixture-dirs';
 import {
   RawDoc, VectorMap, csrFileVectors, directVectors, jsonlFileVectors, maxRelativeDiff, nonZeros, sciFactDocs, writeCorpus,
 } from './corpus-fixture';

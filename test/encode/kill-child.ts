@@ -4,7 +4,7 @@
  * flight, at a point the test can reproduce. Usage: node kill-child.js <model dir> <corpus> <out.csr> <out.jsonl> <N>
  */
 import { encodeCorpus } from '../../lib/encode';
-import { SparseEncoder } from '../../lib/encoder/sparse-encoder';
+import { SparseEncoder } from '../../lib/encode/sparse-encoder';
 import { RESUME_SETTINGS } from './resume-settings';
 
 async function main(): Promise<void> {

@@ -5,11 +5,11 @@ import * as path from 'path';
 
 import { encodeCorpus } from '../../lib/encode';
 import type { EncodeCorpusOptions } from '../../lib/encode';
-import { SparseEncoder } from '../../lib/encoder/sparse-encoder';
+import { SparseEncoder } from '../../lib/encode/sparse-encoder';
 import { csrFromRows } from '../../lib/sparse/csr';
 import { CsrFileWriter } from '../../lib/sparse/csr-file';
 import { sharedData } from '../helpers';
-import { hfModelDir, tempDir } from '../encoder/fixture-dirs';
+import { hfModelDir, tempDir } from '../model/fixture-dirs';
 import { RawDoc, VectorMap, csrFileVectors, jsonlFileVectors, maxRelativeDiff, sciFactDocs, writeCorpus } from './corpus-fixture';
 import { RESUME_SETTINGS } from './resume-settings';
 

@@ -11,13 +11,13 @@ import { writeProgressRecord } from '../../lib/encode/progress-record';
 import { finalRun } from '../../lib/encode/sharded-encode';
 import { shardIdentity, shardName, shardOutputPaths, shardProgressFile, windowOwner } from '../../lib/encode/shard-layout';
 import { waitForShards } from '../../lib/encode/shard-wait';
-import { SparseEncoder } from '../../lib/encoder/sparse-encoder';
+import { SparseEncoder } from '../../lib/encode/sparse-encoder';
 import { RankFailedError, launchLocal } from '../../lib/launch/local-launch';
 import { getNumThreads, setNumThreads } from '../../lib/native/threads';
 import { csrFromRows } from '../../lib/sparse/csr';
 import { CsrFileWriter, readCsrFile } from '../../lib/sparse/csr-file';
 import { sharedData } from '../helpers';
-import { hfModelDir, tempDir } from '../encoder/fixture-dirs';
+import { hfModelDir, tempDir } from '../model/fixture-dirs';
 import { RawDoc, sciFactDocs, writeCorpus } from './corpus-fixture';
 import { SHARDED_CLI_ARGS, SHARDED_SETTINGS } from './sharded-settings';
 

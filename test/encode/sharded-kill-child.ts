@@ -5,7 +5,7 @@
  * mid-run with work in flight. Usage: node sharded-kill-child.js <model dir> <corpus> <out.csr> <out.jsonl> <rank to kill> <N>
  */
 import { encodeCorpusSharded } from '../../lib/encode';
-import { SparseEncoder } from '../../lib/encoder/sparse-encoder';
+import { SparseEncoder } from '../../lib/encode/sparse-encoder';
 import { exitWithLauncher } from '../../lib/launch/local-launch';
 import { rankFromEnv } from '../../lib/launch/rank-env';
 import { setNumThreads } from '../../lib/native/threads';

@@ -4,9 +4,10 @@ import { createHash } from 'crypto';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
+import { crc32 } from 'zlib';
 
 import { exportOpenSearchModel, URL_PLACEHOLDER, validateIdf, validateSafetensors } from '../../lib/export/opensearch-model';
-import { buildZip, crc32, readZip } from '../../lib/export/zip';
+import { buildZip, readZip } from '../../lib/export/zip';
 
 /** A tiny but well-formed safetensors file: one F32 tensor of 2 values. */
 function safetensors(): Buffer {

@@ -4,7 +4,8 @@ import * as os from 'os';
 import * as path from 'path';
 
 import type { DocVectorBatch } from '../../lib/export/doc-vectors';
-import { newReadStats, readDocVectorJsonl, readVocabulary } from '../../lib/export/read-vectors';
+import { newJsonlReadStats, readJsonlVectors, readJsonlVectorsAll } from '../../lib/sparse/jsonl-vectors';
+import { readVocabFile } from '../../lib/sparse/vocab';
 import { exportVectors } from '../../lib/export/vector-files';
 import { csrFromRows } from '../../lib/sparse/csr';
 
@@ -91,9 +92,9 @@ describe('export: vector files', () => {
     const dir = tmp();
     const file = path.join(dir, 'v.jsonl');
     fs.writeFileSync(file, ['{"id":"a","vector":{"hello":1,"nope":2}}', '', '{"_id":7,"vector":{"world":"0.5","x":1}}'].join('\n'));
-    const stats = newReadStats();
+    const stats = newJsonlReadStats();
     const batches = [];
-    for await (const b of readDocVectorJsonl(file, { keys: 'token', vocab, batchSize: 1 }, stats)) batches.push(b);
+    for await (const b of readJsonlVectors(file, vocab, { keys: 'token', batchSize: 1, lenient: stats })) batches.push(b);
     assert.strictEqual(batches.length, 2);
     assert.deepStrictEqual(batches[1].ids, ['7']);
     assert.deepStrictEqual([...batches[1].csr.indices], [2, 7]);
@@ -101,11 +102,22 @@ describe('export: vector files', () => {
     assert.deepStrictEqual(stats, { docs: 2, unknownKeys: 1, unknownExamples: ['nope'] });
   });
 
+  it('reads doc-vector JSONL keyed by vocabulary ids, counting ids outside the vocabulary', async () => {
+    const file = path.join(tmp(), 'ids.jsonl');
+    fs.writeFileSync(file, '{"id":"a","vector":{"1":1,"8":2,"x":3}}\n');
+    const stats = newJsonlReadStats();
+    const batches = [];
+    for await (const b of readJsonlVectors(file, vocab, { keys: 'id', batchSize: 10, lenient: stats })) batches.push(b);
+    assert.deepStrictEqual([...batches[0].csr.indices], [1]);
+    assert.deepStrictEqual(stats, { docs: 1, unknownKeys: 2, unknownExamples: ['8', 'x'] });
+    await assert.rejects(readJsonlVectorsAll(file, vocab, {}), /ids\.jsonl:1: token '1' is not in the vocabulary/);
+  });
+
   it('reads vocabularies from vocab.txt and tokenizer.json', () => {
     const dir = tmp();
     fs.writeFileSync(path.join(dir, 'vocab.txt'), '[PAD]\nhello\r\n.\n');
-    assert.deepStrictEqual(readVocabulary(path.join(dir, 'vocab.txt')), ['[PAD]', 'hello', '.']);
+    assert.deepStrictEqual(readVocabFile(path.join(dir, 'vocab.txt')), ['[PAD]', 'hello', '.']);
     fs.writeFileSync(path.join(dir, 'tokenizer.json'), JSON.stringify({ model: { type: 'WordPiece', vocab: { hello: 1, '[PAD]': 0, '.': 2 } } }));
-    assert.deepStrictEqual(readVocabulary(path.join(dir, 'tokenizer.json')), ['[PAD]', 'hello', '.']);
+    assert.deepStrictEqual(readVocabFile(path.join(dir, 'tokenizer.json')), ['[PAD]', 'hello', '.']);
   });
 });

@@ -1,7 +1,10 @@
 import * as assert from 'assert';
 
 import { escapeFeatureName, featureKey, TokenKeyError, unescapeFeatureName } from '../../lib/export/token-keys';
-import { formatFloat32, MIN_NORMAL_FLOAT32, weightProblem } from '../../lib/export/weights';
+import { MIN_NORMAL_FLOAT32, weightProblem } from '../../lib/export/weights';
+import { shortestFloat32 } from '../../lib/sparse/float32';
+
+const formatFloat32 = (v: number): string => String(shortestFloat32(v));
 
 describe('export: weights', () => {
   it('writes the shortest decimal that reads back to the same float32', () => {

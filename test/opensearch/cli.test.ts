@@ -230,7 +230,7 @@ describe('cli: export and opensearch commands', () => {
       const r = await run(args);
       // 100 > 64: sent as 64 / 16, the score 32 comes back times 100/64.
       assert.deepStrictEqual(JSON.parse(srv.seen[2].body).query, { neural_sparse: { embedding: { query_tokens: { hello: 64, world: 16 } } } });
-      assert.strictEqual(fs.readFileSync(out, 'utf8'), 'q1 Q0 d1 1 50 t\n');
+      assert.strictEqual(fs.readFileSync(out, 'utf8'), 'q1 Q0 d1 1 50.0 t\n');
       assert.match(r.out, /1 queries had a weight above 64/);
       assert.strictEqual(r.err, '');
     } finally {

@@ -3,7 +3,7 @@ import * as path from 'path';
 import { Worker } from 'worker_threads';
 
 import { rng } from '../helpers';
-import { NativeMlmModel } from '../../lib/encoder/native-model';
+import { NativeMlmModel } from '../../lib/model/native-model';
 import type { Csr } from '../../lib/sparse/csr';
 import { initBagOfWords, NativeTrainer } from '../../lib/train/native-trainer';
 

@@ -4,7 +4,7 @@
  */
 import { parentPort, workerData } from 'worker_threads';
 
-import { NativeMlmModel } from '../../lib/encoder/native-model';
+import { NativeMlmModel } from '../../lib/model/native-model';
 
 interface Job { modelDir: string; inputIds: Int32Array; attentionMask: Int32Array; batchSize: number; seqLen: number; repeat: number }
 

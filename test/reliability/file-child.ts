@@ -6,8 +6,8 @@
 import * as fs from 'fs';
 
 import { readBeirCorpus } from '../../lib/data/beir';
-import { NativeMlmModel } from '../../lib/encoder/native-model';
-import { readModelDir } from '../../lib/encoder/model-dir';
+import { NativeMlmModel } from '../../lib/model/native-model';
+import { readModelDir } from '../../lib/model/model-dir';
 import { IdfTable } from '../../lib/idf/idf-table';
 import { SparseIndex } from '../../lib/index/sparse-index';
 import { readCsrFileAll } from '../../lib/sparse/csr-file';

@@ -196,7 +196,7 @@ export function buildCases(): Case[] {
   }
 
   // --- device option of mlmLoad / mlmCreate (model/device.h) -------------------------------------------
-  // cuda:99 fails on every machine (the CPU variant, no GPU, or fewer GPUs); plain 'cuda' is test/encoder/device.test.ts's.
+  // cuda:99 fails on every machine (the CPU variant, no GPU, or fewer GPUs); plain 'cuda' is test/encode/device.test.ts's.
   const load = (o: unknown) => (c: Ctx) => c.native.mlmLoad(FIXTURE_MODEL, o);
   const create = (o: unknown) => (c: Ctx) => c.native.mlmCreate(bert({}), o);
   for (const [name, v] of JUNK.filter(([n]) => !['undefined', 'object', 'function'].includes(n)))

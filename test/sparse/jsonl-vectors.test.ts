@@ -4,7 +4,8 @@ import * as os from 'os';
 import * as path from 'path';
 
 import { csrFromRows } from '../../lib/sparse/csr';
-import { JsonlVectorWriter, readJsonlVectors, readJsonlVectorsAll, shortestFloat32, writeJsonlVectors } from '../../lib/sparse/jsonl-vectors';
+import { shortestFloat32 } from '../../lib/sparse/float32';
+import { JsonlVectorWriter, readJsonlVectors, readJsonlVectorsAll, writeJsonlVectors } from '../../lib/sparse/jsonl-vectors';
 import { readVocabFile } from '../../lib/sparse/vocab';
 
 const vocab = ['[PAD]', 'the', 'cat', '##s', 'sat', 'mat'];
@@ -64,5 +65,23 @@ describe('JSONL vectors', () => {
     const file = path.join(dir, 'vocab.txt');
     fs.writeFileSync(file, vocab.join('\n') + '\n');
     assert.deepStrictEqual(readVocabFile(file), vocab);
+  });
+
+  it('reads one vocabulary strictly: CRLF and a final newline pass; empty lines, repeats and gaps are errors', () => {
+    const file = path.join(dir, 'vocab.txt');
+    fs.writeFileSync(file, 'a\r\nb\r\n');
+    assert.deepStrictEqual(readVocabFile(file), ['a', 'b']);
+    fs.writeFileSync(file, 'a\n\nb\n');
+    assert.throws(() => readVocabFile(file), /vocab\.txt: line 2 is empty/);
+    fs.writeFileSync(file, 'a\nb\na\n');
+    assert.throws(() => readVocabFile(file), /vocab\.txt: token 'a' appears twice \(lines 1 and 3\)/);
+    fs.writeFileSync(file, '');
+    assert.throws(() => readVocabFile(file), /vocab\.txt is empty/);
+    assert.throws(() => readVocabFile(path.join(dir, 'missing.txt')), /cannot read vocabulary .*missing\.txt/);
+    const json = path.join(dir, 'tokenizer.json');
+    fs.writeFileSync(json, JSON.stringify({ model: { vocab: { a: 0, b: 2 } } }));
+    assert.throws(() => readVocabFile(json), /tokenizer\.json: vocabulary has no token for id 1/);
+    fs.writeFileSync(json, JSON.stringify({ model: { vocab: { a: 0, b: 1 } }, added_tokens: [{ id: 2, content: '[X]' }] }));
+    assert.deepStrictEqual(readVocabFile(json), ['a', 'b', '[X]']);
   });
 });

@@ -4,7 +4,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 
-import { NativeMlmModel } from '../../lib/encoder/native-model';
+import { NativeMlmModel } from '../../lib/model/native-model';
 import { CollapseDetector, collapseSymptoms, equalScoresLoss, TrainingCollapsedError } from '../../lib/train/collapse';
 import { normalizeTrainConfig } from '../../lib/train/config';
 import { NativeTrainer, type TrainMetrics, type TrainStepConfig } from '../../lib/train/native-trainer';

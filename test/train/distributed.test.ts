@@ -4,7 +4,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 
-import { NativeMlmModel } from '../../lib/encoder/native-model';
+import { NativeMlmModel } from '../../lib/model/native-model';
 import { freePort } from '../../lib/launch/local-launch';
 import { distributedFromEnv, shardOf, shardRange } from '../../lib/train/distributed';
 import { launchLocal, RankFailedError } from '../../lib/train/launch';

@@ -8,7 +8,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 
-import { NativeMlmModel } from '../../lib/encoder/native-model';
+import { NativeMlmModel } from '../../lib/model/native-model';
 import type { TrainBatch } from '../../lib/train/native-trainer';
 import type { Csr } from '../../lib/sparse/csr';
 

@@ -2,7 +2,7 @@ import { strict as assert } from 'assert';
 import * as fs from 'fs';
 import * as path from 'path';
 
-import { NativeMlmModel } from '../../lib/encoder/native-model';
+import { NativeMlmModel } from '../../lib/model/native-model';
 import { NativeTrainer } from '../../lib/train/native-trainer';
 import type { TrainBatch, TrainMetrics, TrainStepConfig } from '../../lib/train/native-trainer';
 import {

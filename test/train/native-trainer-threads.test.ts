@@ -3,7 +3,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 
 import { getNumThreads, setNumThreads } from '../../lib';
-import { NativeMlmModel } from '../../lib/encoder/native-model';
+import { NativeMlmModel } from '../../lib/model/native-model';
 import { NativeTrainer } from '../../lib/train/native-trainer';
 import { distilbertCopy, fixtureBatch, readTrainFixture, tempDir, FIXTURES } from './native-trainer-fixture';
 

@@ -6,6 +6,7 @@ import type { Command } from 'commander';
 import type { EncodeCorpusReport, EncodeCorpusOptions, MergeShardsReport } from '../../encode';
 import { isLocallyLaunchedRank, exitWithLauncher, launchRanksOfThisCommand, parseNproc, shouldLaunchRanks } from '../../launch/local-launch';
 import { rankFromEnv, threadsPerLocalRank } from '../../launch/rank-env';
+import { PRUNE_HELP } from '../prune-option';
 
 interface EncodeCommandOptions {
   model: string;
@@ -58,7 +59,7 @@ export function register(program: Command): void {
       'with ranks, cuda puts each rank on GPU LOCAL_RANK mod the GPU count')
     .option('--dtype <auto|float32|bfloat16>', 'encoder arithmetic: bfloat16 = bf16 weights/activations with fp32 accumulation; ' +
       'auto = bfloat16 on a GPU or a CPU with native bf16 (default: L0SPARSE_ENCODE_DTYPE, else float32)')
-    .option('--prune <type:value>', 'prune each vector: top_k:N, max_ratio:R, alpha_mass:A or abs_value:T')
+    .option('--prune <type:value>', PRUNE_HELP)
     .option('--keep-special-tokens', 'keep the weights of [CLS], [SEP], [PAD], [UNK], [MASK] (zeroed by default)')
     .option('--on-bad-line <fail|skip>', 'malformed corpus lines: fail, or skip and report each', 'fail')
     .option('--resume', 'continue the run recorded in the progress file (or start one)')
@@ -79,7 +80,7 @@ export function register(program: Command): void {
       // A malformed name fails here once, not in every rank (whether the GPU exists is the addon's to say).
       if (opts.device !== undefined) (await import('../../native/device')).checkDeviceName(opts.device, '--device');
       const shardWaitMs = integerOption(opts.shardWait, '--shard-wait') * 1000;
-      const dtype = opts.dtype === undefined ? undefined : (await import('../../encoder/encode-dtype')).parseEncodeDtype(opts.dtype, '--dtype');
+      const dtype = opts.dtype === undefined ? undefined : (await import('../../encode/encode-dtype')).parseEncodeDtype(opts.dtype, '--dtype');
       const { removeAllShards, resolveCorpusFile } = await import('../../encode');
       const finalOutputs = { csr: path.resolve(opts.out), jsonl: opts.jsonl ? path.resolve(opts.jsonl) : undefined };
       if (!opts.mergeShards && shouldLaunchRanks(nproc)) {
@@ -104,7 +105,7 @@ export function register(program: Command): void {
         setNumThreads(threadsPerLocalRank(rank.localWorldSize));
       }
       const { parsePruneSpec } = await import('../../sparse/prune');
-      const { SparseEncoder } = await import('../../encoder/sparse-encoder');
+      const { SparseEncoder } = await import('../../encode/sparse-encoder');
       const { cudaDeviceCount } = await import('../../native/device');
       const { shardDevice } = await import('../../encode/sharded-encode');
       const { encodeCorpus, encodeCorpusSharded, finalRun, mergeShards, shardCountsOnDisk } = await import('../../encode');

@@ -1,7 +1,9 @@
 import type { Command } from 'commander';
 
 import { exportOpenSearchModel } from '../../export/opensearch-model';
-import { countDocs, newReadStats, openDocVectors, readVocabulary } from '../../export/read-vectors';
+import { newJsonlReadStats } from '../../sparse/jsonl-vectors';
+import { countDocs, openDocVectors } from '../../sparse/vector-files';
+import { readVocabFile } from '../../sparse/vocab';
 import { KEY_POLICIES, type KeyPolicy } from '../../export/token-keys';
 import { EXPORT_FORMATS, type ExportFormat, exportVectors } from '../../export/vector-files';
 import { describeDrops } from '../../export/weights';
@@ -51,8 +53,8 @@ export function register(program: Command): void {
       // Dots only hurt OpenSearch's rank_feature query; Anserini and Seismic take any token string.
       const keyPolicy = (o.keyPolicy ?? (o.format === 'opensearch-bulk' ? 'escape' : 'keep')) as KeyPolicy;
       const prune = pruneFromOptions(o) ?? undefined;
-      const vocab = o.vocab ? readVocabulary(o.vocab) : undefined;
-      const stats = newReadStats();
+      const vocab = o.vocab ? readVocabFile(o.vocab) : undefined;
+      const stats = newJsonlReadStats();
       const showBar = o.progress && process.stderr.isTTY === true;
       const bar = startProgress('export', showBar ? await countDocs(o.input) : undefined, showBar, { unit: 'docs' });
       try {

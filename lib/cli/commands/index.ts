@@ -29,7 +29,7 @@ export function register(program: Command): void {
     .option('--shard-docs <n>', 'write shards of n documents each: <out>.0, <out>.1, ... (search them with --index <out>.*)')
     .option('--json', 'print JSON')
     .action(async (opts: IndexCommandOptions) => {
-      const { streamVectorFile } = await import('../../index/vector-files');
+      const { streamVectorFile } = await import('../../sparse/vector-files');
       const { SparseIndex } = await import('../../index/sparse-index');
       const { sliceCsrRows } = await import('../../index/shards');
       const { parsePruneSpec, pruneCsr } = await import('../../sparse/prune');

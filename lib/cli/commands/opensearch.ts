@@ -1,7 +1,9 @@
 import type { Command } from 'commander';
 
 import { AtomicLineWriter } from '../../io';
-import { countDocs, newReadStats, openDocVectors, readVocabulary } from '../../export/read-vectors';
+import { newJsonlReadStats } from '../../sparse/jsonl-vectors';
+import { countDocs, openDocVectors } from '../../sparse/vector-files';
+import { readVocabFile, tokenToId as vocabTokenIds } from '../../sparse/vocab';
 import { KEY_POLICIES, type KeyPolicy } from '../../export/token-keys';
 import { describeDrops } from '../../export/weights';
 import { ClusterUnavailableError } from '../../opensearch/bulk';
@@ -119,14 +121,14 @@ export function register(program: Command): void {
     .option('--no-progress', 'no progress bar')
     .action(async (o) => {
       const prune = pruneFromOptions(o) ?? undefined;
-      const vocab = o.vocab ? readVocabulary(o.vocab) : undefined;
+      const vocab = o.vocab ? readVocabFile(o.vocab) : undefined;
       if (!vocab && o.type === 'rank_features') throw new Error('rank_features keys are token strings: --vocab is needed');
       const checkpointFile = o.checkpoint ?? `${o.input}.${o.index}.checkpoint.json`;
       const failuresFile = o.failures ?? `${o.input}.${o.index}.failures.jsonl`;
       const checkpoint = Checkpoint.open(checkpointFile, { input: o.input, index: o.index, field: o.field, batchSize: o.batchSize });
       const total = o.progress && process.stderr.isTTY ? await countDocs(o.input) : undefined;
       const bar = startProgress('ingest', total, o.progress && process.stderr.isTTY === true, { unit: 'docs' });
-      const stats = newReadStats();
+      const stats = newJsonlReadStats();
       const client = clientFrom(o);
       try {
         const rep = await ingestBatches(openDocVectors(o.input, { keys: o.keys, vocab, batchSize: 256 }, stats), {
@@ -180,7 +182,7 @@ export function register(program: Command): void {
       // lib/idf validates the table (finite numbers, an object of token -> weight).
       const idf = o.idf ? IdfTable.load(o.idf).toJSON() : {};
       let tokenToId: Map<string, number> | undefined;
-      if (o.vocab) { tokenToId = new Map(); readVocabulary(o.vocab).forEach((t, i) => { if (!tokenToId!.has(t)) tokenToId!.set(t, i); }); }
+      if (o.vocab) tokenToId = vocabTokenIds(readVocabFile(o.vocab));
       let encodeText: TextQueryEncoder | undefined;
       if (o.tokenizer) {
         // Text queries: tokenised without special tokens and weighted by relu(idf) by lib/query's encoder.

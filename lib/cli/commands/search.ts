@@ -25,7 +25,7 @@ export function register(program: Command): void {
     .option('--json', 'print a JSON summary (with --out)')
     .action(async (opts: SearchCommandOptions) => {
       const { writeFileAtomic } = await import('../../io');
-      const { readVectorFile } = await import('../../index/vector-files');
+      const { readVectorFile } = await import('../../sparse/vector-files');
       const { ShardedIndex } = await import('../../index/shards');
       const { formatTrecRunLines } = await import('../../data/trec');
       const { getNumThreads } = await import('../../native/threads');

@@ -2,8 +2,8 @@ import { strict as assert } from 'assert';
 import * as fs from 'fs';
 import * as path from 'path';
 
-import { readModelDir } from '../../lib/encoder/model-dir';
-import { SparseEncoder } from '../../lib/encoder/sparse-encoder';
+import { readModelDir } from '../../lib/model/model-dir';
+import { SparseEncoder } from '../../lib/encode/sparse-encoder';
 import { sharedData } from '../helpers';
 import { hfModelDir, stModelDir, tempDir } from './fixture-dirs';
 

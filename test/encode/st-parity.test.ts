@@ -2,7 +2,7 @@ import { strict as assert } from 'assert';
 import * as fs from 'fs';
 import * as path from 'path';
 
-import { SparseEncoder } from '../../lib/encoder/sparse-encoder';
+import { SparseEncoder } from '../../lib/encode/sparse-encoder';
 import { QueryEncoder } from '../../lib/query/query-encoder';
 import { csrRow, csrRows, validateCsr } from '../../lib/sparse/csr';
 import type { Csr } from '../../lib/sparse/csr';
@@ -10,7 +10,7 @@ import { TextTokenizer } from '../../lib/tokenizer/text-tokenizer';
 import { sharedData } from '../helpers';
 import {
   Arch, FIXTURES, StExpectation, hfModelDir, readExpectation, sciFactIdf, sciFactTexts, stModelDir, tempDir,
-} from './fixture-dirs';
+} from '../model/fixture-dirs';
 
 // Independent truth: sentence-transformers 6.0.1 encode_document / encode_query on the same tiny MLMs,
 // tokenizer and a Python-computed SciFact IDF (scripts/fixtures/make_st_fixtures.py → expected.json).

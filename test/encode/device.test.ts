@@ -4,12 +4,12 @@ import * as fs from 'fs';
 import * as path from 'path';
 
 import { shardDevice } from '../../lib/encode/sharded-encode';
-import { NativeMlmModel } from '../../lib/encoder/native-model';
-import { SparseEncoder } from '../../lib/encoder/sparse-encoder';
+import { NativeMlmModel } from '../../lib/model/native-model';
+import { SparseEncoder } from '../../lib/encode/sparse-encoder';
 import { checkDeviceName, cudaDeviceCount } from '../../lib/native/device';
 import { loadNative } from '../../lib/native/loader';
 import { sharedData } from '../helpers';
-import { FIXTURES, hfModelDir, tempDir } from './fixture-dirs';
+import { FIXTURES, hfModelDir, tempDir } from '../model/fixture-dirs';
 
 // The device option on a machine without a GPU (CI has none): 'cpu' spelled out is the default bit for bit, CUDA
 // is a clear error naming the fix, malformed names are rejected. The CUDA path itself is checked by

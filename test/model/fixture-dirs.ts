@@ -8,7 +8,7 @@ import * as os from 'os';
 import * as path from 'path';
 
 import { beirPaths, documentText, readBeirCorpus } from '../../lib/data/beir';
-import { writeStaticWeights } from '../../lib/encoder/static-weights';
+import { writeStaticWeights } from '../../lib/model/static-weights';
 import { computeIdf } from '../../lib/idf/compute-idf';
 import type { IdfTable } from '../../lib/idf/idf-table';
 import { TextTokenizer } from '../../lib/tokenizer/text-tokenizer';

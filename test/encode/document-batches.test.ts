@@ -1,7 +1,7 @@
 import { strict as assert } from 'assert';
 
-import { decodeRow } from '../../lib/encoder/decode';
-import { CsrAssembler, lengthSortedBatches } from '../../lib/encoder/document-batches';
+import { decodeRow } from '../../lib/encode/decode';
+import { CsrAssembler, lengthSortedBatches } from '../../lib/encode/document-batches';
 import { csrFromRows, csrRow, validateCsr } from '../../lib/sparse/csr';
 
 describe('encoder: length-sorted batches, CSR reassembly, decode', () => {

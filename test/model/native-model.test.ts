@@ -3,7 +3,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 
-import { NativeMlmModel } from '../../lib/encoder/native-model';
+import { NativeMlmModel } from '../../lib/model/native-model';
 import { csrRow, validateCsr } from '../../lib/sparse/csr';
 
 // Fixtures from scripts/fixtures/make_model_fixtures.py: tiny random BERT / DistilBERT (vocab 30522) saved by

@@ -14,12 +14,12 @@ import { checkTexts, TextCheckOptions } from '../tokenizer/texts';
 import { decodeRow } from './decode';
 import { EncodeDtype, ResolvedEncodeDtype, resolveEncodeDtype } from './encode-dtype';
 import { CsrAssembler, lengthSortedBatches } from './document-batches';
-import { ModelDirSpec, ModelLayout, readModelDir } from './model-dir';
-import { MlmConfig, ModelPlacement, NativeMlmModel } from './native-model';
+import { ModelDirSpec, ModelLayout, readModelDir } from '../model/model-dir';
+import { MlmConfig, ModelPlacement, NativeMlmModel } from '../model/native-model';
 import { startProgress } from '../io/progress';
-import { saveHfLayout, saveStLayout } from './save-layouts';
-import { readStaticWeights } from './static-weights';
-import { configuredMaxLength, readTokenizerConfig } from './tokenizer-files';
+import { saveHfLayout, saveStLayout } from '../model/save-layouts';
+import { readStaticWeights } from '../model/static-weights';
+import { configuredMaxLength, readTokenizerConfig } from '../model/tokenizer-files';
 
 /** Max tokens per document when the model dir declares none (BERT's usual limit). */
 const DEFAULT_MAX_LENGTH = 512;

@@ -2,13 +2,13 @@ import { strict as assert } from 'assert';
 import * as fs from 'fs';
 import * as path from 'path';
 
-import { DEFAULT_ENCODE_DTYPE, parseEncodeDtype, resolveEncodeDtype } from '../../lib/encoder/encode-dtype';
-import { SparseEncoder } from '../../lib/encoder/sparse-encoder';
+import { DEFAULT_ENCODE_DTYPE, parseEncodeDtype, resolveEncodeDtype } from '../../lib/encode/encode-dtype';
+import { SparseEncoder } from '../../lib/encode/sparse-encoder';
 import { cpuHasNativeBf16, gemmBackend, setGemmBackend } from '../../lib/native/kernels';
 import { csrRow, csrRows } from '../../lib/sparse/csr';
 import type { Csr } from '../../lib/sparse/csr';
 import { sharedData } from '../helpers';
-import { hfModelDir, readExpectation, sciFactTexts, tempDir } from './fixture-dirs';
+import { hfModelDir, readExpectation, sciFactTexts, tempDir } from '../model/fixture-dirs';
 
 // The inference kernel choices (issue 20): the float32 GEMM backend must not change the vectors beyond float32
 // rounding (checked against sentence-transformers' vectors of the same model, an independent truth), and the

@@ -1,10 +1,14 @@
-/** Reads document or query vectors from either file format, told apart by the binary CSR magic. */
+/**
+ * Document or query vectors from either file format l0sparse writes, told apart by the binary CSR magic
+ * (csr-file.ts): the binary CSR file (encoder output, columns = vocab ids) or JSONL
+ * {"id","vector":{token: weight}} (jsonl-vectors.ts) mapped through a vocabulary (vocab.ts).
+ */
 import * as fs from 'fs';
 
-import type { Csr } from '../sparse/csr';
-import { csrFileInfo, readCsrFile, readCsrFileAll } from '../sparse/csr-file';
-import { readJsonlVectors, readJsonlVectorsAll, type SkippedLine } from '../sparse/jsonl-vectors';
-import { readVocabFile } from '../sparse/vocab';
+import type { Csr } from './csr';
+import { type CsrBatch, csrFileInfo, isCsrFile, readCsrFile, readCsrFileAll } from './csr-file';
+import { type JsonlReadOptions, type JsonlReadStats, readJsonlVectors, readJsonlVectorsAll, type SkippedLine } from './jsonl-vectors';
+import { readVocabFile } from './vocab';
 
 export interface VectorFile {
   format: 'csr' | 'jsonl';
@@ -12,16 +16,6 @@ export interface VectorFile {
   ids: string[];
   /** JSONL lines left out under onBadLine 'skip'. */
   skipped: SkippedLine[];
-}
-
-export function isCsrFile(path: string): boolean {
-  const fd = fs.openSync(path, 'r');
-  try {
-    const magic = Buffer.alloc(8);
-    return fs.readSync(fd, magic, 0, 8, 0) === 8 && magic.toString('latin1') === 'L0SPCSR\0';
-  } finally {
-    fs.closeSync(fd);
-  }
 }
 
 /** A binary CSR file, or JSONL {"id","vector":{token: weight}} mapped through vocab.txt (required then). */
@@ -55,4 +49,32 @@ export async function streamVectorFile(path: string, options: { vocab?: string; 
     format: 'jsonl', numCols: vocab.length,
     batches: readJsonlVectors(path, vocab, { onError: options.onBadLine ?? 'fail', batchSize: options.batchSize ?? 8192 }),
   };
+}
+
+/** Number of documents, cheaply: record headers of a CSR file, or lines of a JSONL file. */
+export async function countDocs(file: string): Promise<number> {
+  if (isCsrFile(file)) return csrFileInfo(file).rows;
+  let n = 0;
+  for await (const chunk of fs.createReadStream(file)) for (const b of chunk as Buffer) if (b === 10) n++;
+  return n;
+}
+
+/**
+ * The exporters' input (`l0sparse export`, `opensearch ingest`): either file, read leniently (see
+ * JsonlReadOptions.lenient; `stats` fills as it goes). `vocab` (already read) is needed for JSONL only.
+ */
+export async function* openDocVectors(file: string, opts: { keys: 'token' | 'id'; batchSize: number; vocab?: readonly string[] },
+  stats: JsonlReadStats): AsyncGenerator<CsrBatch> {
+  if (isCsrFile(file)) {
+    for (const batch of readCsrFile(file)) {
+      if (opts.vocab && batch.csr.numCols > opts.vocab.length)
+        throw new Error(`${file} has ${batch.csr.numCols} columns but the vocabulary only ${opts.vocab.length} tokens`);
+      stats.docs += batch.ids.length;
+      yield batch;
+    }
+    return;
+  }
+  if (!opts.vocab) throw new Error(`${file} is JSONL: --vocab is needed to map its keys to vocabulary ids`);
+  const read: JsonlReadOptions = { keys: opts.keys, batchSize: opts.batchSize, lenient: stats };
+  for await (const { ids, csr } of readJsonlVectors(file, opts.vocab, read)) yield { ids, csr };
 }

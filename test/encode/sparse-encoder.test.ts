@@ -2,14 +2,14 @@ import { strict as assert } from 'assert';
 import * as fs from 'fs';
 import * as path from 'path';
 
-import { NativeMlmModel } from '../../lib/encoder/native-model';
-import { SparseEncoder } from '../../lib/encoder/sparse-encoder';
+import { NativeMlmModel } from '../../lib/model/native-model';
+import { SparseEncoder } from '../../lib/encode/sparse-encoder';
 import { encodeTexts } from '../../lib/retrieval/evaluate-encoder';
 import { IdfTable } from '../../lib/idf/idf-table';
 import { csrRow, csrRows, validateCsr } from '../../lib/sparse/csr';
 import type { Csr } from '../../lib/sparse/csr';
 import { sharedData } from '../helpers';
-import { hfModelDir, tempDir } from './fixture-dirs';
+import { hfModelDir, tempDir } from '../model/fixture-dirs';
 
 const DOCS = [
   'Alterations of the architecture of cerebral white matter in the developing human brain.',

@@ -2,7 +2,7 @@ import { strict as assert } from 'assert';
 import * as fs from 'fs';
 import * as path from 'path';
 
-import { readStaticWeights, writeStaticWeights } from '../../lib/encoder/static-weights';
+import { readStaticWeights, writeStaticWeights } from '../../lib/model/static-weights';
 import { tempDir } from './fixture-dirs';
 
 function safetensors(header: object | string, data: Buffer): Buffer {
