@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <stdexcept>
 #include <string>
 
 namespace l0sparse::testing {
@@ -36,7 +37,8 @@ inline void write_bytes(const std::string& path, const std::string& bytes) {
   out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
 }
 
-// Runs fn, expects a c10::Error whose message contains every one of `parts`.
+// Runs fn, expects an error (c10::Error, or std::runtime_error from common/file_io) whose message contains
+// every one of `parts`.
 template <typename Fn>
 void expect_error(Fn&& fn, std::initializer_list<std::string> parts) {
   try {
@@ -44,6 +46,9 @@ void expect_error(Fn&& fn, std::initializer_list<std::string> parts) {
     ADD_FAILURE() << "expected an error containing '" << *parts.begin() << "'";
   } catch (const c10::Error& e) {
     std::string msg = e.what_without_backtrace();
+    for (const auto& p : parts) EXPECT_NE(msg.find(p), std::string::npos) << "message: " << msg << "\nmissing: " << p;
+  } catch (const std::runtime_error& e) {
+    std::string msg = e.what();
     for (const auto& p : parts) EXPECT_NE(msg.find(p), std::string::npos) << "message: " << msg << "\nmissing: " << p;
   }
 }
