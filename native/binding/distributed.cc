@@ -5,6 +5,7 @@
 //   processGroupAllReduce(Float64Array) -> Promise<Float64Array>: element-wise SUM over ranks;
 //   processGroupDestroy(): forgets the default group (trainers created before keep theirs).
 // Every call that waits for other ranks runs off the event loop and fails after the group's timeout.
+#include "binding/args.h"
 #include "binding/async.h"
 #include "binding/registry.h"
 #include "binding/tensors.h"

@@ -2,6 +2,7 @@
 // (cheap copies); build/search/save/load run on a worker thread and return Promises. Searches share the
 // index (shared lock); build takes it exclusively; add refuses to wait on the event loop and reports a
 // busy index instead.
+#include "binding/args.h"
 #include "binding/async.h"
 #include "binding/csr_args.h"
 #include "binding/errors.h"
@@ -35,19 +36,6 @@ constexpr napi_type_tag kLoadedIndexTag = {0x6c30737061727365ULL, 0x696e64657874
 std::mutex constructors_mutex;
 std::unordered_map<napi_env, Napi::FunctionReference*> constructors;
 
-int64_t integer_arg(const Napi::Value& v, const std::string& what, int64_t lo, int64_t hi) {
-  const double d = v.IsNumber() ? v.As<Napi::Number>().DoubleValue() : std::nan("");
-  if (!(d >= static_cast<double>(lo) && d <= static_cast<double>(hi) && d == std::floor(d)))
-    throw Napi::RangeError::New(v.Env(), what + " must be an integer in [" + std::to_string(lo) + ", " + std::to_string(hi) + "]");
-  return static_cast<int64_t>(d);
-}
-
-std::string path_arg(const Napi::CallbackInfo& info, size_t i, const char* fn) {
-  if (info.Length() <= i || !info[i].IsString() || info[i].As<Napi::String>().Utf8Value().empty())
-    throw Napi::TypeError::New(info.Env(), std::string(fn) + "(path): path must be a non-empty string");
-  return info[i].As<Napi::String>().Utf8Value();
-}
-
 class SparseIndexWrap : public Napi::ObjectWrap<SparseIndexWrap> {
  public:
   static Napi::Function Define(Napi::Env env) {
@@ -67,7 +55,7 @@ class SparseIndexWrap : public Napi::ObjectWrap<SparseIndexWrap> {
         state_ = *external.Data();
       } else {
         if (i.Length() < 1) throw Napi::TypeError::New(i.Env(), "new SparseIndex(numCols): numCols is required");
-        const int64_t cols = integer_arg(i[0], "numCols", 1, INT32_MAX);
+        const int64_t cols = integer_value(i[0], "numCols", 1, INT32_MAX);
         state_ = std::make_shared<SharedIndex>(index::InvertedIndex(cols));
       }
       return i.Env().Undefined();
@@ -115,14 +103,14 @@ class SparseIndexWrap : public Napi::ObjectWrap<SparseIndexWrap> {
       Napi::Env env = i.Env();
       if (i.Length() < 2) throw Napi::TypeError::New(env, "search(queries, k): both arguments are required");
       auto queries = std::make_shared<CsrCopy>(csr_from_js(i[0], "search: queries", index::ValueRule::kNonNegative));
-      const int64_t k = integer_arg(i[1], "search: k", 1, 1 << 20);
+      const int64_t k = integer_value(i[1], "search: k", 1, 1 << 20);
       Napi::Object opts = Napi::Object::New(env);
       if (i.Length() > 2 && !i[2].IsUndefined() && !i[2].IsNull()) {
         if (!i[2].IsObject()) throw Napi::TypeError::New(env, "search: options must be an object");
         opts = i[2].As<Napi::Object>();
       }
       int threads = at::get_num_threads();
-      if (!opts.Get("threads").IsUndefined()) threads = static_cast<int>(integer_arg(opts.Get("threads"), "search: threads", 1, 1024));
+      if (!opts.Get("threads").IsUndefined()) threads = static_cast<int>(integer_value(opts.Get("threads"), "search: threads", 1, 1024));
       index::SearchAlgorithm algorithm = index::SearchAlgorithm::kAuto;
       Napi::Value algo = opts.Get("algorithm");
       if (!algo.IsUndefined()) {
@@ -177,7 +165,7 @@ class SparseIndexWrap : public Napi::ObjectWrap<SparseIndexWrap> {
   // save(path, { weights?: 'float32' | 'uint16' | 'uint8', scale?: 'term' | 'global' })
   Napi::Value Save(const Napi::CallbackInfo& info) {
     return guarded(info, [&](const Napi::CallbackInfo& i) -> Napi::Value {
-      const std::string path = path_arg(i, 0, "save");
+      const std::string path = string_arg(i, 0, "save(path): path");
       index::SaveOptions options;
       options.threads = at::get_num_threads();
       if (i.Length() > 1 && !i[1].IsUndefined() && !i[1].IsNull()) {
@@ -215,7 +203,7 @@ class SparseIndexWrap : public Napi::ObjectWrap<SparseIndexWrap> {
   // each term's blocks on first use; 'full' checks the whole file first (index_file.h).
   static Napi::Value Load(const Napi::CallbackInfo& info) {
     return guarded(info, [&](const Napi::CallbackInfo& i) -> Napi::Value {
-      const std::string path = path_arg(i, 0, "load");
+      const std::string path = string_arg(i, 0, "load(path): path");
       index::Verify verify = index::Verify::kOnFirstUse;
       if (i.Length() > 1 && !i[1].IsUndefined() && !i[1].IsNull()) {
         if (!i[1].IsObject()) throw Napi::TypeError::New(i.Env(), "load(path, options): options must be an object");

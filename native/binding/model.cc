@@ -1,4 +1,5 @@
 // Masked-LM document encoder: mlmLoad, mlmCreate, mlmEncode (CSR), mlmEncodeDense, mlmSave, mlmDispose.
+#include "binding/args.h"
 #include "binding/async.h"
 #include "binding/model_handle.h"
 #include "binding/registry.h"
@@ -41,12 +42,6 @@ Napi::Object loaded_to_js(Napi::Env env, std::shared_ptr<model::MlmModel>&& m) {
   out.Set("device", model::device_name(m->device()));
   out.Set("handle", make_model_handle(env, std::move(m)));
   return out;
-}
-
-std::string path_arg(const Napi::CallbackInfo& info, size_t index, const char* what) {
-  if (info.Length() <= index || !info[index].IsString() || info[index].As<Napi::String>().Utf8Value().empty())
-    throw Napi::TypeError::New(info.Env(), std::string(what) + ": expected a directory path (non-empty string)");
-  return info[index].As<Napi::String>().Utf8Value();
 }
 
 // The optional `device` of an options object ('cpu' when absent), checked now: a typo or a missing GPU fails
@@ -166,7 +161,7 @@ Array copy_out(Napi::Env env, const at::Tensor& t) {
 
 // mlmLoad(dir, {device}): a transformers model directory, on `device` (default 'cpu').
 Napi::Value MlmLoad(const Napi::CallbackInfo& info) {
-  std::string dir = path_arg(info, 0, "mlmLoad");
+  std::string dir = string_arg(info, 0, "mlmLoad: the directory path");
   at::Device device = device_option(optional_options(info, 1, "mlmLoad"), "mlmLoad");
   return run_async<std::shared_ptr<model::MlmModel>>(
       info.Env(), "l0sparse.mlmLoad", [dir, device] { return model::load_mlm_model(dir, device); }, loaded_to_js);
@@ -216,7 +211,7 @@ Napi::Value MlmEncodeDense(const Napi::CallbackInfo& info) {
 
 Napi::Value MlmSave(const Napi::CallbackInfo& info) {
   auto m = model_from_handle(info[0], "mlmSave model");
-  std::string dir = path_arg(info, 1, "mlmSave");
+  std::string dir = string_arg(info, 1, "mlmSave: the directory path");
   return run_async<bool>(
       info.Env(), "l0sparse.mlmSave", [m, dir] {
         std::shared_lock<std::shared_mutex> parameters(m->parameters_mutex());

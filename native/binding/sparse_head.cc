@@ -2,6 +2,7 @@
 //   sparseHeadReference: composed ops (materialises [B,L,V]; the truth for tests),
 //   sparseHead: the fused op (tiled max/argmax kernels, argmax-only backward).
 // flopsLoss: the l0-mask FLOPS regulariser (docs/METHOD.md §3) with its diagnostics and optional gradient.
+#include "binding/args.h"
 #include "binding/async.h"
 #include "binding/registry.h"
 #include "binding/tensors.h"
@@ -74,14 +75,6 @@ Napi::Value SparseHeadReference(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value SparseHead(const Napi::CallbackInfo& info) { return SparseHeadCall(info, "sparseHead", ops::sparse_head); }
-
-double number_option(const Napi::Object& obj, const char* key, double fallback) {
-  Napi::Value v = obj.Get(key);
-  if (v.IsUndefined()) return fallback;
-  if (!v.IsNumber() || !std::isfinite(v.As<Napi::Number>().DoubleValue()))
-    throw Napi::TypeError::New(obj.Env(), std::string("option '") + key + "' must be a finite number");
-  return v.As<Napi::Number>().DoubleValue();
-}
 
 struct FlopsResult {
   ops::FlopsLoss loss;

@@ -129,41 +129,4 @@ Napi::Object tensor_to_js(Napi::Env env, const at::Tensor& tensor) {
   return out;
 }
 
-Napi::Object object_arg(const Napi::CallbackInfo& info, size_t index, const std::string& what) {
-  if (info.Length() <= index || !info[index].IsObject())
-    throw Napi::TypeError::New(info.Env(), what + ": expected an options object as argument " + std::to_string(index + 1));
-  return info[index].As<Napi::Object>();
-}
-
-int64_t int_option(const Napi::Object& obj, const char* key, int64_t fallback, int64_t lo, int64_t hi) {
-  Napi::Value v = obj.Get(key);
-  if (v.IsUndefined()) return fallback;
-  double d = v.IsNumber() ? v.As<Napi::Number>().DoubleValue() : std::nan("");
-  if (!(d >= static_cast<double>(lo) && d <= static_cast<double>(hi)) || d != static_cast<double>(static_cast<int64_t>(d)))
-    throw Napi::RangeError::New(obj.Env(), std::string("option '") + key + "' must be an integer in [" +
-                                               std::to_string(lo) + ", " + std::to_string(hi) + "]");
-  return static_cast<int64_t>(d);
-}
-
-bool bool_option(const Napi::Object& obj, const char* key, bool fallback) {
-  Napi::Value v = obj.Get(key);
-  if (v.IsUndefined()) return fallback;
-  if (!v.IsBoolean()) throw Napi::TypeError::New(obj.Env(), std::string("option '") + key + "' must be a boolean");
-  return v.As<Napi::Boolean>().Value();
-}
-
-std::string string_option(const Napi::Object& obj, const char* key, const std::string& fallback) {
-  Napi::Value v = obj.Get(key);
-  if (v.IsUndefined()) return fallback;
-  if (!v.IsString()) throw Napi::TypeError::New(obj.Env(), std::string("option '") + key + "' must be a string");
-  return v.As<Napi::String>().Utf8Value();
-}
-
-int activation_option(const Napi::Object& obj) {
-  std::string name = string_option(obj, "activation", "l0");
-  if (name == "relu") return 0;
-  if (name == "l0") return static_cast<int>(int_option(obj, "k", 1, 1, 3));
-  throw Napi::RangeError::New(obj.Env(), "option 'activation' must be 'relu' or 'l0', got '" + name + "'");
-}
-
 }  // namespace l0sparse::binding

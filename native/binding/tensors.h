@@ -2,6 +2,8 @@
 // Tensors cross N-API as plain objects { data: TypedArray, shape: number[], dtype?: string }.
 // Inputs are validated and copied into torch-owned memory (JS buffers may move or be freed by GC while a
 // worker runs); outputs are copied into new JS-owned TypedArrays.
+#include "binding/args.h"
+
 #include <napi.h>
 
 #include <ATen/ATen.h>
@@ -21,14 +23,5 @@ at::Tensor optional_tensor_from_js(const Napi::Value& value, const std::string& 
 
 // Copies a CPU tensor (any layout) into { data, shape, dtype }. bfloat16/float16 come back as Uint16Array.
 Napi::Object tensor_to_js(Napi::Env env, const at::Tensor& tensor);
-
-// Object property helpers with clear errors.
-Napi::Object object_arg(const Napi::CallbackInfo& info, size_t index, const std::string& what);
-int64_t int_option(const Napi::Object& obj, const char* key, int64_t fallback, int64_t lo, int64_t hi);
-bool bool_option(const Napi::Object& obj, const char* key, bool fallback);
-std::string string_option(const Napi::Object& obj, const char* key, const std::string& fallback);
-
-// "relu" -> 0 extra logs; "l0" -> k extra logs (option `k`, default 1).
-int activation_option(const Napi::Object& obj);
 
 }  // namespace l0sparse::binding

@@ -1,6 +1,7 @@
 // Native training: trainerCreate (sync), trainerStep / trainerSave / trainerLoad (Promises).
 // The trainer works on the parameters of a model handle from model.cc; its mutex serialises steps, and
 // checkpoints write the model (transformers layout) plus optimizer.pt into a directory.
+#include "binding/args.h"
 #include "binding/async.h"
 #include "binding/model_handle.h"
 #include "binding/registry.h"
@@ -25,18 +26,6 @@ TrainerBox& trainer_from(const Napi::Value& v, const char* what) {
   auto ext = v.As<Napi::External<TrainerBox>>();
   if (!ext.CheckTypeTag(&kTrainerTag)) throw Napi::TypeError::New(env, std::string(what) + ": not a trainer handle");
   return *ext.Data();
-}
-
-std::string string_arg(const Napi::CallbackInfo& info, size_t i, const char* what) {
-  if (info.Length() <= i || !info[i].IsString() || info[i].As<Napi::String>().Utf8Value().empty())
-    throw Napi::TypeError::New(info.Env(), std::string(what) + " must be a non-empty string");
-  return info[i].As<Napi::String>().Utf8Value();
-}
-
-int64_t positive_int(const Napi::Object& o, const char* key) {
-  int64_t v = int_option(o, key, -1, 1, int64_t(1) << 31);
-  if (v < 1) throw Napi::TypeError::New(o.Env(), std::string("trainStep: '") + key + "' is required (a positive integer)");
-  return v;
 }
 
 // The train config as the JS object the API hands over, read by the key table of native/train/train_config.cc.
@@ -87,10 +76,10 @@ Napi::Value TrainerCreate(const Napi::CallbackInfo& info) {
 Napi::Value TrainerStep(const Napi::CallbackInfo& info) {
   TrainerBox box = trainer_from(info[0], "trainStep trainer");
   Napi::Object o = object_arg(info, 1, "trainStep batch");
-  const int64_t docs = positive_int(o, "numDocs");
-  const int64_t len = positive_int(o, "seqLen");
+  const int64_t docs = required_int_option(o, "numDocs", 1, int64_t(1) << 31, "trainStep");
+  const int64_t len = required_int_option(o, "seqLen", 1, int64_t(1) << 31, "trainStep");
   train::TrainBatch b;
-  b.group_size = positive_int(o, "groupSize");
+  b.group_size = required_int_option(o, "groupSize", 1, int64_t(1) << 31, "trainStep");
   b.input_ids = tensor_from_js(o.Get("inputIds"), "inputIds", at::kInt);
   b.attention_mask = tensor_from_js(o.Get("attentionMask"), "attentionMask", at::kInt);
   if (b.input_ids.numel() != docs * len || b.attention_mask.numel() != docs * len)
