@@ -60,7 +60,7 @@ interface NativeEncodeArgs extends EncodeOptions {
 declare module '../native/loader' {
   interface NativeAddon {
     mlmLoad(dir: string, opts?: ModelPlacement): Promise<NativeLoaded>;
-    mlmCreate(configJson: string, opts?: { seed?: number } & ModelPlacement): Promise<NativeLoaded>;
+    mlmCreate(config: object, opts?: { seed?: number } & ModelPlacement): Promise<NativeLoaded>;
     mlmEncode(handle: MlmHandle, args: NativeEncodeArgs): Promise<Csr>;
     mlmEncodeDense(handle: MlmHandle, args: NativeEncodeArgs): Promise<Tensor>;
     mlmSave(handle: MlmHandle, dir: string): Promise<void>;
@@ -99,7 +99,7 @@ export class NativeMlmModel {
    * on the CPU and then moved to `opts.device`, so a seed gives the same model on every device.
    */
   static async create(config: Record<string, unknown>, opts: { seed?: number } & ModelPlacement = {}): Promise<NativeMlmModel> {
-    return new NativeMlmModel(await callAsync((n) => n.mlmCreate(JSON.stringify(config), { ...opts, ...placement(opts) })));
+    return new NativeMlmModel(await callAsync((n) => n.mlmCreate(config, { ...opts, ...placement(opts) })));
   }
 
   /** The native handle, for other native modules (e.g. training) that work on the same parameters. */

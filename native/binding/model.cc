@@ -8,6 +8,7 @@
 
 #include <c10/core/GradMode.h>
 
+#include <cmath>
 #include <cstring>
 
 namespace l0sparse::binding {
@@ -167,18 +168,57 @@ Napi::Value MlmLoad(const Napi::CallbackInfo& info) {
       info.Env(), "l0sparse.mlmLoad", [dir, device] { return model::load_mlm_model(dir, device); }, loaded_to_js);
 }
 
-// mlmCreate(configJson, {seed, device}): a freshly initialised model (tests, training from scratch). The random
-// initialisation is drawn on the CPU and then moved, so a seed gives the same model on every device.
+// A plain JS value (what JSON.stringify would keep) as a json::Value, so that a config object crossing N-API
+// is read by the same parse_mlm_config as a config.json file. Undefined members are left out, as
+// JSON.stringify does; NaN/Infinity, functions, symbols, typed arrays and nesting past 64 levels (a cycle
+// included) are refused.
+json::Value json_from_js(const Napi::Value& v, const std::string& where, int depth = 0) {
+  auto fail = [&](const std::string& why) { return Napi::TypeError::New(v.Env(), "mlmCreate: config" + where + " " + why); };
+  if (depth > 64) throw fail("nests deeper than 64 levels (or refers to itself)");
+  if (v.IsNull()) return json::Value::null();
+  if (v.IsBoolean()) return json::Value::boolean(v.As<Napi::Boolean>().Value());
+  if (v.IsString()) return json::Value::string(v.As<Napi::String>().Utf8Value());
+  if (v.IsNumber()) {
+    const double d = v.As<Napi::Number>().DoubleValue();
+    if (!std::isfinite(d)) throw fail("is not a finite number");
+    if (d == std::floor(d) && std::fabs(d) <= 9007199254740992.0) return json::Value::integer(static_cast<int64_t>(d));
+    return json::Value::number(d);
+  }
+  if (v.IsArray()) {
+    Napi::Array a = v.As<Napi::Array>();
+    json::Value out = json::Value::array();
+    for (uint32_t i = 0; i < a.Length(); ++i) out.push_back(json_from_js(a.Get(i), where + "[" + std::to_string(i) + "]", depth + 1));
+    return out;
+  }
+  if (v.IsObject() && !v.IsFunction() && !v.IsTypedArray() && !v.IsArrayBuffer() && !v.IsBuffer()) {
+    Napi::Object o = v.As<Napi::Object>();
+    Napi::Array names = o.GetPropertyNames();
+    json::Value out = json::Value::object();
+    for (uint32_t i = 0; i < names.Length(); ++i) {
+      const std::string key = names.Get(i).ToString().Utf8Value();
+      Napi::Value member = o.Get(key);
+      if (member.IsUndefined()) continue;
+      out.set(key, json_from_js(member, where + "." + key, depth + 1));
+    }
+    return out;
+  }
+  throw fail("is not a JSON value (null, boolean, number, string, array or plain object)");
+}
+
+// mlmCreate(config, {seed, device}): a freshly initialised model (tests, training from scratch) from a
+// config.json-shaped object. The random initialisation is drawn on the CPU and then moved, so a seed gives
+// the same model on every device.
 Napi::Value MlmCreate(const Napi::CallbackInfo& info) {
-  if (info.Length() < 1 || !info[0].IsString()) throw Napi::TypeError::New(info.Env(), "mlmCreate: expected config.json text");
-  std::string text = info[0].As<Napi::String>().Utf8Value();
+  if (info.Length() < 1 || !info[0].IsObject() || info[0].IsArray())
+    throw Napi::TypeError::New(info.Env(), "mlmCreate: expected a config object (the fields of config.json)");
+  json::Value config = json_from_js(info[0], "");
   Napi::Object o = info.Length() > 1 && info[1].IsObject() ? info[1].As<Napi::Object>() : Napi::Object::New(info.Env());
   int64_t seed = int_option(o, "seed", 0, 0, int64_t(1) << 52);
   at::Device device = device_option(o, "mlmCreate");
   return run_async<std::shared_ptr<model::MlmModel>>(
       info.Env(), "l0sparse.mlmCreate",
-      [text, seed, device] {
-        model::MlmConfig c = model::parse_mlm_config(json::parse(text, "config"), "config");
+      [config = std::move(config), seed, device] {
+        model::MlmConfig c = model::parse_mlm_config(config, "config");
         at::manual_seed(static_cast<uint64_t>(seed));
         auto m = std::make_shared<model::MlmModel>(std::move(c));
         m->move_to(device);

@@ -167,13 +167,12 @@ export function buildCases(): Case[] {
   settle('SparseIndexNative#save', 'under a missing parent (created)', (c) => c.index.save(path.join(c.tmp, 'a', 'b', 'x.idx')));
 
   // --- mlmCreate --------------------------------------------------------------------------------
-  err('mlmCreate', 'no argument', (c) => c.native.mlmCreate(), /config\.json text/);
-  err('mlmCreate', 'config is an object, not text', (c) => c.native.mlmCreate({ model_type: 'bert' }), /config\.json text/);
-  err('mlmCreate', 'not JSON', (c) => c.native.mlmCreate('{model_type: bert'), /invalid JSON/);
-  err('mlmCreate', 'JSON array', (c) => c.native.mlmCreate('[]'), /JSON object/);
-  err('mlmCreate', 'no model_type', (c) => c.native.mlmCreate('{}'), /model_type/);
-  err('mlmCreate', 'unsupported model_type', (c) => c.native.mlmCreate('{"model_type":"gpt2"}'), /model_type/);
-  const bert = (o: Record<string, unknown>) => JSON.stringify({ model_type: 'bert', vocab_size: 50, hidden_size: 8,
+  err('mlmCreate', 'no argument', (c) => c.native.mlmCreate(), /config object/);
+  err('mlmCreate', 'config as JSON text, not an object', (c) => c.native.mlmCreate('{"model_type":"bert"}'), /config object/);
+  err('mlmCreate', 'an array', (c) => c.native.mlmCreate([]), /config object/);
+  err('mlmCreate', 'no model_type', (c) => c.native.mlmCreate({}), /model_type/);
+  err('mlmCreate', 'unsupported model_type', (c) => c.native.mlmCreate({ model_type: 'gpt2' }), /model_type/);
+  const bert = (o: Record<string, unknown>) => ({ model_type: 'bert', vocab_size: 50, hidden_size: 8,
     num_hidden_layers: 1, num_attention_heads: 2, intermediate_size: 16, max_position_embeddings: 16, ...o });
   err('mlmCreate', 'negative vocab_size', (c) => c.native.mlmCreate(bert({ vocab_size: -1 })), /vocab_size/);
   err('mlmCreate', 'fractional hidden_size', (c) => c.native.mlmCreate(bert({ hidden_size: 8.5 })), /hidden_size/);
@@ -189,8 +188,14 @@ export function buildCases(): Case[] {
     err('mlmCreate', 'a 64 TiB embedding (vocab 2^31): allocation fails cleanly',
       (c) => c.native.mlmCreate(bert({ vocab_size: 2 ** 31, hidden_size: 8192, num_attention_heads: 1 })));
   }
-  err('mlmCreate', 'nesting 100000 deep', (c) => c.native.mlmCreate('['.repeat(100000)), /deep|nest/i);
-  err('mlmCreate', 'duplicate keys', (c) => c.native.mlmCreate('{"model_type":"bert","model_type":"bert"}'), /duplicate/i);
+  const deep: Record<string, unknown> = { model_type: 'bert' };
+  for (let i = 0, at = deep; i < 100000; i++) at.x = {}, at = at.x as Record<string, unknown>;
+  err('mlmCreate', 'nesting 100000 deep', (c) => c.native.mlmCreate(deep), /deep/);
+  const cyclic: Record<string, unknown> = bert({});
+  cyclic.self = cyclic;
+  err('mlmCreate', 'a config that refers to itself', (c) => c.native.mlmCreate(cyclic), /refers to itself/);
+  err('mlmCreate', 'NaN hidden_size', (c) => c.native.mlmCreate(bert({ hidden_size: NaN })), /config\.hidden_size is not a finite number/);
+  err('mlmCreate', 'a function value', (c) => c.native.mlmCreate(bert({ extra: () => 1 })), /config\.extra is not a JSON value/);
   for (const v of [-1, 1.5, 'x', NaN, Infinity, 2 ** 60]) {
     err('mlmCreate', `seed ${String(v)}`, (c) => c.native.mlmCreate(bert({}), { seed: v }), /seed/);
   }
