@@ -18,7 +18,7 @@ export { evaluate } from './eval';
 export type { EncodeDocumentsOptions, SaveOptions } from './encode/sparse-encoder';
 export type { QueryEncoderOptions } from './query/query-encoder';
 export type { IndexStats, SearchResult, SearchOptions as SparseSearchOptions } from './index/sparse-index';
-export type { IndexWeights, SaveOptions as IndexSaveOptions } from './index/sparse-index';
+export type { IndexWeights, IndexVerify, LoadOptions as IndexLoadOptions, SaveOptions as IndexSaveOptions } from './index/sparse-index';
 export type { TrainStepConfig, TrainBatch, TrainMetrics, BagOfWordsInit } from './train/native-trainer';
 export type { Evaluation, EvaluateOptions, Qrels, Run, Hit } from './eval';
 
