@@ -110,7 +110,7 @@ export class SparseIndex {
   }
 
   /** Copies a batch of documents (weights >= 0; zeros are dropped). Ids must be unique and non-empty.
-   *  Every few million postings the batches are inverted into compressed postings (synchronously), so a
+   *  Every million postings the batches are inverted into compressed postings (synchronously), so a
    *  build's memory stays near the size of the index rather than of the vectors. */
   add(csr: Csr, ids: string[]): void {
     if (csr.numCols !== this.numCols) throw new RangeError(`add: the batch has numCols ${csr.numCols} but the index has ${this.numCols}`);

@@ -63,7 +63,7 @@ class SparseIndexWrap : public Napi::ObjectWrap<SparseIndexWrap> {
   }
 
  private:
-  // add(csr, ids): copies the batch; documents become searchable after build(). Every few million
+  // add(csr, ids): copies the batch; documents become searchable after build(). Every million
   // postings the batches are inverted into the compressed builder (synchronously, on the op threads).
   Napi::Value Add(const Napi::CallbackInfo& info) {
     return guarded(info, [&](const Napi::CallbackInfo& i) -> Napi::Value {

@@ -4,7 +4,7 @@
 // kBlockSize (postings.h, block_codec.h); each block's last doc and max weight stay uncompressed so that
 // top-k search can skip and bound whole blocks (block-max MaxScore, see maxscore.h).
 //
-// Documents arrive in CSR batches through add(). Every few million postings, add() inverts the batches
+// Documents arrive in CSR batches through add(). Every million postings, add() inverts the batches
 // seen so far (on several threads) into a PostingsBuilder, which keeps them compressed; build() folds in
 // the rest and lays the postings out for search. So the memory a build needs stays near the size of the
 // index, not of the vectors. New documents always get larger internal indices, so merging appends to each
@@ -126,7 +126,7 @@ class InvertedIndex {
   std::vector<std::string> pending_ids_;
   std::unique_ptr<PostingsBuilder> builder_;
   int64_t folded_rows_ = 0;
-  int64_t fold_threshold_ = int64_t{1} << 22;
+  int64_t fold_threshold_ = int64_t{1} << 20;
   std::vector<int64_t> pending_indptr_{0};
   std::vector<int32_t> pending_indices_;
   std::vector<float> pending_values_;

@@ -137,7 +137,8 @@ OwnedPostings encode_postings(std::vector<uint64_t> term_offsets, WeightCoding c
   out.block_last_doc.reserve(blocks);
   out.block_max.reserve(blocks);
   out.block_offsets.reserve(blocks + 1);
-  out.data.assign(bytes + kDataPadding, 0);
+  out.data.resize(bytes + kDataPadding);
+  std::fill(out.data.end() - kDataPadding, out.data.end(), uint8_t{0});
   size_t at = 0;
   for (auto& ch : encoded) {
     out.block_last_doc.insert(out.block_last_doc.end(), ch.last_doc.begin(), ch.last_doc.end());

@@ -7,9 +7,35 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
+#include <new>
+#include <utility>
 #include <vector>
 
 namespace l0sparse::index {
+
+// An allocator whose resize() leaves new bytes unwritten: the pages of a large buffer become resident only
+// as they are filled, so a build that releases its per-term buffers while it copies them into the final
+// array does not hold both whole at once.
+template <typename T>
+struct UninitializedAllocator : std::allocator<T> {
+  template <typename U>
+  struct rebind {
+    using other = UninitializedAllocator<U>;
+  };
+  UninitializedAllocator() = default;
+  template <typename U>
+  UninitializedAllocator(const UninitializedAllocator<U>&) noexcept {}
+  template <typename U>
+  void construct(U* p) noexcept {
+    ::new (static_cast<void*>(p)) U;
+  }
+  template <typename U, typename... Args>
+  void construct(U* p, Args&&... args) {
+    ::new (static_cast<void*>(p)) U(std::forward<Args>(args)...);
+  }
+};
+using PostingBytes = std::vector<uint8_t, UninitializedAllocator<uint8_t>>;
 
 struct PostingsView {
   int64_t num_cols = 0;
@@ -34,7 +60,7 @@ struct OwnedPostings {
   std::vector<uint32_t> block_last_doc;
   std::vector<float> block_max;
   std::vector<uint64_t> block_offsets;
-  std::vector<uint8_t> data;
+  PostingBytes data;  // written whole by the builders: no zero fill first
   std::vector<float> term_scales;
 
   explicit OwnedPostings(int64_t cols = 0);  // an empty index of `cols` terms

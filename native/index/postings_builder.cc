@@ -4,6 +4,8 @@
 #include <stdexcept>
 #include <string>
 
+#include <malloc.h>
+
 namespace l0sparse::index {
 namespace {
 
@@ -105,7 +107,8 @@ OwnedPostings PostingsBuilder::finish(int threads) {
   out.block_max.resize(blocks);
   out.block_offsets.resize(blocks + 1);
   out.block_offsets[blocks] = first_byte[num_cols_];
-  out.data.assign(first_byte[num_cols_] + kDataPadding, 0);
+  out.data.resize(first_byte[num_cols_] + kDataPadding);  // unwritten until each term is copied in
+  std::fill(out.data.end() - kDataPadding, out.data.end(), uint8_t{0});
   for_term_chunks(out.term_offsets, num_cols_, threads, [&](int64_t t_begin, int64_t t_end) {
     for (int64_t t = t_begin; t < t_end; ++t) {
       Term& term = terms_[t];
@@ -119,6 +122,9 @@ OwnedPostings PostingsBuilder::finish(int threads) {
       }
       term = Term{};  // released as it is copied: the peak stays near one copy of the postings
     }
+    // Freed term buffers sit in malloc's arenas, still resident, unless handed back: the output's pages,
+    // touched only as they are written, then replace them instead of adding to them.
+    malloc_trim(0);
   });
   return out;
 }

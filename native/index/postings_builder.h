@@ -31,7 +31,7 @@ class PostingsBuilder {
 
  private:
   struct Term {
-    std::vector<uint8_t> data;        // encoded full blocks, back to back
+    PostingBytes data;                // encoded full blocks, back to back
     std::vector<uint16_t> sizes;      // bytes of each encoded block
     std::vector<uint32_t> last_doc;   // per block
     std::vector<float> max;           // per block
