@@ -45,7 +45,8 @@ Napi::Value SparseHeadCall(const Napi::CallbackInfo& info, const char* name, Hea
       r.weights = head(hidden, weight, bias, mask, extra_logs);
       return r;
     }
-    torch::autograd::GradMode::set_enabled(true);
+    // Scoped: the worker thread is reused, and a mode left on would change later calls on it.
+    at::AutoGradMode grad_mode(true);
     hidden.requires_grad_(true);
     weight.requires_grad_(true);
     bias.requires_grad_(true);
@@ -88,7 +89,7 @@ Napi::Value FlopsLossBinding(const Napi::CallbackInfo& info) {
   const double threshold = number_option(o, "threshold", -1.0);
   const bool want_grad = bool_option(o, "grad", false);
   auto compute = [=]() mutable {
-    torch::autograd::GradMode::set_enabled(want_grad);
+    at::AutoGradMode grad_mode(want_grad);  // scoped: the worker thread is reused
     if (want_grad) weights.requires_grad_(true);
     FlopsResult r{ops::flops_loss(weights, group_size, threshold), at::Tensor()};
     if (want_grad) r.grad = torch::autograd::grad({r.loss.loss}, {weights})[0];

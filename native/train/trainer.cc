@@ -132,92 +132,106 @@ TrainMetrics Trainer::step(const TrainBatch& host_batch) {
   torch::autograd::AutoGradMode grad_mode(true);
   model_->train();
 
-  at::Tensor w = model_->doc_vectors(b.input_ids, b.attention_mask, config_.decoupled ? 0 : config_.extra_logs,
-                                     config_.bfloat16);
-  at::Tensor w_reg = config_.decoupled ? chain_log1p(w, config_.extra_logs) : w;
-  // Every local query against every local document; the data-parallel InfoNCE scores the global batch itself.
-  auto scores = [&] { return sparse_query_scores(b.query_indptr, b.query_indices, b.query_values, w); };
-  at::Tensor ranking;
-  switch (config_.loss) {
-    case RankingLoss::KlDistillation:
-      ranking = kl_distillation_loss(group_scores(scores(), b.group_size), b.teacher, config_.temperature);
-      break;
-    case RankingLoss::MarginMse:
-      ranking = margin_mse_loss(group_scores(scores(), b.group_size), b.teacher);
-      break;
-    case RankingLoss::InfoNce:
-      // Data parallel: every rank's documents are negatives for every query (train/distributed_info_nce.h).
-      ranking = dist_ ? distributed_info_nce_loss(*dist_, b.query_indptr, b.query_indices, b.query_values, w,
-                                                  b.group_size, config_.info_nce_scale)
-                      : info_nce_loss(scores(), b.group_size, config_.info_nce_scale);
-      break;
-  }
-  const double lambda = regularizer_weight(config_.lambda, steps_, config_.lambda_warmup);
-  const int64_t reg_groups = config_.regularizer_per_slot ? b.group_size : 1;
-  const int64_t q_local = b.input_ids.size(0) / b.group_size;
-  int64_t q_global = q_local, docs_global = b.input_ids.size(0);
-  ops::FlopsLoss reg;
-  if (dist_) {
-    // Data parallel (train/distributed.h): the regularizer's value is the FLOPS of the global batch with the
-    // gradient into this shard only, and this shard's mean ranking loss is weighted by Q_local / Q_global, so
-    // that summing gradients over ranks gives the gradient of one process on the concatenated batch.
-    DistributedLoss d = distributed_flops_loss(*dist_, w_reg, reg_groups, config_.threshold, q_local);
-    reg = d.regularizer;
-    q_global = d.global_queries;
-    docs_global = d.global_docs;
-    // The distributed InfoNCE loss is already the global mean (its gradient flows only into this shard).
-    if (config_.loss != RankingLoss::InfoNce) ranking = ranking * (static_cast<double>(q_local) / static_cast<double>(q_global));
-  } else {
-    reg = ops::flops_loss(w_reg, reg_groups, config_.threshold);
-  }
-  at::Tensor total = ranking + reg.loss * lambda;
-
-  TrainMetrics m;
-  m.ranking_loss = ranking.item<double>();
-  m.regularizer_loss = reg.loss.item<double>();
-  m.loss = total.item<double>();
-  m.lambda = lambda;
-  m.mean_doc_nnz = reg.mean_nnz;
-  m.mask_rate = reg.masked_fraction;
-  m.batch_flops = batch_flops(w, b);
-  if (dist_) {  // global metrics (the same on every rank, so a non-finite loss stops every rank alike)
-    const double ranking_share = config_.loss == RankingLoss::InfoNce
-                                     ? m.ranking_loss * static_cast<double>(q_local) / static_cast<double>(q_global)
-                                     : m.ranking_loss;
-    GlobalBatchStats g = distributed_batch_stats(*dist_, ranking_share, w, b.query_indices, docs_global, q_global);
-    m.ranking_loss = g.ranking_loss;
-    m.batch_flops = g.batch_flops;
-    m.loss = m.ranking_loss + lambda * m.regularizer_loss;
-  }
+  const at::Tensor w = model_->doc_vectors(b.input_ids, b.attention_mask, config_.decoupled ? 0 : config_.extra_logs,
+                                           config_.bfloat16);
+  const Losses l = losses(b, w);
+  TrainMetrics m = metrics(b, w, l);
   TORCH_CHECK(std::isfinite(m.loss), "trainStep: the loss is not finite (", m.loss, ") at step ", steps_,
               " (ranking ", m.ranking_loss, ", regularizer ", m.regularizer_loss,
               "); parameters were not updated — lower the learning rate or check the data");
-
-  (total / static_cast<double>(config_.grad_accumulation)).backward();
+  (l.total / static_cast<double>(config_.grad_accumulation)).backward();
   ++micro_steps_;
-  m.lr = linear_schedule_lr(config_.lr, steps_, config_.warmup_steps, config_.total_steps);
-  if (micro_steps_ >= config_.grad_accumulation) {
-    for (auto& group : optimizer_->param_groups())
-      static_cast<torch::optim::AdamWOptions&>(group.options()).lr(m.lr);
-    std::vector<at::Tensor> params = model_->parameters();
-    if (dist_) dist_->all_reduce_gradients(params);  // SUM over ranks, before clipping (train/distributed.h)
-    const double max_norm = config_.max_grad_norm > 0 ? config_.max_grad_norm : INFINITY;
-    m.grad_norm = torch::nn::utils::clip_grad_norm_(params, max_norm);
-    if (!std::isfinite(m.grad_norm)) {
-      optimizer_->zero_grad();
-      micro_steps_ = 0;
-      TORCH_CHECK(false, "trainStep: the gradient norm is not finite at step ", steps_, "; parameters were not updated");
-    }
-    optimizer_->step();
-    optimizer_->zero_grad();
-    ++steps_;
-    micro_steps_ = 0;
-    m.optimizer_stepped = true;
-  }
+  apply_gradients(m);
   m.step = steps_;
   m.threads = at::get_num_threads();
   m.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return m;
+}
+
+at::Tensor Trainer::ranking_loss(const TrainBatch& b, const at::Tensor& w) const {
+  // Every local query against every local document; the data-parallel InfoNCE scores the global batch itself.
+  auto scores = [&] { return sparse_query_scores(b.query_indptr, b.query_indices, b.query_values, w); };
+  switch (config_.loss) {
+    case RankingLoss::KlDistillation:
+      return kl_distillation_loss(group_scores(scores(), b.group_size), b.teacher, config_.temperature);
+    case RankingLoss::MarginMse:
+      return margin_mse_loss(group_scores(scores(), b.group_size), b.teacher);
+    case RankingLoss::InfoNce:
+      // Data parallel: every rank's documents are negatives for every query (train/distributed_info_nce.h).
+      return dist_ ? distributed_info_nce_loss(*dist_, b.query_indptr, b.query_indices, b.query_values, w, b.group_size,
+                                               config_.info_nce_scale)
+                   : info_nce_loss(scores(), b.group_size, config_.info_nce_scale);
+  }
+  TORCH_CHECK(false, "trainStep: unknown ranking loss");
+}
+
+Trainer::Losses Trainer::losses(const TrainBatch& b, const at::Tensor& w) const {
+  Losses l;
+  l.ranking = ranking_loss(b, w);
+  l.lambda = regularizer_weight(config_.lambda, steps_, config_.lambda_warmup);
+  const at::Tensor w_reg = config_.decoupled ? chain_log1p(w, config_.extra_logs) : w;
+  const int64_t reg_groups = config_.regularizer_per_slot ? b.group_size : 1;
+  l.local_queries = l.global_queries = b.input_ids.size(0) / b.group_size;
+  l.global_docs = b.input_ids.size(0);
+  if (dist_) {
+    // Data parallel (train/distributed.h): the regularizer's value is the FLOPS of the global batch with the
+    // gradient into this shard only, and this shard's mean ranking loss is weighted by Q_local / Q_global, so
+    // that summing gradients over ranks gives the gradient of one process on the concatenated batch.
+    DistributedLoss d = distributed_flops_loss(*dist_, w_reg, reg_groups, config_.threshold, l.local_queries);
+    l.regularizer = d.regularizer;
+    l.global_queries = d.global_queries;
+    l.global_docs = d.global_docs;
+    // The distributed InfoNCE loss is already the global mean (its gradient flows only into this shard).
+    if (config_.loss != RankingLoss::InfoNce)
+      l.ranking = l.ranking * (static_cast<double>(l.local_queries) / static_cast<double>(l.global_queries));
+  } else {
+    l.regularizer = ops::flops_loss(w_reg, reg_groups, config_.threshold);
+  }
+  l.total = l.ranking + l.regularizer.loss * l.lambda;
+  return l;
+}
+
+TrainMetrics Trainer::metrics(const TrainBatch& b, const at::Tensor& w, const Losses& l) const {
+  TrainMetrics m;
+  m.ranking_loss = l.ranking.item<double>();
+  m.regularizer_loss = l.regularizer.loss.item<double>();
+  m.loss = l.total.item<double>();
+  m.lambda = l.lambda;
+  m.mean_doc_nnz = l.regularizer.mean_nnz;
+  m.mask_rate = l.regularizer.masked_fraction;
+  m.batch_flops = batch_flops(w, b);
+  if (dist_) {  // global metrics (the same on every rank, so a non-finite loss stops every rank alike)
+    const double ranking_share = config_.loss == RankingLoss::InfoNce
+                                     ? m.ranking_loss * static_cast<double>(l.local_queries) / static_cast<double>(l.global_queries)
+                                     : m.ranking_loss;
+    GlobalBatchStats g = distributed_batch_stats(*dist_, ranking_share, w, b.query_indices, l.global_docs, l.global_queries);
+    m.ranking_loss = g.ranking_loss;
+    m.batch_flops = g.batch_flops;
+    m.loss = m.ranking_loss + l.lambda * m.regularizer_loss;
+  }
+  return m;
+}
+
+// After backward(): once grad_accumulation micro-batches are in, one AdamW step at the scheduled learning rate
+// (gradients summed over ranks, then clipped).
+void Trainer::apply_gradients(TrainMetrics& m) {
+  m.lr = linear_schedule_lr(config_.lr, steps_, config_.warmup_steps, config_.total_steps);
+  if (micro_steps_ < config_.grad_accumulation) return;
+  for (auto& group : optimizer_->param_groups()) static_cast<torch::optim::AdamWOptions&>(group.options()).lr(m.lr);
+  std::vector<at::Tensor> params = model_->parameters();
+  if (dist_) dist_->all_reduce_gradients(params);  // SUM over ranks, before clipping (train/distributed.h)
+  const double max_norm = config_.max_grad_norm > 0 ? config_.max_grad_norm : INFINITY;
+  m.grad_norm = torch::nn::utils::clip_grad_norm_(params, max_norm);
+  if (!std::isfinite(m.grad_norm)) {
+    optimizer_->zero_grad();
+    micro_steps_ = 0;
+    TORCH_CHECK(false, "trainStep: the gradient norm is not finite at step ", steps_, "; parameters were not updated");
+  }
+  optimizer_->step();
+  optimizer_->zero_grad();
+  ++steps_;
+  micro_steps_ = 0;
+  m.optimizer_stepped = true;
 }
 
 void Trainer::set_process_group(std::shared_ptr<ProcessGroup> group) {

@@ -5,6 +5,7 @@
 //   -> backward -> (every `grad_accumulation` micro-batches) clip, AdamW step with the linear schedule.
 // The trainer owns the AdamW state and the step counter; the model is shared with the encoder binding.
 #include "model/mlm_model.h"
+#include "ops/flops_loss.h"
 
 #include <ATen/ATen.h>
 
@@ -89,6 +90,18 @@ class Trainer {
  private:
   void check_batch(const TrainBatch& batch) const;
   void check_process_group_device() const;
+
+  // The phases of step(), in order (the caller holds both locks).
+  struct Losses {
+    at::Tensor ranking, total;
+    ops::FlopsLoss regularizer;
+    double lambda = 0;
+    int64_t local_queries = 0, global_queries = 0, global_docs = 0;
+  };
+  at::Tensor ranking_loss(const TrainBatch& b, const at::Tensor& doc_weights) const;
+  Losses losses(const TrainBatch& b, const at::Tensor& doc_weights) const;
+  TrainMetrics metrics(const TrainBatch& b, const at::Tensor& doc_weights, const Losses& l) const;
+  void apply_gradients(TrainMetrics& m);
 
   std::shared_ptr<model::MlmModel> model_;
   TrainConfig config_;
