@@ -2,6 +2,7 @@
 #include "index/batch_search.h"
 #include "index/crc32.h"
 #include "index/index_file.h"
+#include "index_test_util.h"
 
 #include <gtest/gtest.h>
 
@@ -49,19 +50,9 @@ class IndexFile : public ::testing::Test {
     index.build();
     return index;
   }
-  // Byte offset of section `tag`'s header in a v2 file.
-  static size_t section_at(const std::string& bytes, uint32_t tag) {
-    size_t at = 80;
-    for (uint32_t t = 1; t < tag; ++t) {
-      uint64_t len;
-      std::memcpy(&len, &bytes[at + 8], 8);
-      at += 16 + (len + 7) / 8 * 8;
-    }
-    return at;
-  }
   // Rewrites one payload byte range of section `tag` and recomputes its checksum.
   static void patch_section(std::string& bytes, uint32_t tag, size_t offset, const void* value, size_t size) {
-    const size_t at = section_at(bytes, tag);
+    const size_t at = testing_util::index_section_at(bytes, tag);
     std::memcpy(&bytes[at + 16 + offset], value, size);
     uint64_t len;
     std::memcpy(&len, &bytes[at + 8], 8);

@@ -142,16 +142,7 @@ class IndexLazyLoad : public ::testing::Test {
     std::ofstream out(p, std::ios::binary | std::ios::trunc);
     out.write(b.data(), static_cast<std::streamsize>(b.size()));
   }
-  // Offset of section `tag`'s payload in a v2 file.
-  static size_t payload_at(const std::string& b, uint32_t tag) {
-    size_t at = 80;
-    for (uint32_t t = 1; t < tag; ++t) {
-      uint64_t len;
-      std::memcpy(&len, &b[at + 8], 8);
-      at += 16 + (len + 7) / 8 * 8;
-    }
-    return at + 16;
-  }
+  static size_t payload_at(const std::string& b, uint32_t tag) { return index_section_at(b, tag) + 16; }
   fs::path dir_;
   Rows docs_, queries_;
 };

@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <map>
 #include <limits>
 #include <random>
@@ -66,6 +67,18 @@ inline std::vector<std::pair<float, int32_t>> brute_force(const Rows& docs, cons
   }
   std::sort(all.begin(), all.end(), [](auto a, auto b) { return a.first > b.first || (a.first == b.first && a.second < b.second); });
   return all;
+}
+
+// Byte offset of section `tag`'s header in a v2 index file (layout: native/index/index_file.h); its payload
+// starts 16 bytes later.
+inline size_t index_section_at(const std::string& bytes, uint32_t tag) {
+  size_t at = 80;
+  for (uint32_t t = 1; t < tag; ++t) {
+    uint64_t len;
+    std::memcpy(&len, &bytes[at + 8], 8);
+    at += 16 + (len + 7) / 8 * 8;
+  }
+  return at;
 }
 
 inline std::vector<std::string> make_ids(int64_t n, const std::string& prefix) {
