@@ -5,7 +5,8 @@
  *
  * Default: L0SPARSE_ENCODE_DTYPE, else DEFAULT_ENCODE_DTYPE. That default stays 'float32' until bfloat16 passes
  * the retrieval-quality check on trained models (scripts/bench/p3-quality.js: nDCG@10 and R@100 on SciFact
- * test within 0.002 of float32 and >= 99% top-10 overlap); results: README "Benchmarks — P3 encoding" (fails on the demo model).
+ * test within 0.002 of float32 and >= 99% top-10 overlap); results: README "Benchmarks — P3 encoding" (passes on
+ * a 6x768 model, fails on the demo's D = 64 model: quality depends on the model, so float32 stays the default).
  */
 import { cpuHasNativeBf16 } from '../native/kernels';
 
