@@ -7,7 +7,6 @@
 #include "binding/registry.h"
 #include "binding/tensors.h"
 #include "model/bag_of_words_init.h"
-#include "model/safetensors.h"
 #include "train/trainer.h"
 
 namespace l0sparse::binding {
@@ -121,13 +120,10 @@ Napi::Value TrainerSave(const Napi::CallbackInfo& info) {
   TrainerBox box = trainer_from(info[0], "trainerSave trainer");
   std::string dir = string_arg(info, 1, "trainerSave dir");
   auto trainer = box.trainer;
-  auto model = box.model;
   return run_async<bool>(
       info.Env(), "l0sparse.trainerSave",
-      [trainer, model, dir]() {
-        std::lock_guard<std::mutex> lock(trainer->mutex());
-        std::shared_lock<std::shared_mutex> parameters(model->parameters_mutex());
-        model::save_mlm_model(*model, dir);
+      [trainer, dir]() {
+        trainer->save_model(dir);
         return true;
       },
       [](Napi::Env env, bool&&) -> Napi::Value { return env.Undefined(); });
@@ -146,18 +142,9 @@ Napi::Value TrainerLoad(const Napi::CallbackInfo& info) {
   TrainerBox box = trainer_from(info[0], "trainerLoad trainer");
   std::string dir = string_arg(info, 1, "trainerLoad dir");
   auto trainer = box.trainer;
-  auto model = box.model;
   return run_async<double>(
       info.Env(), "l0sparse.trainerLoad",
-      [trainer, model, dir]() {
-        {
-          std::lock_guard<std::mutex> lock(trainer->mutex());
-          std::unique_lock<std::shared_mutex> parameters(model->parameters_mutex());
-          model->load_checkpoint(model::read_checkpoint_dir(dir), dir);
-        }
-        trainer->load_state(dir);
-        return static_cast<double>(trainer->optimizer_steps());
-      },
+      [trainer, dir]() { return static_cast<double>(trainer->load_checkpoint(dir)); },
       [](Napi::Env env, double&& steps) -> Napi::Value { return Napi::Number::New(env, steps); });
 }
 

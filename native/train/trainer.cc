@@ -1,9 +1,10 @@
 #include "train/trainer.h"
 
-#include "model/device.h"
 #include "common/file_io.h"
+#include "model/device.h"
 #include "model/files.h"
 #include "model/json.h"
+#include "model/safetensors.h"
 #include "ops/flops_loss.h"
 #include "train/distributed.h"
 #include "train/distributed_info_nce.h"
@@ -265,6 +266,22 @@ void Trainer::save_state(const std::string& dir) const {
     return size;
   });
   out.commit();
+}
+
+void Trainer::save_model(const std::string& dir) const {
+  std::lock_guard<std::mutex> lock(const_cast<std::mutex&>(mutex_));
+  std::shared_lock<std::shared_mutex> parameters(model_->parameters_mutex());
+  model::save_mlm_model(*model_, dir);
+}
+
+int64_t Trainer::load_checkpoint(const std::string& dir) {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    std::unique_lock<std::shared_mutex> parameters(model_->parameters_mutex());
+    model_->load_checkpoint(model::read_checkpoint_dir(dir), dir);
+  }
+  load_state(dir);  // takes the trainer lock itself
+  return steps_;
 }
 
 void Trainer::load_state(const std::string& dir) {

@@ -82,6 +82,10 @@ class Trainer {
   // one (the model is saved separately by save_mlm_model). Loading maps the optimizer state to the model's device.
   void save_state(const std::string& dir) const;
   void load_state(const std::string& dir);
+  // The model as a transformers folder, between steps (lock order: trainer, then the model's parameters).
+  void save_model(const std::string& dir) const;
+  // A checkpoint folder's weights into the model, then its optimizer state; returns the optimizer steps.
+  int64_t load_checkpoint(const std::string& dir);
 
   int64_t optimizer_steps() const { return steps_; }
   const TrainConfig& config() const { return config_; }
