@@ -65,11 +65,15 @@ InvertedIndex::InvertedIndex(PostingsView postings, IdsView ids, std::shared_ptr
   refresh_derived();
 }
 
+std::runtime_error InvertedIndex::corrupt(const std::string& what) const {
+  return std::runtime_error((origin_.empty() ? std::string("index") : origin_) + ": corrupt index file: " + what);
+}
+
 void InvertedIndex::check_term_slow(int64_t t) const {
   try {
     validate_term(postings_, t, block_starts_[t], num_docs());
   } catch (const std::invalid_argument& e) {
-    throw std::runtime_error((origin_.empty() ? std::string("index") : origin_) + ": corrupt index file: " + e.what());
+    throw corrupt(e.what());
   }
   term_checked_[t].store(1, std::memory_order_release);
 }
@@ -80,8 +84,7 @@ void InvertedIndex::check_ids() const {
   seen.reserve(static_cast<size_t>(num_docs()));
   for (int64_t d = 0; d < num_docs(); ++d)
     if (!seen.insert(id(d)).second)
-      throw std::runtime_error((origin_.empty() ? std::string("index") : origin_) + ": corrupt index file: duplicate document id '" +
-                               std::string(id(d)) + "'");
+      throw corrupt("duplicate document id '" + std::string(id(d)) + "'");
 }
 
 void InvertedIndex::check_all_terms(int threads) const {
@@ -100,13 +103,9 @@ void InvertedIndex::refresh_derived() {
 
 void InvertedIndex::ensure_id_set() {
   if (id_set_ready_) return;
+  check_ids();  // a lazily opened file's ids were not checked for uniqueness yet
   id_set_.reserve(static_cast<size_t>(num_docs()));
-  for (int64_t d = 0; d < num_docs(); ++d)
-    if (!id_set_.emplace(id(d)).second && !ids_verified_) {
-      id_set_.clear();
-      throw std::runtime_error((origin_.empty() ? std::string("index") : origin_) + ": corrupt index file: duplicate document id '" +
-                               std::string(id(d)) + "'");
-    }
+  for (int64_t d = 0; d < num_docs(); ++d) id_set_.emplace(id(d));
   id_set_ready_ = true;
 }
 

@@ -21,6 +21,7 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <unordered_set>
@@ -105,6 +106,7 @@ class InvertedIndex {
   void ensure_id_set();
   void fold_pending(int threads);
   void check_term_slow(int64_t t) const;
+  std::runtime_error corrupt(const std::string& what) const;  // "<origin>: corrupt index file: <what>"
 
   PostingsView postings_;
   IdsView ids_;
