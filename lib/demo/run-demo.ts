@@ -43,6 +43,11 @@ export interface DemoOptions {
   name?: string;
   out: string;
   tokenizer?: string;
+  /**
+   * A transformers masked-LM folder to start from (e.g. `l0sparse pretrain`'s model/); its tokenizer is used unless
+   * `tokenizer` is set, and dim / layers / heads / bagOfWords do not apply. Default: a random bag-of-words model.
+   */
+  init?: string;
   steps: number;
   dim: number;
   layers: number;
@@ -172,7 +177,7 @@ export function demoTrainConfig(o: DemoOptions, dataDir: string, tokenizer: stri
   const heads = o.heads ?? Math.max(1, Math.round(o.dim / 32));
   return normalizeTrainConfig({
     output: path.join(o.out, 'run'),
-    init: {
+    init: o.init !== undefined ? path.resolve(o.init) : {
       architecture: 'distilbert', hiddenSize: o.dim, numLayers: o.layers, numHeads: heads, intermediateSize: o.intermediate ?? o.dim * 2,
       maxPositions: Math.max(o.maxLength, 128), bagOfWords: o.bagOfWords,
     },
@@ -186,6 +191,14 @@ export function demoTrainConfig(o: DemoOptions, dataDir: string, tokenizer: stri
       bf16: o.bf16, ...o.step,
     },
   }, undefined, { scheduleFractions: DEMO_SCHEDULE_FRACTIONS, warn: o.log && ((line) => o.log!(`warning: ${line}`)) });
+}
+
+/** The tokenizer file of a model folder (tokenizer.json, else vocab.txt). */
+function tokenizerFileOf(dir: string): string {
+  for (const name of ['tokenizer.json', 'vocab.txt']) {
+    if (fs.existsSync(path.join(dir, name))) return path.join(dir, name);
+  }
+  throw new Error(`${dir} has no tokenizer.json or vocab.txt: pass --tokenizer`);
 }
 
 export async function runDemo(options: DemoOptions): Promise<DemoResult> {
@@ -202,7 +215,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
   const test = restrictCorpus(await loadBeir(data.dir, 'test'), options.maxCorpus);
   seconds.data = t();
   log(`${name}: ${data.dir} (${data.source}), ${test.corpus.length} documents, ${test.queries.length} test queries`);
-  const tokenizerFile = options.tokenizer ?? DEFAULT_DEMO_VOCAB;
+  const tokenizerFile = options.tokenizer ?? (options.init !== undefined ? tokenizerFileOf(options.init) : DEFAULT_DEMO_VOCAB);
   const tokenizer = TextTokenizer.fromFile(tokenizerFile);
 
   // Training (the run folder is resumable; a different configuration starts over).
@@ -213,7 +226,8 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
     fs.rmSync(train.output, { recursive: true, force: true });
   }
   t = tic();
-  log(`training: ${options.steps} steps × ${options.queriesPerStep} queries (${options.loss}, ${options.activation}${options.activation === 'l0' ? ` k=${options.k}` : ''}, λ=${options.lambda}, t=${options.threshold}), D=${options.dim}, ${options.layers} layer(s), vocabulary ${tokenizer.vocabSize}`);
+  const start = options.init !== undefined ? `from ${options.init}` : `D=${options.dim}, ${options.layers} layer(s)`;
+  log(`training: ${options.steps} steps × ${options.queriesPerStep} queries (${options.loss}, ${options.activation}${options.activation === 'l0' ? ` k=${options.k}` : ''}, λ=${options.lambda}, t=${options.threshold}), ${start}, vocabulary ${tokenizer.vocabSize}`);
   const trained = await runTraining(train, {
     progress,
     onEval: options.evalEvery > 0 ? heldOutEvaluation({ maxCorpus: options.curveCorpus }) : undefined,

@@ -9,7 +9,7 @@ export interface DocumentBatch {
 }
 
 /** Pads id rows with padId to the longest row; the attention mask marks the real tokens. */
-export function padRows(rows: readonly (readonly number[])[], padId: number): DocumentBatch {
+export function padRows(rows: readonly ArrayLike<number>[], padId: number): DocumentBatch {
   if (rows.length === 0) throw new RangeError('cannot pad an empty batch');
   const seqLen = Math.max(...rows.map((r) => r.length));
   const inputIds = new Int32Array(rows.length * seqLen).fill(padId);

@@ -8,12 +8,13 @@ import * as fs from 'fs';
 import * as path from 'path';
 
 import { withAtomicDir } from '../io';
-import type { NativeTrainer, TrainMetrics } from './native-trainer';
+import type { NativeTrainer } from './native-trainer';
 
 export interface TrainerState {
   step: number;
   savedAt: string;
-  metrics?: TrainMetrics;
+  /** The metrics of the step that produced the checkpoint (a training or a pretraining step). */
+  metrics?: object;
 }
 
 const STATE_FILE = 'trainer-state.json';
@@ -42,7 +43,7 @@ export function readTrainerState(dir: string): TrainerState {
 
 /** Saves a checkpoint atomically and keeps only the newest `keep`. */
 export async function saveCheckpoint(trainer: NativeTrainer, output: string, step: number, keep: number,
-  metrics?: TrainMetrics): Promise<string> {
+  metrics?: object): Promise<string> {
   const final = checkpointPath(output, step);
   await withAtomicDir(final, async (tmp) => {
     await trainer.saveCheckpoint(tmp);

@@ -64,6 +64,29 @@ export interface TrainBatch {
   teacher?: Float32Array;
 }
 
+/** A masked-LM pretraining batch (lib/train/mlm-masking.ts makes one from a token batch). */
+export interface MlmBatch {
+  /** The inputs as masked. */
+  docs: DocumentBatch;
+  /** [batchSize·seqLen] row-major: the original id at every predicted position, -100 elsewhere. */
+  labels: Int32Array;
+}
+
+export interface MlmMetrics {
+  /** Mean cross-entropy over the predicted positions (transformers' masked-LM loss). */
+  loss: number;
+  /** Share of predicted positions whose top logit is the original token. */
+  accuracy: number;
+  predicted: number;
+  lr: number;
+  /** Before clipping; 0 on micro-steps without an optimizer step. */
+  gradNorm: number;
+  seconds: number;
+  threads: number;
+  step: number;
+  optimizerStepped: boolean;
+}
+
 export interface TrainMetrics {
   loss: number;
   rankingLoss: number;
@@ -99,6 +122,7 @@ declare module '../native/loader' {
     trainerCreate(model: MlmHandle, config: TrainStepConfig): TrainerHandle;
     trainConfigKeys(): string[];
     trainerStep(trainer: TrainerHandle, batch: NativeStepArgs): Promise<TrainMetrics>;
+    trainerMlmStep(trainer: TrainerHandle, batch: MlmBatch): Promise<MlmMetrics>;
     trainerSaveModel(trainer: TrainerHandle, dir: string): Promise<void>;
     trainerSaveState(trainer: TrainerHandle, dir: string): Promise<void>;
     trainerLoad(trainer: TrainerHandle, dir: string): Promise<number>;
@@ -149,6 +173,14 @@ export class NativeTrainer {
       if (batch.teacher) args.teacher = { data: batch.teacher, shape: [batch.teacher.length] };
       return n.trainerStep(this.handle, args);
     });
+  }
+
+  /**
+   * One masked-LM pretraining step (`l0sparse pretrain`) with this trainer's optimizer, schedule and clipping: the
+   * retrieval settings (loss, λ, t, activation) play no part. One process only.
+   */
+  mlmStep(batch: MlmBatch): Promise<MlmMetrics> {
+    return callAsync((n) => n.trainerMlmStep(this.handle, { docs: batch.docs, labels: batch.labels }));
   }
 
   /** Writes the model (config.json + model.safetensors) and optimizer.pt (AdamW state, step, RNG) into dir. */

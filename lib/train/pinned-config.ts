@@ -18,16 +18,23 @@ export function pinnedConfigText(config: TrainRunConfig): string {
 
 /** Writes train-config.json into a new run folder, or checks that an existing one holds the same config. */
 export function pinConfig(config: TrainRunConfig): void {
-  fs.mkdirSync(config.output, { recursive: true });
-  const file = path.join(config.output, 'train-config.json');
-  const text = pinnedConfigText(config);
+  pinConfigFile(config.output, 'train-config.json', pinnedConfigText(config));
+}
+
+/**
+ * Writes `text` (a run's config as JSON) to `name` in the run folder `output`, or — when the folder already has
+ * one — checks that it is the same, naming every differing key. Shared by `train` and `pretrain`.
+ */
+export function pinConfigFile(output: string, name: string, text: string): void {
+  fs.mkdirSync(output, { recursive: true });
+  const file = path.join(output, name);
   if (fs.existsSync(file)) {
     const pinnedText = fs.readFileSync(file, 'utf8');
     if (pinnedText !== text) {
       const differences = configDifferences(parseOrNull(pinnedText), JSON.parse(text) as unknown);
-      throw new Error(`${config.output} holds a run with a different configuration (${file}): ` +
+      throw new Error(`${output} holds a run with a different configuration (${file}): ` +
         `${differences.length ? differences.join('; ') : 'the files differ'}. Use a new output folder, or set those keys to the pinned values ` +
-        '(a folder pinned by an older version may lack keys added since: write their values into its train-config.json)');
+        '(a folder pinned by an older version may lack keys added since: write their values into its ' + name + ')');
     }
     return;
   }

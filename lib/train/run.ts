@@ -6,7 +6,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 
-import { NativeMlmModel } from '../model/native-model';
+import type { NativeMlmModel } from '../model/native-model';
 import { saveHfLayout } from '../model/save-layouts';
 import { computeIdf } from '../idf/compute-idf';
 import { IdfTable } from '../idf/idf-table';
@@ -16,10 +16,11 @@ import { QueryEncoder } from '../query/query-encoder';
 import { TextTokenizer } from '../tokenizer/text-tokenizer';
 import { listCheckpoints, readTrainerState, saveCheckpoint } from './checkpoints';
 import { CollapseDetector, equalScoresLoss, TrainingCollapsedError, type Collapse } from './collapse';
-import type { RandomInit, TrainRunConfig } from './config';
+import type { TrainRunConfig } from './config';
 import { readTrainingData, type TrainingData, type TrainingGroup } from './data';
 import { shardOf, type ProcessGroup } from './distributed';
-import { initBagOfWords, NativeTrainer, type TrainBatch, type TrainMetrics } from './native-trainer';
+import { initialModel } from './initial-model';
+import { NativeTrainer, type TrainBatch, type TrainMetrics } from './native-trainer';
 import { pinConfig } from './pinned-config';
 import { GroupSchedule, seededPermutation } from './schedule';
 
@@ -63,17 +64,6 @@ export interface TrainRunResult {
   device: string;
   /** The first collapse detected when `stopOnCollapse` is false (with it, a collapse throws TrainingCollapsedError). */
   collapse: Collapse | null;
-}
-
-function randomInitConfig(init: RandomInit, vocabSize: number, padId: number): Record<string, unknown> {
-  if (init.architecture === 'distilbert') {
-    return { model_type: 'distilbert', vocab_size: vocabSize, dim: init.hiddenSize, n_layers: init.numLayers,
-      n_heads: init.numHeads, hidden_dim: init.intermediateSize, max_position_embeddings: init.maxPositions,
-      pad_token_id: padId, sinusoidal_pos_embds: false, activation: 'gelu', dropout: 0.1, attention_dropout: 0.1 };
-  }
-  return { model_type: 'bert', vocab_size: vocabSize, hidden_size: init.hiddenSize, num_hidden_layers: init.numLayers,
-    num_attention_heads: init.numHeads, intermediate_size: init.intermediateSize, max_position_embeddings: init.maxPositions,
-    type_vocab_size: 2, pad_token_id: padId, hidden_act: 'gelu', hidden_dropout_prob: 0.1, attention_probs_dropout_prob: 0.1 };
 }
 
 /** Splits off whole queries for evaluation: the last `holdOut` query ids of a seeded shuffle. */
@@ -168,27 +158,6 @@ async function prepareInputs(config: TrainRunConfig, role: RunRole, initDir: str
   return { tokenizer, data, train, heldOut, queryEncoder: QueryEncoder.fromIdf(tokenizer, idf) };
 }
 
-/** The starting model: a saved encoder folder, or a random one (bag-of-words initialised unless switched off). */
-async function initialModel(config: TrainRunConfig, tokenizer: TextTokenizer, initDir: string | null, device: string): Promise<NativeMlmModel> {
-  let model: NativeMlmModel;
-  if (initDir) {
-    model = await NativeMlmModel.load(initDir, { device });
-  } else {
-    const init = config.init as RandomInit;
-    model = await NativeMlmModel.create(randomInitConfig(init, tokenizer.vocabSize, tokenizer.specialId('[PAD]') ?? 0),
-      { seed: init.seed ?? config.seed, device });
-    const bow = init.bagOfWords ?? true;
-    if (bow !== false) initBagOfWords(model, { ...(bow === true ? {} : bow), seed: init.seed ?? config.seed });
-  }
-  if (config.maxLength > model.config.maxPositions) {
-    throw new Error(`maxLength ${config.maxLength} exceeds the model's ${model.config.maxPositions} positions`);
-  }
-  if (model.config.vocabSize !== tokenizer.vocabSize) {
-    throw new Error(`the model has ${model.config.vocabSize} vocabulary rows but the tokenizer has ${tokenizer.vocabSize} tokens`);
-  }
-  return model;
-}
-
 /** Restores the newest complete checkpoint of the run folder, if any; returns the step it holds (0: none). */
 async function resumeFromCheckpoint(trainer: NativeTrainer, output: string): Promise<number> {
   const latest = listCheckpoints(output).at(-1);
@@ -217,7 +186,7 @@ async function trainToCompletion(config: TrainRunConfig, opts: TrainRunOptions):
   if (config.threads) setNumThreads(config.threads);
   const initDir = typeof config.init === 'string' ? config.init : null;
   const inputs = await prepareInputs(config, role, initDir);
-  const model = await initialModel(config, inputs.tokenizer, initDir, role.device);
+  const model = await initialModel(config, inputs.tokenizer, role.device);
   const trainer = NativeTrainer.create(model, config.step);
   const resumedFrom = await resumeFromCheckpoint(trainer, config.output);
   const loop = await trainSteps(config, opts, role, { ...inputs, model, trainer }, resumedFrom);

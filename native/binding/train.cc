@@ -1,4 +1,4 @@
-// Native training: trainerCreate (sync), trainerStep / trainerSave / trainerLoad (Promises).
+// Native training: trainerCreate (sync), trainerStep / trainerMlmStep / trainerSave / trainerLoad (Promises).
 // The trainer works on the parameters of a model handle from model.cc; its mutex serialises steps, and
 // checkpoints write the model (transformers layout) plus optimizer.pt into a directory.
 #include "binding/args.h"
@@ -8,6 +8,8 @@
 #include "binding/tensors.h"
 #include "model/bag_of_words_init.h"
 #include "train/trainer.h"
+
+#include <cstring>
 
 namespace l0sparse::binding {
 namespace {
@@ -116,6 +118,51 @@ Napi::Value TrainerStep(const Napi::CallbackInfo& info) {
       });
 }
 
+// An Int32Array of rows * cols entries as an int32 [rows, cols] tensor (copied: the JS buffer may move).
+at::Tensor int32_matrix(const Napi::Object& o, const char* key, int64_t rows, int64_t cols, const std::string& what) {
+  Napi::Value v = o.Get(key);
+  if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_int32_array)
+    throw Napi::TypeError::New(o.Env(), what + ": " + key + " must be an Int32Array");
+  auto a = v.As<Napi::Int32Array>();
+  if (static_cast<int64_t>(a.ElementLength()) != rows * cols)
+    throw Napi::RangeError::New(o.Env(), what + ": " + key + " has " + std::to_string(a.ElementLength()) +
+                                             " entries, expected " + std::to_string(rows * cols));
+  at::Tensor t = at::empty({rows, cols}, at::kInt);
+  std::memcpy(t.data_ptr(), a.Data(), a.ElementLength() * sizeof(int32_t));
+  return t;
+}
+
+// mlmStep(trainer, { docs: {inputIds, attentionMask, batchSize, seqLen}, labels: Int32Array }) -> Promise<metrics>.
+Napi::Value TrainerMlmStep(const Napi::CallbackInfo& info) {
+  TrainerBox box = trainer_from(info[0], "mlmStep trainer");
+  Napi::Object o = object_arg(info, 1, "mlmStep batch");
+  if (!o.Get("docs").IsObject()) throw Napi::TypeError::New(info.Env(), "mlmStep: 'docs' must be a token batch {inputIds, attentionMask, batchSize, seqLen}");
+  Napi::Object docs = o.Get("docs").As<Napi::Object>();
+  const int64_t rows = required_int_option(docs, "batchSize", 1, int64_t(1) << 31, "mlmStep docs");
+  const int64_t cols = required_int_option(docs, "seqLen", 1, int64_t(1) << 31, "mlmStep docs");
+  train::MlmBatch b;
+  b.input_ids = int32_matrix(docs, "inputIds", rows, cols, "mlmStep docs");
+  b.attention_mask = int32_matrix(docs, "attentionMask", rows, cols, "mlmStep docs");
+  b.labels = int32_matrix(o, "labels", rows, cols, "mlmStep");
+  auto trainer = box.trainer;
+  auto model = box.model;
+  return run_async<train::MlmMetrics>(
+      info.Env(), "l0sparse.mlmStep", [trainer, model, b]() { return trainer->mlm_step(b); },
+      [](Napi::Env env, train::MlmMetrics&& m) -> Napi::Value {
+        Napi::Object out = Napi::Object::New(env);
+        out.Set("loss", m.loss);
+        out.Set("accuracy", m.accuracy);
+        out.Set("predicted", static_cast<double>(m.predicted));
+        out.Set("lr", m.lr);
+        out.Set("gradNorm", m.grad_norm);
+        out.Set("seconds", m.seconds);
+        out.Set("threads", m.threads);
+        out.Set("step", static_cast<double>(m.step));
+        out.Set("optimizerStepped", m.optimizer_stepped);
+        return out;
+      });
+}
+
 Napi::Value TrainerSave(const Napi::CallbackInfo& info) {
   TrainerBox box = trainer_from(info[0], "trainerSave trainer");
   std::string dir = string_arg(info, 1, "trainerSave dir");
@@ -183,6 +230,7 @@ void Init(Napi::Env env, Napi::Object exports) {
   exports.Set("mlmInitBagOfWords", Napi::Function::New(env, L0SPARSE_SYNC(MlmInitBagOfWords), "mlmInitBagOfWords"));
   exports.Set("trainerCreate", Napi::Function::New(env, L0SPARSE_SYNC(TrainerCreate), "trainerCreate"));
   exports.Set("trainerStep", Napi::Function::New(env, L0SPARSE_SYNC(TrainerStep), "trainerStep"));
+  exports.Set("trainerMlmStep", Napi::Function::New(env, L0SPARSE_SYNC(TrainerMlmStep), "trainerMlmStep"));
   exports.Set("trainerSaveModel", Napi::Function::New(env, L0SPARSE_SYNC(TrainerSave), "trainerSaveModel"));
   exports.Set("trainerSaveState", Napi::Function::New(env, L0SPARSE_SYNC(TrainerSaveState), "trainerSaveState"));
   exports.Set("trainerLoad", Napi::Function::New(env, L0SPARSE_SYNC(TrainerLoad), "trainerLoad"));

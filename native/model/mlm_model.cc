@@ -287,6 +287,29 @@ at::Tensor MlmModel::logits(const at::Tensor& input_ids, const at::Tensor& atten
   return at::linear(h, decoder_weight().to(h.scalar_type()), decoder_bias_.to(h.scalar_type()));
 }
 
+at::Tensor MlmModel::position_logits(const at::Tensor& input_ids, const at::Tensor& attention_mask,
+                                     const at::Tensor& positions, bool bfloat16) {
+  TORCH_CHECK(positions.defined() && positions.dim() == 1, "position_logits: positions must be a 1-D index tensor");
+  const int64_t cells = input_ids.numel();
+  if (positions.numel()) {
+    TORCH_CHECK(positions.min().item<int64_t>() >= 0 && positions.max().item<int64_t>() < cells,
+                "position_logits: positions must lie in [0, ", cells, ")");
+  }
+  const at::Tensor rows = positions.to(device(), at::kLong);
+  auto project = [&] {
+    at::Tensor h = head_hidden(input_ids, attention_mask);
+    h = h.reshape({-1, h.size(-1)}).index_select(0, rows);
+    return at::linear(h, decoder_weight().to(h.scalar_type()), decoder_bias_.to(h.scalar_type()));
+  };
+  if (!bfloat16) return project().to(at::kFloat);
+  at::Tensor z;
+  {
+    BFloat16Autocast autocast(device().type());
+    z = project();
+  }
+  return z.to(at::kFloat);
+}
+
 at::Tensor MlmModel::doc_vectors(const at::Tensor& input_ids, const at::Tensor& attention_mask, int extra_logs,
                                  bool bfloat16) {
   return doc_vectors_impl(input_ids, attention_mask, extra_logs, bfloat16, is_training());

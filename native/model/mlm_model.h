@@ -74,6 +74,11 @@ class MlmModel : public torch::nn::Module {
   at::Tensor head_hidden(const at::Tensor& input_ids, const at::Tensor& attention_mask);
   // Full MLM logits [B,L,V] (materialised: for tests and inspection, not for encoding).
   at::Tensor logits(const at::Tensor& input_ids, const at::Tensor& attention_mask);
+  // MLM logits [M,V] (float32, differentiable) at M positions only — flat indices b*L + i into [B,L] — so that
+  // masked-LM pretraining never projects the unmasked tokens onto the vocabulary. bfloat16: the encoder and
+  // the projection under bfloat16 autocast (as doc_vectors in training).
+  at::Tensor position_logits(const at::Tensor& input_ids, const at::Tensor& attention_mask,
+                             const at::Tensor& positions, bool bfloat16 = false);
   // Document vectors w [B,V] = f(max_i mask_i * z_i) with extra_logs as in ops/activation.h; differentiable.
   // bfloat16 = true runs the GEMMs in bfloat16 (float32 accumulation) and the head in bfloat16; the result is
   // float32, on the model's device. With autograd (training) that is autocast on the model's device; without

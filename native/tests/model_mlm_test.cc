@@ -113,6 +113,36 @@ TEST_P(MlmModelTest, TrainModeUsesDropoutEvalIsDeterministicAndGradientsReachEve
   }
 }
 
+TEST_P(MlmModelTest, PositionLogitsAreTheFullLogitsRowsWithTheirGradients) {
+  auto m = make(GetParam());
+  const at::Tensor positions = at::tensor({7, 0, 3, 7}, at::kLong);  // flat b*L + i, repeats allowed
+  at::Tensor full = m->logits(ids_2x5(), mask_2x5()).reshape({10, 60});
+  at::Tensor expected = full.index_select(0, positions);
+  at::Tensor rows = m->position_logits(ids_2x5(), mask_2x5(), positions);
+  ASSERT_EQ(rows.sizes(), (at::IntArrayRef{4, 60}));
+  EXPECT_TRUE(at::allclose(rows, expected, 1e-5, 1e-6));
+  // Same gradients through both paths (a cross-entropy of the selected rows).
+  const at::Tensor targets = at::tensor({5, 59, 0, 12}, at::kLong);
+  auto grads = [&](const at::Tensor& logits) {
+    for (auto& p : m->parameters()) p.mutable_grad() = at::Tensor();
+    at::cross_entropy_loss(logits, targets).backward();
+    std::vector<at::Tensor> out;
+    for (auto& p : m->parameters()) out.push_back(p.grad().defined() ? p.grad().clone() : at::zeros_like(p));
+    return out;
+  };
+  auto a = grads(m->position_logits(ids_2x5(), mask_2x5(), positions));
+  auto b = grads(m->logits(ids_2x5(), mask_2x5()).reshape({10, 60}).index_select(0, positions));
+  for (size_t i = 0; i < a.size(); ++i) EXPECT_TRUE(at::allclose(a[i], b[i], 1e-5, 1e-7)) << i;
+  // bfloat16 autocast stays close and returns float32.
+  {
+    at::NoGradGuard no_grad;
+    at::Tensor h = m->position_logits(ids_2x5(), mask_2x5(), positions, /*bfloat16=*/true);
+    EXPECT_EQ(h.scalar_type(), at::kFloat);
+    EXPECT_LT((h - expected.detach()).abs().max().item<double>(), 0.05);
+  }
+  expect_error([&] { m->position_logits(ids_2x5(), mask_2x5(), at::tensor({10}, at::kLong)); }, {"positions must lie in [0, 10)"});
+}
+
 TEST_P(MlmModelTest, BFloat16AutocastStaysCloseToFloat32) {
   auto m = make(GetParam());
   at::NoGradGuard no_grad;

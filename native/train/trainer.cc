@@ -9,6 +9,7 @@
 #include "train/distributed.h"
 #include "train/distributed_info_nce.h"
 #include "train/losses.h"
+#include "train/mlm_loss.h"
 
 #include <ATen/CPUGeneratorImpl.h>
 #include <ATen/Parallel.h>
@@ -142,7 +143,38 @@ TrainMetrics Trainer::step(const TrainBatch& host_batch) {
               "); parameters were not updated — lower the learning rate or check the data");
   (l.total / static_cast<double>(config_.grad_accumulation)).backward();
   ++micro_steps_;
-  apply_gradients(m);
+  const OptimizerUpdate update = apply_gradients();
+  m.lr = update.lr;
+  m.grad_norm = update.grad_norm;
+  m.optimizer_stepped = update.stepped;
+  m.step = steps_;
+  m.threads = at::get_num_threads();
+  m.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  return m;
+}
+
+MlmMetrics Trainer::mlm_step(const MlmBatch& host_batch) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  std::unique_lock<std::shared_mutex> parameters(model_->parameters_mutex());  // lock order: trainer, then model
+  TORCH_CHECK(!dist_, "mlmStep: masked-LM pretraining runs in one process (a process group is attached)");
+  model::check_encoder_inputs(model_->config(), host_batch.input_ids, host_batch.attention_mask);
+  const auto t0 = std::chrono::steady_clock::now();
+  torch::autograd::AutoGradMode grad_mode(true);
+  model_->train();
+  const MaskedLmLoss l = masked_lm_loss(*model_, host_batch.input_ids, host_batch.attention_mask, host_batch.labels,
+                                        config_.bfloat16);
+  MlmMetrics m;
+  m.loss = l.loss.item<double>();
+  m.accuracy = l.accuracy;
+  m.predicted = l.predicted;
+  TORCH_CHECK(std::isfinite(m.loss), "mlmStep: the loss is not finite (", m.loss, ") at step ", steps_,
+              "; parameters were not updated — lower the learning rate");
+  (l.loss / static_cast<double>(config_.grad_accumulation)).backward();
+  ++micro_steps_;
+  const OptimizerUpdate update = apply_gradients();
+  m.lr = update.lr;
+  m.grad_norm = update.grad_norm;
+  m.optimizer_stepped = update.stepped;
   m.step = steps_;
   m.threads = at::get_num_threads();
   m.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
@@ -215,9 +247,10 @@ TrainMetrics Trainer::metrics(const TrainBatch& b, const at::Tensor& w, const Lo
 
 // After backward(): once grad_accumulation micro-batches are in, one AdamW step at the scheduled learning rate
 // (gradients summed over ranks, then clipped).
-void Trainer::apply_gradients(TrainMetrics& m) {
+Trainer::OptimizerUpdate Trainer::apply_gradients() {
+  OptimizerUpdate m;
   m.lr = linear_schedule_lr(config_.lr, steps_, config_.warmup_steps, config_.total_steps);
-  if (micro_steps_ < config_.grad_accumulation) return;
+  if (micro_steps_ < config_.grad_accumulation) return m;
   for (auto& group : optimizer_->param_groups()) static_cast<torch::optim::AdamWOptions&>(group.options()).lr(m.lr);
   std::vector<at::Tensor> params = model_->parameters();
   if (dist_) dist_->all_reduce_gradients(params);  // SUM over ranks, before clipping (train/distributed.h)
@@ -232,7 +265,8 @@ void Trainer::apply_gradients(TrainMetrics& m) {
   optimizer_->zero_grad();
   ++steps_;
   micro_steps_ = 0;
-  m.optimizer_stepped = true;
+  m.stepped = true;
+  return m;
 }
 
 void Trainer::set_process_group(std::shared_ptr<ProcessGroup> group) {

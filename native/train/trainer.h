@@ -64,6 +64,24 @@ struct TrainMetrics {
   bool optimizer_stepped = false;
 };
 
+// A masked-LM pretraining batch (train/mlm_loss.h): the inputs as masked, labels kNotPredicted (-100) except at
+// the masked positions, which hold the original ids.
+struct MlmBatch {
+  at::Tensor input_ids;       // [B, L] int
+  at::Tensor attention_mask;  // [B, L]
+  at::Tensor labels;          // [B, L] int
+};
+
+struct MlmMetrics {
+  double loss = 0;           // mean cross-entropy over the predicted positions
+  double accuracy = 0;       // share of predicted positions whose top logit is the label
+  int64_t predicted = 0;
+  double lr = 0, grad_norm = 0, seconds = 0;
+  int threads = 0;
+  int64_t step = 0;
+  bool optimizer_stepped = false;
+};
+
 class Trainer {
  public:
   Trainer(std::shared_ptr<model::MlmModel> model, TrainConfig config);
@@ -71,6 +89,10 @@ class Trainer {
 
   // The batch may be on any device (normally the CPU, where its checks run); it is moved to the model's device.
   TrainMetrics step(const TrainBatch& batch);
+  // One masked-LM pretraining step (micro-step with grad_accumulation) with the same optimizer, schedule,
+  // clipping and checkpoints as step(); the retrieval settings (loss, lambda, threshold, activation) are unused.
+  // One process only: refused when a process group is attached.
+  MlmMetrics mlm_step(const MlmBatch& batch);
 
   // Data-parallel training (train/distributed.h): the first step copies rank 0's parameters to every rank;
   // each step computes the loss over the global batch (this rank's shard plus the others') and sums
@@ -105,7 +127,11 @@ class Trainer {
   at::Tensor ranking_loss(const TrainBatch& b, const at::Tensor& doc_weights) const;
   Losses losses(const TrainBatch& b, const at::Tensor& doc_weights) const;
   TrainMetrics metrics(const TrainBatch& b, const at::Tensor& doc_weights, const Losses& l) const;
-  void apply_gradients(TrainMetrics& m);
+  struct OptimizerUpdate {
+    double lr = 0, grad_norm = 0;
+    bool stepped = false;
+  };
+  OptimizerUpdate apply_gradients();
 
   std::shared_ptr<model::MlmModel> model_;
   TrainConfig config_;
