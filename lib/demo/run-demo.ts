@@ -56,6 +56,8 @@ export interface DemoOptions {
   maxLength: number;
   queriesPerStep: number;
   negatives: number;
+  /** Also train on (title → body) pairs of the corpus (data.titlePairs). Default false. */
+  titlePairs?: boolean;
   /** 'info_nce' (in-batch + BM25 hard negatives) or 'kl' (BM25 scores of the group as the teacher). */
   loss: 'info_nce' | 'kl';
   lr: number;
@@ -182,7 +184,10 @@ export function demoTrainConfig(o: DemoOptions, dataDir: string, tokenizer: stri
       maxPositions: Math.max(o.maxLength, 128), bagOfWords: o.bagOfWords,
     },
     tokenizer,
-    data: { beir: dataDir, split: 'train', negatives: o.negatives, teacher: o.loss === 'kl' ? 'bm25' : 'none', holdOut: o.evalEvery > 0 ? o.holdOut || 50 : 0 },
+    data: {
+      beir: dataDir, split: 'train', negatives: o.negatives, teacher: o.loss === 'kl' ? 'bm25' : 'none', holdOut: o.evalEvery > 0 ? o.holdOut || 50 : 0,
+      titlePairs: o.titlePairs,
+    },
     steps: o.steps, queriesPerStep: o.queriesPerStep, maxLength: o.maxLength,
     checkpointEvery: Math.max(1, Math.min(o.steps, 100)), keepCheckpoints: 1, evalEvery: o.evalEvery, seed: o.seed,
     step: {

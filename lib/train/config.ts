@@ -37,6 +37,12 @@ export interface TrainDataConfig {
   teacher?: 'data' | 'bm25' | 'none';
   /** BEIR: skip the first `skipNegatives` BM25 hits that are not positives (they are often unjudged positives). */
   skipNegatives?: number;
+  /**
+   * BEIR: also train on self-supervised pairs, one per corpus document with a title: the title as the query, the
+   * body (text without the title) as the positive, the next BM25 hits for the title (bodies too) as negatives.
+   * Default false.
+   */
+  titlePairs?: boolean;
   onBadLine?: 'fail' | 'skip';
   /** Hold out these many training queries (the last ones after a seeded shuffle) for evaluation. */
   holdOut?: number;
@@ -99,7 +105,7 @@ export const UNPINNED_KEYS = ['device', 'collapsePatience', 'stopOnCollapse', 'c
 const TOP_KEYS = ['output', 'init', 'tokenizer', 'idf', 'idfUnseen', 'data', 'steps', 'queriesPerStep', 'maxLength',
   'checkpointEvery', 'keepCheckpoints', 'evalEvery', 'seed', 'threads', 'device', 'collapsePatience', 'stopOnCollapse',
   'collapseMinDocNnz', 'step'];
-const DATA_KEYS = ['jsonl', 'beir', 'split', 'negatives', 'teacher', 'skipNegatives', 'onBadLine', 'holdOut'];
+const DATA_KEYS = ['jsonl', 'beir', 'split', 'negatives', 'teacher', 'skipNegatives', 'titlePairs', 'onBadLine', 'holdOut'];
 const INIT_KEYS = ['architecture', 'hiddenSize', 'numLayers', 'numHeads', 'intermediateSize', 'maxPositions', 'seed', 'bagOfWords'];
 
 function fail(msg: string): never {
@@ -218,6 +224,9 @@ export function normalizeTrainConfig(raw: unknown, baseDir = process.cwd(), opti
     negatives: d.negatives === undefined ? 1 : int(d.negatives, 'data.negatives', 1),
     teacher,
     skipNegatives: d.skipNegatives === undefined ? 0 : int(d.skipNegatives, 'data.skipNegatives', 0),
+    // Absent unless set, so that folders pinned before the key existed still match their config.
+    titlePairs: d.titlePairs === undefined || d.titlePairs === false ? undefined
+      : d.titlePairs === true ? true : fail("'data.titlePairs' must be true or false"),
     onBadLine,
     holdOut: d.holdOut === undefined ? 0 : int(d.holdOut, 'data.holdOut', 0),
   };

@@ -6,7 +6,7 @@
 import { buildBm25Index, englishAnalyzer, type Bm25Index } from '../bm25';
 import { DataError, loadBeir, readJsonl, type JsonlReport } from '../data';
 import { isPlainObject } from '../data/jsonl';
-import { documentText } from '../data/beir';
+import { documentText, type BeirDocument } from '../data/beir';
 import type { TrainDataConfig } from './config';
 
 export interface TrainingGroup {
@@ -119,10 +119,36 @@ export async function readTrainingBeir(dir: string, config: TrainDataConfig,
     onProgress?.(++done, data.queries.length);
   }
   if (groups.length === 0) throw new Error(`${dir}: split '${config.split}' has no judged (query, relevant doc) pair`);
+  if (config.titlePairs) groups.push(...titlePairGroups(data.corpus, index, analyzer, negatives, skip, config.teacher === 'bm25'));
   return {
     groups, groupSize: 1 + negatives, corpusTexts: [...texts.values()],
     corpus: [...texts].map(([id, text]) => ({ id, text })), skippedLines: data.problems.length,
   };
+}
+
+/**
+ * Self-supervised groups where labels are scarce (data.titlePairs): for each document with a title and a body, the
+ * title is the query and the body the positive; the negatives are the bodies of the title's best BM25 hits (over
+ * whole documents) after the document itself. Bodies on both sides, so that no side can tell positives by a missing
+ * title. Query ids are "title:<doc id>".
+ */
+function titlePairGroups(corpus: readonly BeirDocument[], index: Bm25Index, analyzer: (text: string) => string[],
+  negatives: number, skip: number, withTeacher: boolean): TrainingGroup[] {
+  const bodies = new Map(corpus.map((d) => [d.id, d.text]));
+  const groups: TrainingGroup[] = [];
+  for (const doc of corpus) {
+    if (doc.title.trim() === '' || doc.text.trim() === '') continue;
+    const hits = index.search(analyzer(doc.title), 1 + skip + negatives).filter((h) => h.docId !== doc.id && bodies.get(h.docId)!.trim() !== '');
+    const pool = hits.slice(skip, skip + negatives);
+    if (pool.length < negatives) continue;  // a title with too few BM25 hits gives no hard negatives
+    const docIds = [doc.id, ...pool.map((h) => h.docId)];
+    const scores = withTeacher ? bm25Scores(index, analyzer(doc.title)) : undefined;
+    groups.push({
+      queryId: `title:${doc.id}`, query: doc.title, docIds, docs: docIds.map((id) => bodies.get(id)!),
+      scores: scores && docIds.map((id) => scores.get(id) ?? 0),
+    });
+  }
+  return groups;
 }
 
 export function readTrainingData(config: TrainDataConfig, onProgress?: (done: number, total: number) => void): Promise<TrainingData> {

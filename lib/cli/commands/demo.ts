@@ -19,6 +19,7 @@ export function register(program: Command): void {
     .option('--max-length <n>', 'max document tokens', '256')
     .option('--queries-per-step <n>', 'queries per step (each with a positive and hard negatives)', '16')
     .option('--negatives <n>', 'BM25 hard negatives per query', '1')
+    .option('--title-pairs', 'also train on self-supervised (title → body) pairs of the corpus, with BM25 hard negatives')
     .option('--loss <info_nce|kl>', 'info_nce (in-batch + hard negatives) or kl (BM25 scores as teacher)', 'info_nce')
     .option('--lr <x>', 'peak learning rate', '1e-3')
     .option('--warmup-steps <n>', 'learning-rate warm-up steps (default 10% of --steps)')
@@ -42,7 +43,7 @@ export function register(program: Command): void {
       const s = (k: string) => String(o[k]);
       const options: DemoOptions = {
         data: o.data as string | undefined, name: o.name as string | undefined, out: s('out'), tokenizer: o.tokenizer as string | undefined,
-        init: o.init as string | undefined,
+        init: o.init as string | undefined, titlePairs: o.titlePairs === true,
         steps: integerValue(s('steps'), '--steps'), dim: integerValue(s('dim'), '--dim'), layers: integerValue(s('layers'), '--layers'),
         heads: o.heads === undefined ? undefined : integerValue(s('heads'), '--heads'), maxLength: integerValue(s('maxLength'), '--max-length'),
         queriesPerStep: integerValue(s('queriesPerStep'), '--queries-per-step'), negatives: integerValue(s('negatives'), '--negatives'),
