@@ -8,6 +8,7 @@ import { strict as assert } from 'assert';
 import * as fs from 'fs';
 import * as path from 'path';
 
+import { buildProgram } from '../../lib/cli/main';
 import { NativeMlmModel } from '../../lib/model/native-model';
 import { maskForMlm, NOT_PREDICTED } from '../../lib/train/mlm-masking';
 import { NativeTrainer, type MlmBatch } from '../../lib/train/native-trainer';
@@ -173,5 +174,30 @@ describe('masked-LM pretraining', function () {
     assert.ok(last < first / 4, `loss ${first.toFixed(2)} → ${last.toFixed(2)}`);
     assert.ok(r.lastMetrics!.accuracy > 0.8, `accuracy ${r.lastMetrics!.accuracy}`);
     assert.ok(fs.existsSync(path.join(dir, 'run', 'pretrain-curve.svg')));
+  });
+
+  it('l0sparse pretrain: flags make the run, the model folder loads, bad flags are refused', async function () {
+    if (!tokenizer) this.skip();
+    const dir = tempDir('pretrain-cli');
+    const text = writeText(dir, ['a first line of text about proteins', 'a second line about cells and genes']);
+    const out = path.join(dir, 'run');
+    const args = ['node', 'l0sparse', 'pretrain', '--text', text, '--tokenizer', tokenizer!, '--out', out, '--dim', '16', '--layers', '1',
+      '--heads', '2', '--max-positions', '64', '--max-length', '24', '--steps', '3', '--batch-size', '2', '--no-progress'];
+    const write = process.stdout.write;
+    let printed = '';
+    process.stdout.write = ((chunk: string) => { printed += chunk; return true; }) as typeof process.stdout.write;
+    try {
+      await buildProgram().exitOverride().parseAsync(args);
+    } finally {
+      process.stdout.write = write;
+    }
+    assert.match(printed, /pretrained 3 steps on 2 windows of 2 texts/);
+    const model = await NativeMlmModel.load(path.join(out, 'model'));
+    assert.equal(model.config.hiddenSize, 16);
+    model.dispose();
+    const pinned = JSON.parse(fs.readFileSync(path.join(out, 'pretrain-config.json'), 'utf8')) as PretrainConfig;
+    assert.equal((pinned.init as { numLayers: number }).numLayers, 1);
+    await assert.rejects(buildProgram().exitOverride().parseAsync([...args.slice(0, -1), '--mlm-probability', '1.5']), /mlmProbability' must be in \(0, 1\)/);
+    await assert.rejects(buildProgram().exitOverride().parseAsync([...args, '--architecture', 'gpt']), /--architecture must be bert or distilbert/);
   });
 });
