@@ -57,3 +57,12 @@ export async function saveCheckpoint(trainer: NativeTrainer, output: string, ste
   }
   return final;
 }
+
+/** Restores the newest complete checkpoint of a run folder into `trainer`, if any; returns the step it holds (0: none). */
+export async function resumeFromCheckpoint(trainer: NativeTrainer, output: string): Promise<number> {
+  const latest = listCheckpoints(output).at(-1);
+  if (!latest) return 0;
+  const step = await trainer.loadCheckpoint(latest.dir);
+  if (step !== readTrainerState(latest.dir).step) throw new Error(`${latest.dir}: optimizer state and trainer-state.json disagree on the step`);
+  return step;
+}

@@ -17,7 +17,7 @@ import { getNumThreads, setNumThreads } from '../native/threads';
 import { trainingCurveChart, writeChart } from '../plot';
 import { padRows } from '../tokenizer/padding';
 import { TextTokenizer } from '../tokenizer/text-tokenizer';
-import { listCheckpoints, readTrainerState, saveCheckpoint } from './checkpoints';
+import { listCheckpoints, resumeFromCheckpoint, saveCheckpoint } from './checkpoints';
 import type { RandomInit } from './config';
 import { initialModel } from './initial-model';
 import { maskForMlm } from './mlm-masking';
@@ -131,7 +131,7 @@ async function pretrainToCompletion(config: PretrainConfig, opts: PretrainOption
     lr: config.lr, weightDecay: config.weightDecay, maxGradNorm: config.maxGradNorm, bf16: config.bf16, seed: config.seed,
     totalSteps: config.steps, warmupSteps: schedule.lengths.warmupSteps,
   });
-  const resumedFrom = await resume(trainer, config.output);
+  const resumedFrom = await resumeFromCheckpoint(trainer, config.output);
   const order = new GroupSchedule(windows.length, config.seed);
   const padId = tokenizer.specialId('[PAD]') ?? 0;
   const log = fs.openSync(path.join(config.output, 'pretrain-log.jsonl'), 'a');
@@ -171,14 +171,6 @@ async function pretrainToCompletion(config: PretrainConfig, opts: PretrainOption
   }
   return { steps: step, resumedFrom, modelDir, windows: windows.length, texts: texts.length, lastMetrics: last,
     seconds: (Date.now() - t0) / 1000, device: model.device };
-}
-
-async function resume(trainer: NativeTrainer, output: string): Promise<number> {
-  const latest = listCheckpoints(output).at(-1);
-  if (!latest) return 0;
-  const step = await trainer.loadCheckpoint(latest.dir);
-  if (step !== readTrainerState(latest.dir).step) throw new Error(`${latest.dir}: optimizer state and trainer-state.json disagree on the step`);
-  return step;
 }
 
 /** The pretrained encoder as a transformers masked-LM folder with its tokenizer, swapped in whole. */

@@ -14,7 +14,7 @@ import { startProgress, withAtomicDir } from '../io';
 import { getNumThreads, setNumThreads } from '../native/threads';
 import { QueryEncoder } from '../query/query-encoder';
 import { TextTokenizer } from '../tokenizer/text-tokenizer';
-import { listCheckpoints, readTrainerState, saveCheckpoint } from './checkpoints';
+import { listCheckpoints, resumeFromCheckpoint, saveCheckpoint } from './checkpoints';
 import { CollapseDetector, equalScoresLoss, TrainingCollapsedError, type Collapse } from './collapse';
 import type { TrainRunConfig } from './config';
 import { readTrainingData, type TrainingData, type TrainingGroup } from './data';
@@ -156,15 +156,6 @@ async function prepareInputs(config: TrainRunConfig, role: RunRole, initDir: str
   const idf = await loadIdf(config, tokenizer, data, role.progress, role.isMain);
   if (role.pg && role.isMain) await role.pg.barrier();
   return { tokenizer, data, train, heldOut, queryEncoder: QueryEncoder.fromIdf(tokenizer, idf) };
-}
-
-/** Restores the newest complete checkpoint of the run folder, if any; returns the step it holds (0: none). */
-async function resumeFromCheckpoint(trainer: NativeTrainer, output: string): Promise<number> {
-  const latest = listCheckpoints(output).at(-1);
-  if (!latest) return 0;
-  const step = await trainer.loadCheckpoint(latest.dir);
-  if (step !== readTrainerState(latest.dir).step) throw new Error(`${latest.dir}: optimizer state and trainer-state.json disagree on the step`);
-  return step;
 }
 
 /** The final encoder folder, swapped in whole (lib/io replaceDir), so a failed or killed rerun never leaves half of one. */

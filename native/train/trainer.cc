@@ -141,15 +141,7 @@ TrainMetrics Trainer::step(const TrainBatch& host_batch) {
   TORCH_CHECK(std::isfinite(m.loss), "trainStep: the loss is not finite (", m.loss, ") at step ", steps_,
               " (ranking ", m.ranking_loss, ", regularizer ", m.regularizer_loss,
               "); parameters were not updated — lower the learning rate or check the data");
-  (l.total / static_cast<double>(config_.grad_accumulation)).backward();
-  ++micro_steps_;
-  const OptimizerUpdate update = apply_gradients();
-  m.lr = update.lr;
-  m.grad_norm = update.grad_norm;
-  m.optimizer_stepped = update.stepped;
-  m.step = steps_;
-  m.threads = at::get_num_threads();
-  m.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  backward_and_update(l.total, t0, m);
   return m;
 }
 
@@ -169,7 +161,15 @@ MlmMetrics Trainer::mlm_step(const MlmBatch& host_batch) {
   m.predicted = l.predicted;
   TORCH_CHECK(std::isfinite(m.loss), "mlmStep: the loss is not finite (", m.loss, ") at step ", steps_,
               "; parameters were not updated — lower the learning rate");
-  (l.loss / static_cast<double>(config_.grad_accumulation)).backward();
+  backward_and_update(l.loss, t0, m);
+  return m;
+}
+
+// The end of both steps: backward of the micro-batch's share, the optimizer update when the accumulation is
+// complete, and the fields every step's metrics report.
+template <class Metrics>
+void Trainer::backward_and_update(const at::Tensor& loss, std::chrono::steady_clock::time_point t0, Metrics& m) {
+  (loss / static_cast<double>(config_.grad_accumulation)).backward();
   ++micro_steps_;
   const OptimizerUpdate update = apply_gradients();
   m.lr = update.lr;
@@ -178,7 +178,6 @@ MlmMetrics Trainer::mlm_step(const MlmBatch& host_batch) {
   m.step = steps_;
   m.threads = at::get_num_threads();
   m.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  return m;
 }
 
 at::Tensor Trainer::ranking_loss(const TrainBatch& b, const at::Tensor& w) const {

@@ -9,6 +9,7 @@
 
 #include <ATen/ATen.h>
 
+#include <chrono>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -132,6 +133,8 @@ class Trainer {
     bool stepped = false;
   };
   OptimizerUpdate apply_gradients();
+  template <class Metrics>
+  void backward_and_update(const at::Tensor& loss, std::chrono::steady_clock::time_point t0, Metrics& m);
 
   std::shared_ptr<model::MlmModel> model_;
   TrainConfig config_;
