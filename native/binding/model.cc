@@ -1,6 +1,7 @@
 // Masked-LM document encoder: mlmLoad, mlmCreate, mlmEncode (CSR), mlmEncodeDense, mlmSave, mlmDispose.
 #include "binding/args.h"
 #include "binding/async.h"
+#include "binding/batch_args.h"
 #include "binding/model_handle.h"
 #include "binding/registry.h"
 #include "binding/tensors.h"
@@ -74,32 +75,19 @@ struct EncodeRequest {
   bool bfloat16 = false;
 };
 
-// Parses (model, {inputIds, attentionMask, batchSize, seqLen, activation, k, zeroTokenIds, dtype}).
+// Parses (model, {inputIds, attentionMask, batchSize, seqLen, activation, k, zeroTokenIds, dtype}): the options
+// object is a token batch (batch_args.h) plus the encode options.
 EncodeRequest encode_request(const Napi::CallbackInfo& info, const char* fn) {
   EncodeRequest r;
   r.model = model_from_handle(info[0], std::string(fn) + " model");
   const model::MlmConfig& c = r.model->config();
   Napi::Object o = object_arg(info, 1, fn);
-  int64_t batch = int_option(o, "batchSize", -1, 1, int64_t(1) << 31);
-  int64_t seq = int_option(o, "seqLen", -1, 1, int64_t(1) << 31);
-  if (batch < 1 || seq < 1) throw Napi::RangeError::New(info.Env(), std::string(fn) + ": batchSize and seqLen are required integers >= 1");
-  if (seq > c.max_positions)
-    throw Napi::RangeError::New(info.Env(), std::string(fn) + ": seqLen " + std::to_string(seq) +
+  TokenBatch batch = token_batch_from_js(o, std::string(fn) + ": options");
+  if (batch.seq_len > c.max_positions)
+    throw Napi::RangeError::New(info.Env(), std::string(fn) + ": seqLen " + std::to_string(batch.seq_len) +
                                                 " exceeds the model's max_position_embeddings " + std::to_string(c.max_positions));
-  auto flat = [&](const char* key) {
-    Napi::Value v = o.Get(key);
-    if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_int32_array)
-      throw Napi::TypeError::New(info.Env(), std::string(fn) + ": " + key + " must be an Int32Array");
-    auto a = v.As<Napi::Int32Array>();
-    if (static_cast<int64_t>(a.ElementLength()) != batch * seq)
-      throw Napi::RangeError::New(info.Env(), std::string(fn) + ": " + key + " has " + std::to_string(a.ElementLength()) +
-                                                  " entries, expected batchSize * seqLen = " + std::to_string(batch * seq));
-    at::Tensor t = at::empty({batch, seq}, at::kInt);
-    std::memcpy(t.data_ptr(), a.Data(), a.ElementLength() * sizeof(int32_t));
-    return t;
-  };
-  r.ids = flat("inputIds");
-  r.mask = flat("attentionMask");
+  r.ids = std::move(batch.input_ids);
+  r.mask = std::move(batch.attention_mask);
   model::check_encoder_inputs(c, r.ids, r.mask);  // ids within the vocabulary, named by position
   r.extra_logs = activation_option(o);
   std::string dtype = string_option(o, "dtype", "float32");

@@ -3,11 +3,16 @@
 // checkpoints write the model (transformers layout) plus optimizer.pt into a directory.
 #include "binding/args.h"
 #include "binding/async.h"
+#include "binding/batch_args.h"
+#include "binding/csr_args.h"
 #include "binding/model_handle.h"
 #include "binding/registry.h"
-#include "binding/tensors.h"
 #include "model/bag_of_words_init.h"
 #include "train/trainer.h"
+
+#include <cstdint>
+#include <cstring>
+#include <vector>
 
 namespace l0sparse::binding {
 namespace {
@@ -72,27 +77,45 @@ Napi::Value TrainerCreate(const Napi::CallbackInfo& info) {
   return ext;
 }
 
+// A CSR copy's arrays as the 1-D tensors train::TrainBatch holds.
+template <typename T>
+at::Tensor tensor_of(const std::vector<T>& v, at::ScalarType type) {
+  at::Tensor t = at::empty({static_cast<int64_t>(v.size())}, type);
+  if (!v.empty()) std::memcpy(t.data_ptr(), v.data(), v.size() * sizeof(T));
+  return t;
+}
+
+// trainerStep(trainer, { docs: DocumentBatch, queries: Csr, groupSize, teacher?: Float32Array }): the two batch
+// shapes of the boundary (batch_args.h, csr_args.h) as lib/train/native-trainer.ts's TrainBatch holds them. The
+// binding checks shapes and types; the Trainer checks what needs the model or the loss (groups, query rows,
+// token ids, empty documents, teacher shape and values).
 Napi::Value TrainerStep(const Napi::CallbackInfo& info) {
   TrainerBox box = trainer_from(info[0], "trainStep trainer");
   Napi::Object o = object_arg(info, 1, "trainStep batch");
-  const int64_t docs = required_int_option(o, "numDocs", 1, int64_t(1) << 31, "trainStep");
-  const int64_t len = required_int_option(o, "seqLen", 1, int64_t(1) << 31, "trainStep");
+  TokenBatch docs = token_batch_from_js(o.Get("docs"), "trainStep: docs");
   train::TrainBatch b;
-  b.group_size = required_int_option(o, "groupSize", 1, int64_t(1) << 31, "trainStep");
-  b.input_ids = tensor_from_js(o.Get("inputIds"), "inputIds", at::kInt);
-  b.attention_mask = tensor_from_js(o.Get("attentionMask"), "attentionMask", at::kInt);
-  if (b.input_ids.numel() != docs * len || b.attention_mask.numel() != docs * len)
-    throw Napi::RangeError::New(info.Env(), "trainStep: inputIds and attentionMask must hold numDocs * seqLen = " +
-                                                std::to_string(docs * len) + " values");
-  b.input_ids = b.input_ids.view({docs, len});
-  b.attention_mask = b.attention_mask.view({docs, len});
-  if (!o.Get("queries").IsObject()) throw Napi::TypeError::New(info.Env(), "trainStep: 'queries' must be a CSR {indptr, indices, values}");
-  Napi::Object q = o.Get("queries").As<Napi::Object>();
-  b.query_indptr = tensor_from_js(q.Get("indptr"), "queries.indptr", at::kInt);
-  b.query_indices = tensor_from_js(q.Get("indices"), "queries.indices", at::kInt);
-  b.query_values = tensor_from_js(q.Get("values"), "queries.values", at::kFloat);
-  b.teacher = optional_tensor_from_js(o.Get("teacher"), "teacher", at::kFloat);
-  if (b.teacher.defined() && b.teacher.numel() % b.group_size == 0) b.teacher = b.teacher.view({-1, b.group_size});
+  b.input_ids = std::move(docs.input_ids);
+  b.attention_mask = std::move(docs.attention_mask);
+  b.group_size = required_int_option(o, "groupSize", 1, INT32_MAX, "trainStep");
+  // Query vectors are token presence x idf: finite and >= 0, columns of the model's vocabulary.
+  const CsrCopy queries = csr_from_js(o.Get("queries"), "trainStep: queries", index::ValueRule::kNonNegative);
+  const int64_t vocab = box.model->config().vocab_size;
+  if (queries.num_cols != vocab)
+    throw Napi::RangeError::New(info.Env(), "trainStep: queries.numCols is " + std::to_string(queries.num_cols) +
+                                                " but the model's vocabulary has " + std::to_string(vocab) + " tokens");
+  b.query_indptr = tensor_of(queries.indptr, at::kInt);
+  b.query_indices = tensor_of(queries.indices, at::kInt);
+  b.query_values = tensor_of(queries.values, at::kFloat);
+  Napi::Value teacher = o.Get("teacher");
+  if (!teacher.IsUndefined() && !teacher.IsNull()) {
+    if (!teacher.IsTypedArray() || teacher.As<Napi::TypedArray>().TypedArrayType() != napi_float32_array)
+      throw Napi::TypeError::New(info.Env(), "trainStep: teacher must be a Float32Array (one score per document)");
+    auto scores = teacher.As<Napi::Float32Array>();
+    b.teacher = at::empty({static_cast<int64_t>(scores.ElementLength())}, at::kFloat);
+    if (scores.ElementLength()) std::memcpy(b.teacher.data_ptr(), scores.Data(), scores.ElementLength() * sizeof(float));
+    // [Q, G] when it splits into groups; otherwise the Trainer's shape check names the length it got.
+    if (b.teacher.numel() % b.group_size == 0) b.teacher = b.teacher.view({-1, b.group_size});
+  }
   auto trainer = box.trainer;
   auto model = box.model;
   return run_async<train::TrainMetrics>(
