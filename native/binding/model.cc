@@ -22,6 +22,27 @@ struct ModelBox {
 // Distinguishes our Externals from any other External a caller might pass.
 const napi_type_tag kModelTag = {0x6c30737061727365ull, 0x6d6c6d6d6f64656cull};
 
+// A json::Value as the JS value JSON.parse would make of its text (no JSON string crosses N-API). Members are
+// defined as own data properties, so a "__proto__" key stays a key, as with JSON.parse.
+Napi::Value json_to_js(Napi::Env env, const json::Value& v) {
+  if (v.is_bool()) return Napi::Boolean::New(env, v.as_bool());
+  if (v.is_number()) return Napi::Number::New(env, v.is_integer() ? static_cast<double>(v.as_int()) : v.as_double());
+  if (v.is_string()) return Napi::String::New(env, v.as_string());
+  if (v.is_array()) {
+    Napi::Array a = Napi::Array::New(env, v.size());
+    for (size_t i = 0; i < v.size(); ++i) a.Set(static_cast<uint32_t>(i), json_to_js(env, v.items()[i]));
+    return a;
+  }
+  if (v.is_object()) {
+    Napi::Object o = Napi::Object::New(env);
+    const auto attributes = static_cast<napi_property_attributes>(napi_writable | napi_enumerable | napi_configurable);
+    for (size_t i = 0; i < v.size(); ++i)
+      o.DefineProperty(Napi::PropertyDescriptor::Value(v.keys()[i], json_to_js(env, v.items()[i]), attributes));
+    return o;
+  }
+  return env.Null();
+}
+
 Napi::Object config_to_js(Napi::Env env, const model::MlmConfig& c) {
   Napi::Object o = Napi::Object::New(env);
   o.Set("architecture", model::architecture_name(c.architecture));
@@ -34,7 +55,7 @@ Napi::Object config_to_js(Napi::Env env, const model::MlmConfig& c) {
   o.Set("typeVocabSize", Napi::Number::New(env, static_cast<double>(c.type_vocab_size)));
   o.Set("layerNormEps", Napi::Number::New(env, c.layer_norm_eps));
   o.Set("padTokenId", Napi::Number::New(env, static_cast<double>(c.pad_token_id)));
-  o.Set("rawJson", json::dump(model::config_to_json(c), 0));
+  o.Set("raw", json_to_js(env, model::config_to_json(c)));
   return o;
 }
 
