@@ -88,11 +88,24 @@ function readSafetensors(file) {
   return out;
 }
 
+// Two queries made of tokens of their positive documents. A query row is a CSR row: distinct ids, increasing.
+function queryCsr(rows) {
+  const indptr = [0]; const indices = []; const values = [];
+  for (const row of rows) {
+    const byId = new Map();
+    for (const [id, w] of row) if (!byId.has(id)) byId.set(id, w);
+    for (const id of [...byId.keys()].sort((a, b) => a - b)) { indices.push(id); values.push(byId.get(id)); }
+    indptr.push(indices.length);
+  }
+  return { indptr: Int32Array.from(indptr), indices: Int32Array.from(indices), values: Float32Array.from(values), numCols: 30522 };
+}
+
 function batch(docs) {
-  const queryIds = [docs.inputIds[1], docs.inputIds[2], docs.inputIds[3], docs.inputIds[2 * docs.seqLen + 1], docs.inputIds[2 * docs.seqLen + 2]];
+  const id = (i) => docs.inputIds[i];
+  const L = docs.seqLen;
   return {
     docs, groupSize: 2,
-    queries: { indptr: Int32Array.from([0, 3, 5]), indices: Int32Array.from(queryIds), values: Float32Array.from([1.5, 0.5, 2, 1, 0.7]), numCols: 30522 },
+    queries: queryCsr([[[id(1), 1.5], [id(2), 0.5], [id(3), 2]], [[id(2 * L + 1), 1], [id(2 * L + 2), 0.7]]]),
     teacher: Float32Array.from([3, 1, 2.5, 0.5]),
   };
 }

@@ -47,7 +47,7 @@ interface NativeLoaded {
   handle: MlmHandle;
   /** 'cpu' or 'cuda:N' (an explicit index). */
   device: string;
-  config: Omit<MlmConfig, 'raw'> & { rawJson: string };
+  config: MlmConfig;
 }
 
 interface NativeEncodeArgs extends EncodeOptions {
@@ -80,8 +80,7 @@ export class NativeMlmModel {
   private handle: MlmHandle | null;
 
   private constructor(loaded: NativeLoaded) {
-    const { rawJson, ...fields } = loaded.config;
-    this.config = Object.freeze({ ...fields, raw: JSON.parse(rawJson) as Record<string, unknown> });
+    this.config = Object.freeze(loaded.config);
     this.device = loaded.device;
     this.handle = loaded.handle;
   }

@@ -5,7 +5,6 @@
  * device: batches are moved there, the AdamW state lives there.
  */
 import { callAsync, loadNative } from '../native/loader';
-import type { Tensor } from '../native/tensor';
 import type { NativeMlmModel, MlmHandle } from '../model/native-model';
 import type { Csr } from '../sparse/csr';
 import type { DocumentBatch } from '../tokenizer/padding';
@@ -111,17 +110,12 @@ export interface TrainMetrics {
 
 export type TrainerHandle = { readonly __trainerHandle: unique symbol };
 
-interface NativeStepArgs {
-  inputIds: Tensor; attentionMask: Tensor; numDocs: number; seqLen: number; groupSize: number;
-  queries: { indptr: Tensor; indices: Tensor; values: Tensor };
-  teacher?: Tensor;
-}
-
 declare module '../native/loader' {
   interface NativeAddon {
     trainerCreate(model: MlmHandle, config: TrainStepConfig): TrainerHandle;
     trainConfigKeys(): string[];
-    trainerStep(trainer: TrainerHandle, batch: NativeStepArgs): Promise<TrainMetrics>;
+    /** The batch crosses as it is: docs as a token batch, queries as a CSR object (docs/ARCHITECTURE.md, "The N-API boundary"). */
+    trainerStep(trainer: TrainerHandle, batch: TrainBatch): Promise<TrainMetrics>;
     trainerMlmStep(trainer: TrainerHandle, batch: MlmBatch): Promise<MlmMetrics>;
     trainerSaveModel(trainer: TrainerHandle, dir: string): Promise<void>;
     trainerSaveState(trainer: TrainerHandle, dir: string): Promise<void>;
@@ -158,21 +152,7 @@ export class NativeTrainer {
 
   /** One native step (micro-step when gradAccumulation > 1). Rejects, leaving parameters untouched, on a non-finite loss. */
   trainStep(batch: TrainBatch): Promise<TrainMetrics> {
-    return callAsync((n) => {
-      const { docs, queries } = batch;
-      const shape = [docs.batchSize, docs.seqLen];
-      const args: NativeStepArgs = {
-        inputIds: { data: docs.inputIds, shape }, attentionMask: { data: docs.attentionMask, shape },
-        numDocs: docs.batchSize, seqLen: docs.seqLen, groupSize: batch.groupSize,
-        queries: {
-          indptr: { data: queries.indptr, shape: [queries.indptr.length] },
-          indices: { data: queries.indices, shape: [queries.indices.length] },
-          values: { data: queries.values, shape: [queries.values.length] },
-        },
-      };
-      if (batch.teacher) args.teacher = { data: batch.teacher, shape: [batch.teacher.length] };
-      return n.trainerStep(this.handle, args);
-    });
+    return callAsync((n) => n.trainerStep(this.handle, batch));
   }
 
   /**
@@ -180,7 +160,7 @@ export class NativeTrainer {
    * retrieval settings (loss, λ, t, activation) play no part. One process only.
    */
   mlmStep(batch: MlmBatch): Promise<MlmMetrics> {
-    return callAsync((n) => n.trainerMlmStep(this.handle, { docs: batch.docs, labels: batch.labels }));
+    return callAsync((n) => n.trainerMlmStep(this.handle, batch));
   }
 
   /** Writes the model (config.json + model.safetensors) and optimizer.pt (AdamW state, step, RNG) into dir. */

@@ -23,7 +23,7 @@ std::vector<T> copy_typed(const Napi::Object& obj, const char* key, napi_typedar
 
 CsrCopy csr_from_js(const Napi::Value& value, const std::string& what, index::ValueRule rule) {
   Napi::Env env = value.Env();
-  if (!value.IsObject() || value.IsArray() || value.IsTypedArray())
+  if (!value.IsObject() || value.IsArray() || value.IsTypedArray() || value.IsFunction())
     throw Napi::TypeError::New(env, what + ": expected { indptr: Int32Array, indices: Int32Array, values: Float32Array, numCols }");
   Napi::Object obj = value.As<Napi::Object>();
   CsrCopy csr;

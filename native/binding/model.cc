@@ -1,6 +1,7 @@
 // Masked-LM document encoder: mlmLoad, mlmCreate, mlmEncode (CSR), mlmEncodeDense, mlmSave, mlmDispose.
 #include "binding/args.h"
 #include "binding/async.h"
+#include "binding/batch_args.h"
 #include "binding/model_handle.h"
 #include "binding/registry.h"
 #include "binding/tensors.h"
@@ -21,6 +22,27 @@ struct ModelBox {
 // Distinguishes our Externals from any other External a caller might pass.
 const napi_type_tag kModelTag = {0x6c30737061727365ull, 0x6d6c6d6d6f64656cull};
 
+// A json::Value as the JS value JSON.parse would make of its text (no JSON string crosses N-API). Members are
+// defined as own data properties, so a "__proto__" key stays a key, as with JSON.parse.
+Napi::Value json_to_js(Napi::Env env, const json::Value& v) {
+  if (v.is_bool()) return Napi::Boolean::New(env, v.as_bool());
+  if (v.is_number()) return Napi::Number::New(env, v.is_integer() ? static_cast<double>(v.as_int()) : v.as_double());
+  if (v.is_string()) return Napi::String::New(env, v.as_string());
+  if (v.is_array()) {
+    Napi::Array a = Napi::Array::New(env, v.size());
+    for (size_t i = 0; i < v.size(); ++i) a.Set(static_cast<uint32_t>(i), json_to_js(env, v.items()[i]));
+    return a;
+  }
+  if (v.is_object()) {
+    Napi::Object o = Napi::Object::New(env);
+    const auto attributes = static_cast<napi_property_attributes>(napi_writable | napi_enumerable | napi_configurable);
+    for (size_t i = 0; i < v.size(); ++i)
+      o.DefineProperty(Napi::PropertyDescriptor::Value(v.keys()[i], json_to_js(env, v.items()[i]), attributes));
+    return o;
+  }
+  return env.Null();
+}
+
 Napi::Object config_to_js(Napi::Env env, const model::MlmConfig& c) {
   Napi::Object o = Napi::Object::New(env);
   o.Set("architecture", model::architecture_name(c.architecture));
@@ -33,7 +55,7 @@ Napi::Object config_to_js(Napi::Env env, const model::MlmConfig& c) {
   o.Set("typeVocabSize", Napi::Number::New(env, static_cast<double>(c.type_vocab_size)));
   o.Set("layerNormEps", Napi::Number::New(env, c.layer_norm_eps));
   o.Set("padTokenId", Napi::Number::New(env, static_cast<double>(c.pad_token_id)));
-  o.Set("rawJson", json::dump(model::config_to_json(c), 0));
+  o.Set("raw", json_to_js(env, model::config_to_json(c)));
   return o;
 }
 
@@ -74,32 +96,19 @@ struct EncodeRequest {
   bool bfloat16 = false;
 };
 
-// Parses (model, {inputIds, attentionMask, batchSize, seqLen, activation, k, zeroTokenIds, dtype}).
+// Parses (model, {inputIds, attentionMask, batchSize, seqLen, activation, k, zeroTokenIds, dtype}): the options
+// object is a token batch (batch_args.h) plus the encode options.
 EncodeRequest encode_request(const Napi::CallbackInfo& info, const char* fn) {
   EncodeRequest r;
   r.model = model_from_handle(info[0], std::string(fn) + " model");
   const model::MlmConfig& c = r.model->config();
   Napi::Object o = object_arg(info, 1, fn);
-  int64_t batch = int_option(o, "batchSize", -1, 1, int64_t(1) << 31);
-  int64_t seq = int_option(o, "seqLen", -1, 1, int64_t(1) << 31);
-  if (batch < 1 || seq < 1) throw Napi::RangeError::New(info.Env(), std::string(fn) + ": batchSize and seqLen are required integers >= 1");
-  if (seq > c.max_positions)
-    throw Napi::RangeError::New(info.Env(), std::string(fn) + ": seqLen " + std::to_string(seq) +
+  TokenBatch batch = token_batch_from_js(o, std::string(fn) + ": options");
+  if (batch.seq_len > c.max_positions)
+    throw Napi::RangeError::New(info.Env(), std::string(fn) + ": seqLen " + std::to_string(batch.seq_len) +
                                                 " exceeds the model's max_position_embeddings " + std::to_string(c.max_positions));
-  auto flat = [&](const char* key) {
-    Napi::Value v = o.Get(key);
-    if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_int32_array)
-      throw Napi::TypeError::New(info.Env(), std::string(fn) + ": " + key + " must be an Int32Array");
-    auto a = v.As<Napi::Int32Array>();
-    if (static_cast<int64_t>(a.ElementLength()) != batch * seq)
-      throw Napi::RangeError::New(info.Env(), std::string(fn) + ": " + key + " has " + std::to_string(a.ElementLength()) +
-                                                  " entries, expected batchSize * seqLen = " + std::to_string(batch * seq));
-    at::Tensor t = at::empty({batch, seq}, at::kInt);
-    std::memcpy(t.data_ptr(), a.Data(), a.ElementLength() * sizeof(int32_t));
-    return t;
-  };
-  r.ids = flat("inputIds");
-  r.mask = flat("attentionMask");
+  r.ids = std::move(batch.input_ids);
+  r.mask = std::move(batch.attention_mask);
   model::check_encoder_inputs(c, r.ids, r.mask);  // ids within the vocabulary, named by position
   r.extra_logs = activation_option(o);
   std::string dtype = string_option(o, "dtype", "float32");

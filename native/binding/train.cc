@@ -3,13 +3,16 @@
 // checkpoints write the model (transformers layout) plus optimizer.pt into a directory.
 #include "binding/args.h"
 #include "binding/async.h"
+#include "binding/batch_args.h"
+#include "binding/csr_args.h"
 #include "binding/model_handle.h"
 #include "binding/registry.h"
-#include "binding/tensors.h"
 #include "model/bag_of_words_init.h"
 #include "train/trainer.h"
 
+#include <cstdint>
 #include <cstring>
+#include <vector>
 
 namespace l0sparse::binding {
 namespace {
@@ -74,27 +77,56 @@ Napi::Value TrainerCreate(const Napi::CallbackInfo& info) {
   return ext;
 }
 
+// The fields every step reports (train::Trainer::backward_and_update fills them).
+template <class Metrics>
+void set_step_fields(Napi::Object& out, const Metrics& m) {
+  out.Set("lr", m.lr);
+  out.Set("gradNorm", m.grad_norm);
+  out.Set("seconds", m.seconds);
+  out.Set("threads", m.threads);
+  out.Set("step", static_cast<double>(m.step));
+  out.Set("optimizerStepped", m.optimizer_stepped);
+}
+
+// A CSR copy's arrays as the 1-D tensors train::TrainBatch holds.
+template <typename T>
+at::Tensor tensor_of(const std::vector<T>& v, at::ScalarType type) {
+  at::Tensor t = at::empty({static_cast<int64_t>(v.size())}, type);
+  if (!v.empty()) std::memcpy(t.data_ptr(), v.data(), v.size() * sizeof(T));
+  return t;
+}
+
+// trainerStep(trainer, { docs: DocumentBatch, queries: Csr, groupSize, teacher?: Float32Array }): the two batch
+// shapes of the boundary (batch_args.h, csr_args.h) as lib/train/native-trainer.ts's TrainBatch holds them. The
+// binding checks shapes and types; the Trainer checks what needs the model or the loss (groups, query rows,
+// token ids, empty documents, teacher shape and values).
 Napi::Value TrainerStep(const Napi::CallbackInfo& info) {
   TrainerBox box = trainer_from(info[0], "trainStep trainer");
   Napi::Object o = object_arg(info, 1, "trainStep batch");
-  const int64_t docs = required_int_option(o, "numDocs", 1, int64_t(1) << 31, "trainStep");
-  const int64_t len = required_int_option(o, "seqLen", 1, int64_t(1) << 31, "trainStep");
+  TokenBatch docs = token_batch_from_js(o.Get("docs"), "trainStep: docs");
   train::TrainBatch b;
-  b.group_size = required_int_option(o, "groupSize", 1, int64_t(1) << 31, "trainStep");
-  b.input_ids = tensor_from_js(o.Get("inputIds"), "inputIds", at::kInt);
-  b.attention_mask = tensor_from_js(o.Get("attentionMask"), "attentionMask", at::kInt);
-  if (b.input_ids.numel() != docs * len || b.attention_mask.numel() != docs * len)
-    throw Napi::RangeError::New(info.Env(), "trainStep: inputIds and attentionMask must hold numDocs * seqLen = " +
-                                                std::to_string(docs * len) + " values");
-  b.input_ids = b.input_ids.view({docs, len});
-  b.attention_mask = b.attention_mask.view({docs, len});
-  if (!o.Get("queries").IsObject()) throw Napi::TypeError::New(info.Env(), "trainStep: 'queries' must be a CSR {indptr, indices, values}");
-  Napi::Object q = o.Get("queries").As<Napi::Object>();
-  b.query_indptr = tensor_from_js(q.Get("indptr"), "queries.indptr", at::kInt);
-  b.query_indices = tensor_from_js(q.Get("indices"), "queries.indices", at::kInt);
-  b.query_values = tensor_from_js(q.Get("values"), "queries.values", at::kFloat);
-  b.teacher = optional_tensor_from_js(o.Get("teacher"), "teacher", at::kFloat);
-  if (b.teacher.defined() && b.teacher.numel() % b.group_size == 0) b.teacher = b.teacher.view({-1, b.group_size});
+  b.input_ids = std::move(docs.input_ids);
+  b.attention_mask = std::move(docs.attention_mask);
+  b.group_size = required_int_option(o, "groupSize", 1, INT32_MAX, "trainStep");
+  // Query vectors are token presence x idf: finite and >= 0, columns of the model's vocabulary.
+  const CsrCopy queries = csr_from_js(o.Get("queries"), "trainStep: queries", index::ValueRule::kNonNegative);
+  const int64_t vocab = box.model->config().vocab_size;
+  if (queries.num_cols != vocab)
+    throw Napi::RangeError::New(info.Env(), "trainStep: queries.numCols is " + std::to_string(queries.num_cols) +
+                                                " but the model's vocabulary has " + std::to_string(vocab) + " tokens");
+  b.query_indptr = tensor_of(queries.indptr, at::kInt);
+  b.query_indices = tensor_of(queries.indices, at::kInt);
+  b.query_values = tensor_of(queries.values, at::kFloat);
+  Napi::Value teacher = o.Get("teacher");
+  if (!teacher.IsUndefined() && !teacher.IsNull()) {
+    if (!teacher.IsTypedArray() || teacher.As<Napi::TypedArray>().TypedArrayType() != napi_float32_array)
+      throw Napi::TypeError::New(info.Env(), "trainStep: teacher must be a Float32Array (one score per document)");
+    auto scores = teacher.As<Napi::Float32Array>();
+    b.teacher = at::empty({static_cast<int64_t>(scores.ElementLength())}, at::kFloat);
+    if (scores.ElementLength()) std::memcpy(b.teacher.data_ptr(), scores.Data(), scores.ElementLength() * sizeof(float));
+    // [Q, G] when it splits into groups; otherwise the Trainer's shape check names the length it got.
+    if (b.teacher.numel() % b.group_size == 0) b.teacher = b.teacher.view({-1, b.group_size});
+  }
   auto trainer = box.trainer;
   auto model = box.model;
   return run_async<train::TrainMetrics>(
@@ -105,45 +137,32 @@ Napi::Value TrainerStep(const Napi::CallbackInfo& info) {
         out.Set("rankingLoss", m.ranking_loss);
         out.Set("regularizerLoss", m.regularizer_loss);
         out.Set("lambda", m.lambda);
-        out.Set("lr", m.lr);
         out.Set("meanDocNnz", m.mean_doc_nnz);
         out.Set("batchFlops", m.batch_flops);
         out.Set("maskRate", m.mask_rate);
-        out.Set("gradNorm", m.grad_norm);
-        out.Set("seconds", m.seconds);
-        out.Set("threads", m.threads);
-        out.Set("step", static_cast<double>(m.step));
-        out.Set("optimizerStepped", m.optimizer_stepped);
+        set_step_fields(out, m);
         return out;
       });
 }
 
-// An Int32Array of rows * cols entries as an int32 [rows, cols] tensor (copied: the JS buffer may move).
-at::Tensor int32_matrix(const Napi::Object& o, const char* key, int64_t rows, int64_t cols, const std::string& what) {
-  Napi::Value v = o.Get(key);
-  if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_int32_array)
-    throw Napi::TypeError::New(o.Env(), what + ": " + key + " must be an Int32Array");
-  auto a = v.As<Napi::Int32Array>();
-  if (static_cast<int64_t>(a.ElementLength()) != rows * cols)
-    throw Napi::RangeError::New(o.Env(), what + ": " + key + " has " + std::to_string(a.ElementLength()) +
-                                             " entries, expected " + std::to_string(rows * cols));
-  at::Tensor t = at::empty({rows, cols}, at::kInt);
-  std::memcpy(t.data_ptr(), a.Data(), a.ElementLength() * sizeof(int32_t));
-  return t;
-}
-
-// mlmStep(trainer, { docs: {inputIds, attentionMask, batchSize, seqLen}, labels: Int32Array }) -> Promise<metrics>.
+// mlmStep(trainer, { docs: DocumentBatch (the inputs as masked), labels: Int32Array [batchSize * seqLen] }): the
+// token-batch shape of the boundary plus one label per position; the loss checks the label values.
 Napi::Value TrainerMlmStep(const Napi::CallbackInfo& info) {
   TrainerBox box = trainer_from(info[0], "mlmStep trainer");
   Napi::Object o = object_arg(info, 1, "mlmStep batch");
-  if (!o.Get("docs").IsObject()) throw Napi::TypeError::New(info.Env(), "mlmStep: 'docs' must be a token batch {inputIds, attentionMask, batchSize, seqLen}");
-  Napi::Object docs = o.Get("docs").As<Napi::Object>();
-  const int64_t rows = required_int_option(docs, "batchSize", 1, int64_t(1) << 31, "mlmStep docs");
-  const int64_t cols = required_int_option(docs, "seqLen", 1, int64_t(1) << 31, "mlmStep docs");
+  TokenBatch docs = token_batch_from_js(o.Get("docs"), "mlmStep: docs");
   train::MlmBatch b;
-  b.input_ids = int32_matrix(docs, "inputIds", rows, cols, "mlmStep docs");
-  b.attention_mask = int32_matrix(docs, "attentionMask", rows, cols, "mlmStep docs");
-  b.labels = int32_matrix(o, "labels", rows, cols, "mlmStep");
+  b.input_ids = std::move(docs.input_ids);
+  b.attention_mask = std::move(docs.attention_mask);
+  Napi::Value labels = o.Get("labels");
+  if (!labels.IsTypedArray() || labels.As<Napi::TypedArray>().TypedArrayType() != napi_int32_array)
+    throw Napi::TypeError::New(info.Env(), "mlmStep: labels must be an Int32Array (one per position, -100 = not predicted)");
+  auto values = labels.As<Napi::Int32Array>();
+  if (static_cast<int64_t>(values.ElementLength()) != docs.batch_size * docs.seq_len)
+    throw Napi::RangeError::New(info.Env(), "mlmStep: labels has " + std::to_string(values.ElementLength()) +
+                                                " entries, expected batchSize * seqLen = " + std::to_string(docs.batch_size * docs.seq_len));
+  b.labels = at::empty({docs.batch_size, docs.seq_len}, at::kInt);
+  std::memcpy(b.labels.data_ptr(), values.Data(), values.ElementLength() * sizeof(int32_t));
   auto trainer = box.trainer;
   auto model = box.model;
   return run_async<train::MlmMetrics>(
@@ -153,12 +172,7 @@ Napi::Value TrainerMlmStep(const Napi::CallbackInfo& info) {
         out.Set("loss", m.loss);
         out.Set("accuracy", m.accuracy);
         out.Set("predicted", static_cast<double>(m.predicted));
-        out.Set("lr", m.lr);
-        out.Set("gradNorm", m.grad_norm);
-        out.Set("seconds", m.seconds);
-        out.Set("threads", m.threads);
-        out.Set("step", static_cast<double>(m.step));
-        out.Set("optimizerStepped", m.optimizer_stepped);
+        set_step_fields(out, m);
         return out;
       });
 }

@@ -114,6 +114,9 @@ for (const arch of ['bert', 'distilbert'] as const) {
         assert.deepEqual(b.indices, a.indices);
         assert.deepEqual(b.values, a.values);
         assert.deepEqual(again.config.raw, model.config.raw);
+        // config.raw crosses N-API as a plain object (no JSON string), equal to the config.json it saves.
+        assert.equal(Object.getPrototypeOf(model.config.raw), Object.prototype);
+        assert.deepStrictEqual(model.config.raw, JSON.parse(fs.readFileSync(path.join(dir, 'saved', 'config.json'), 'utf8')));
         again.dispose();
       } finally {
         fs.rmSync(dir, { recursive: true, force: true });

@@ -63,16 +63,26 @@ function head(over: Record<string, unknown> = {}): Record<string, unknown> {
   };
 }
 
+/** trainerStep's batch: docs as a token batch (the DocumentBatch shape), queries as a Csr object, the teacher a Float32Array. */
 export function stepBatch(over: Record<string, unknown> = {}): Record<string, unknown> {
+  return { docs: stepDocs(), groupSize: 2, queries: stepQueries(), teacher: Float32Array.from([1, 0]), ...over };
+}
+
+/** trainerMlmStep's batch: docs as a token batch (the inputs as masked), one label per position (-100 = not predicted). */
+export function mlmBatch(over: Record<string, unknown> = {}): Record<string, unknown> {
+  return { docs: stepDocs({ inputIds: Int32Array.from([101, 103, 102, 0, 101, 2001, 103, 102]) }), labels: Int32Array.from([-100, 2000, -100, -100, -100, -100, 2002, -100]), ...over };
+}
+
+function stepDocs(over: Record<string, unknown> = {}): Record<string, unknown> {
   return {
-    inputIds: t(Int32Array.from([101, 2000, 102, 0, 101, 2001, 2002, 102]), [2, 4]),
-    attentionMask: t(Int32Array.from([1, 1, 1, 0, 1, 1, 1, 1]), [2, 4]),
-    numDocs: 2, seqLen: 4, groupSize: 2,
-    queries: { indptr: t(Int32Array.from([0, 2]), [2]), indices: t(Int32Array.from([2000, 2001]), [2]),
-      values: t(Float32Array.from([1, 1]), [2]) },
-    teacher: t(Float32Array.from([1, 0]), [2]),
-    ...over,
+    inputIds: Int32Array.from([101, 2000, 102, 0, 101, 2001, 2002, 102]),
+    attentionMask: Int32Array.from([1, 1, 1, 0, 1, 1, 1, 1]),
+    batchSize: 2, seqLen: 4, ...over,
   };
+}
+
+function stepQueries(over: Record<string, unknown> = {}): Record<string, unknown> {
+  return { indptr: Int32Array.from([0, 2]), indices: Int32Array.from([2000, 2001]), values: Float32Array.from([1, 1]), numCols: VOCAB, ...over };
 }
 
 // Values that are not what an argument wants, tried on every argument position that takes a handle,
@@ -134,6 +144,7 @@ export function buildCases(): Case[] {
   // --- trainer handles ------------------------------------------------------------------------
   const trainerFns: [string, (c: Ctx, h: unknown) => unknown][] = [
     ['trainerStep', (c, h) => c.native.trainerStep(h, stepBatch())],
+    ['trainerMlmStep', (c, h) => c.native.trainerMlmStep(h, mlmBatch())],
     ['trainerSaveModel', (c, h) => c.native.trainerSaveModel(h, path.join(c.tmp, 'never'))],
     ['trainerSaveState', (c, h) => c.native.trainerSaveState(h, path.join(c.tmp, 'never'))],
     ['trainerLoad', (c, h) => c.native.trainerLoad(h, path.join(c.tmp, 'never'))],
@@ -227,8 +238,9 @@ export function buildCases(): Case[] {
     const call = (o: unknown) => (c: Ctx) => c.native[fn](c.model, o);
     for (const [name, v] of JUNK.filter(([n]) => !['object', 'array', 'function', 'Int32Array'].includes(n)))
       err(fn, `options is ${name}`, call(v), /options object/);
-    err(fn, 'options is an Int32Array', call(new Int32Array(8)), /batchSize and seqLen/);
-    err(fn, 'options without batchSize/seqLen', call({ inputIds: new Int32Array(8), attentionMask: new Int32Array(8) }), /batchSize and seqLen/);
+    err(fn, 'options is an Int32Array', call(new Int32Array(8)), /options: expected a token batch/);
+    err(fn, 'options without batchSize/seqLen', call({ inputIds: new Int32Array(8), attentionMask: new Int32Array(8) }), /options\.batchSize is required/);
+    err(fn, 'options without seqLen', call(encodeArgs({ seqLen: undefined })), /options\.seqLen is required/);
     for (const v of [0, -1, 1.5, NaN, Infinity, '2', 2 ** 40])
       err(fn, `batchSize ${String(v)}`, call(encodeArgs({ batchSize: v })), /batchSize/);
     err(fn, 'seqLen beyond max_position_embeddings', call(encodeArgs({ batchSize: 1, seqLen: MAX_POS + 1,
@@ -354,34 +366,75 @@ export function buildCases(): Case[] {
   err('trainerCreate', 'unknown loss', (c) => c.native.trainerCreate(c.model, { loss: 'hinge' }), /'loss'/);
   err('trainerCreate', 'k = 9', (c) => c.native.trainerCreate(c.model, { k: 9 }), /'k'/);
   err('trainerCreate', 'gradAccumulation 0', (c) => c.native.trainerCreate(c.model, { gradAccumulation: 0 }), /gradAccumulation/);
+  // The batch is { docs: token batch, queries: Csr, groupSize, teacher?: Float32Array } (binding/batch_args.h, csr_args.h).
   const step = (o: Record<string, unknown>) => (c: Ctx) => c.native.trainerStep(c.trainer, stepBatch(o));
+  const docs = (o: Record<string, unknown>) => step({ docs: stepDocs(o) });
+  const queries = (o: Record<string, unknown>) => step({ queries: stepQueries(o) });
   err('trainerStep', 'batch missing', (c) => c.native.trainerStep(c.trainer), /options object/);
-  for (const key of ['numDocs', 'seqLen', 'groupSize']) {
-    for (const v of [undefined, 0, -2, 1.5, NaN, 'x']) err('trainerStep', `${key} ${String(v)}`, step({ [key]: v }), new RegExp(key));
+  settle('trainerStep', 'a good batch (the shape lib/train/native-trainer.ts passes)', step({}));
+  for (const v of [undefined, 0, -2, 1.5, NaN, 'x']) err('trainerStep', `groupSize ${String(v)}`, step({ groupSize: v }), /groupSize/);
+  for (const [name, v] of JUNK.filter(([n]) => n !== 'object'))
+    err('trainerStep', `docs is ${name}`, step({ docs: v }), /trainStep: docs: expected a token batch/);
+  err('trainerStep', 'docs flat in the batch (the old shape)', (c) => c.native.trainerStep(c.trainer,
+    { ...stepDocs(), numDocs: 2, groupSize: 2, queries: stepQueries(), teacher: Float32Array.from([1, 0]) }), /docs: expected a token batch/);
+  for (const key of ['batchSize', 'seqLen']) {
+    err('trainerStep', `docs.${key} missing`, docs({ [key]: undefined }), new RegExp(`docs\\.${key} is required`));
+    for (const v of [0, -2, 1.5, NaN, 'x', 2 ** 31]) err('trainerStep', `docs.${key} ${String(v)}`, docs({ [key]: v }), new RegExp(`docs\\.${key} must be an integer`));
   }
-  err('trainerStep', 'inputIds missing', step({ inputIds: undefined }), /inputIds/);
-  err('trainerStep', 'inputIds float32', step({ inputIds: t(new Float32Array(8), [2, 4]) }), /inputIds: expected dtype int32/);
-  err('trainerStep', 'attentionMask int64', step({ attentionMask: t(new BigInt64Array(8), [2, 4]) }), /attentionMask: expected dtype int32/);
-  err('trainerStep', 'numDocs*seqLen != ids', step({ numDocs: 3 }), /numDocs \* seqLen/);
-  err('trainerStep', 'token id outside the vocabulary', step({ inputIds: t(Int32Array.from([101, VOCAB, 102, 0, 101, 2001, 2002, 102]), [2, 4]) }));
-  err('trainerStep', 'token id negative', step({ inputIds: t(Int32Array.from([101, -7, 102, 0, 101, 2001, 2002, 102]), [2, 4]) }));
-  err('trainerStep', 'seqLen beyond max positions', step({ seqLen: 40, inputIds: t(new Int32Array(80).fill(101), [80]), attentionMask: t(new Int32Array(80).fill(1), [80]) }));
-  err('trainerStep', 'queries missing', step({ queries: undefined }), /queries/);
-  err('trainerStep', 'queries as a Csr of bare TypedArrays', step({ queries: { indptr: Int32Array.from([0, 1]), indices: Int32Array.from([5]), values: Float32Array.from([1]) } }), /queries\.indptr/);
-  err('trainerStep', 'query index outside the vocabulary', step({ queries: { indptr: t(Int32Array.from([0, 1]), [2]),
-    indices: t(Int32Array.from([VOCAB + 5]), [1]), values: t(Float32Array.from([1]), [1]) } }));
-  err('trainerStep', 'query indptr past nnz', step({ queries: { indptr: t(Int32Array.from([0, 9]), [2]),
-    indices: t(Int32Array.from([5]), [1]), values: t(Float32Array.from([1]), [1]) } }), /indptr/);
-  err('trainerStep', 'query indptr not starting at 0', step({ queries: { indptr: t(Int32Array.from([1, 2]), [2]),
-    indices: t(Int32Array.from([5, 6]), [2]), values: t(Float32Array.from([1, 1]), [2]) } }), /indptr/);
-  err('trainerStep', 'query indptr decreasing', step({ queries: { indptr: t(Int32Array.from([0, 2, 1]), [3]),
-    indices: t(Int32Array.from([5]), [1]), values: t(Float32Array.from([1]), [1]) }, numDocs: 4, seqLen: 2, groupSize: 2 }));
-  err('trainerStep', 'query values NaN', step({ queries: { indptr: t(Int32Array.from([0, 1]), [2]),
-    indices: t(Int32Array.from([5]), [1]), values: t(Float32Array.from([NaN]), [1]) } }));
-  err('trainerStep', 'teacher float64', step({ teacher: t(new Float64Array(2), [2]) }), /teacher: expected dtype float32/);
-  err('trainerStep', 'teacher wrong length', step({ teacher: t(new Float32Array(3), [3]) }));
-  err('trainerStep', 'teacher NaN', step({ teacher: t(Float32Array.from([NaN, 0]), [2]) }));
-  err('trainerStep', 'KL without teacher', step({ teacher: undefined }));
+  err('trainerStep', 'inputIds missing', docs({ inputIds: undefined }), /docs\.inputIds must be an Int32Array/);
+  err('trainerStep', 'inputIds as Float32Array', docs({ inputIds: new Float32Array(8) }), /docs\.inputIds must be an Int32Array/);
+  err('trainerStep', 'inputIds as a plain array', docs({ inputIds: [101, 2000, 102, 0, 101, 2001, 2002, 102] }), /docs\.inputIds must be an Int32Array/);
+  err('trainerStep', 'inputIds as a { data, shape } tensor (the old shape)', docs({ inputIds: t(new Int32Array(8), [2, 4]) }), /docs\.inputIds must be an Int32Array/);
+  err('trainerStep', 'attentionMask as BigInt64Array', docs({ attentionMask: new BigInt64Array(8) }), /docs\.attentionMask must be an Int32Array/);
+  err('trainerStep', 'batchSize*seqLen != inputIds length', docs({ batchSize: 3 }), /docs\.inputIds has 8 entries, expected batchSize \* seqLen = 12/);
+  err('trainerStep', 'attentionMask shorter than batchSize*seqLen', docs({ attentionMask: new Int32Array(7).fill(1) }), /docs\.attentionMask has 7 entries/);
+  err('trainerStep', 'token id outside the vocabulary', docs({ inputIds: Int32Array.from([101, VOCAB, 102, 0, 101, 2001, 2002, 102]) }), /outside the vocabulary/);
+  err('trainerStep', 'token id negative', docs({ inputIds: Int32Array.from([101, -7, 102, 0, 101, 2001, 2002, 102]) }), /outside the vocabulary/);
+  err('trainerStep', 'seqLen beyond max positions', docs({ seqLen: 40, inputIds: new Int32Array(80).fill(101), attentionMask: new Int32Array(80).fill(1) }), /max_position_embeddings/);
+  err('trainerStep', 'documents that do not split into groups', step({ groupSize: 3 }), /do not split into groups of 3/);
+  for (const [name, v] of JUNK.filter(([n]) => n !== 'object'))
+    err('trainerStep', `queries is ${name}`, step({ queries: v }), /trainStep: queries: expected \{ indptr/);
+  err('trainerStep', 'queries as { data, shape } tensors (the old shape)', queries({ indptr: t(Int32Array.from([0, 2]), [2]) }), /queries\.indptr must be a Int32Array/);
+  err('trainerStep', 'query values as Float64Array', queries({ values: Float64Array.from([1, 1]) }), /queries\.values must be a Float32Array/);
+  err('trainerStep', 'query numCols missing', queries({ numCols: undefined }), /queries\.numCols/);
+  err('trainerStep', 'query numCols other than the vocabulary', queries({ numCols: 3000 }), /queries\.numCols is 3000 but the model's vocabulary has 30522/);
+  err('trainerStep', 'query index outside numCols', queries({ indices: Int32Array.from([2000, VOCAB + 5]) }), /column 30527 outside \[0, 30522\)/);
+  err('trainerStep', 'query index negative', queries({ indices: Int32Array.from([-1, 5]) }), /column -1 outside/);
+  err('trainerStep', 'query indices not increasing', queries({ indices: Int32Array.from([2001, 2000]) }), /not strictly increasing/);
+  err('trainerStep', 'query indptr empty', queries({ indptr: new Int32Array(0) }), /queries\.indptr must have at least one entry/);
+  err('trainerStep', 'query indptr past nnz', queries({ indptr: Int32Array.from([0, 9]) }), /indptr\[1\] = 9 exceeds/);
+  err('trainerStep', 'query indptr not starting at 0', queries({ indptr: Int32Array.from([1, 2]) }), /indptr must start with 0/);
+  err('trainerStep', 'query indptr decreasing', queries({ indptr: Int32Array.from([0, 2, 1]) }), /indptr decreases at row 1/);
+  err('trainerStep', 'query indices and values of different lengths', queries({ values: Float32Array.from([1]) }), /2 indices but 1 values/);
+  err('trainerStep', 'query values NaN', queries({ values: Float32Array.from([NaN, 1]) }), /must be finite and >= 0/);
+  err('trainerStep', 'query values negative', queries({ values: Float32Array.from([1, -0.5]) }), /must be finite and >= 0/);
+  err('trainerStep', 'query rows other than documents / groupSize', queries({ indptr: Int32Array.from([0, 1, 2]) }), /1 queries expected .* 2 rows/);
+  err('trainerStep', 'teacher float64', step({ teacher: new Float64Array(2) }), /teacher must be a Float32Array/);
+  err('trainerStep', 'teacher a plain array', step({ teacher: [1, 0] }), /teacher must be a Float32Array/);
+  err('trainerStep', 'teacher as a { data, shape } tensor (the old shape)', step({ teacher: t(new Float32Array(2), [2]) }), /teacher must be a Float32Array/);
+  err('trainerStep', 'teacher wrong length', step({ teacher: new Float32Array(3) }), /teacher scores must be \[1, 2\], got \[3\]/);
+  err('trainerStep', 'teacher NaN', step({ teacher: Float32Array.from([NaN, 0]) }), /NaN or infinity/);
+  err('trainerStep', 'KL without teacher', step({ teacher: undefined }), /KL loss needs teacher scores/);
+
+  // --- trainerMlmStep: { docs: token batch, labels: Int32Array } ------------------------------------------
+  const mlm = (o: Record<string, unknown>) => (c: Ctx) => c.native.trainerMlmStep(c.trainer, mlmBatch(o));
+  const labels = (edit: (l: Int32Array) => void) => {
+    const l = Int32Array.from(mlmBatch().labels as Int32Array);
+    edit(l);
+    return mlm({ labels: l });
+  };
+  err('trainerMlmStep', 'batch missing', (c) => c.native.trainerMlmStep(c.trainer), /options object/);
+  settle('trainerMlmStep', 'a good batch (the shape lib/train/native-trainer.ts passes)', mlm({}));
+  for (const [name, v] of JUNK.filter(([n]) => n !== 'object')) err('trainerMlmStep', `docs is ${name}`, mlm({ docs: v }), /mlmStep: docs: expected a token batch/);
+  err('trainerMlmStep', 'docs.inputIds as Float32Array', mlm({ docs: stepDocs({ inputIds: new Float32Array(8) }) }), /docs\.inputIds must be an Int32Array/);
+  err('trainerMlmStep', 'labels missing', mlm({ labels: undefined }), /labels must be an Int32Array/);
+  err('trainerMlmStep', 'labels as a plain array', mlm({ labels: [-100, 2000] }), /labels must be an Int32Array/);
+  err('trainerMlmStep', 'labels shorter than batchSize*seqLen', mlm({ labels: new Int32Array(7).fill(-100) }), /labels has 7 entries, expected batchSize \* seqLen = 8/);
+  err('trainerMlmStep', 'no predicted position', labels((l) => l.fill(-100)), /no position is masked/);
+  err('trainerMlmStep', 'label outside the vocabulary', labels((l) => { l[1] = VOCAB; }), /token ids in \[0, 30522\)/);
+  err('trainerMlmStep', 'label -5', labels((l) => { l[1] = -5; }), /token ids in \[0, 30522\)/);
+  err('trainerMlmStep', 'a predicted padding position', labels((l) => { l[3] = 7; }), /padding/);
+  err('trainerMlmStep', 'token id outside the vocabulary', mlm({ docs: stepDocs({ inputIds: Int32Array.from([101, VOCAB, 102, 0, 101, 2001, 103, 102]) }) }), /outside the vocabulary/);
 
   // --- process groups (data-parallel training) -------------------------------------------------------
   const pg = (o: Record<string, unknown>) => (c: Ctx) => c.native.processGroupInit({ masterAddr: '127.0.0.1', masterPort: 29999, worldSize: 2, rank: 1, timeoutMs: 1000, ...o });

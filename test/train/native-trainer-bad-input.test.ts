@@ -78,7 +78,29 @@ describe('train: NativeTrainer rejects bad input', function () {
     }
     const q = good();
     q.queries.indices[0] = 30522;
-    await rejects(q, /query token id is outside \[0, 30522\)/);
+    await rejects(q, /trainStep: queries: row 0 has column 30522 outside \[0, 30522\)/);
+  });
+
+  it('the batch crosses N-API as it is (docs: DocumentBatch, queries: Csr): wrong shapes are Errors naming the field', async () => {
+    const cast = (b: unknown) => b as TrainBatch;
+    const b = good();
+    await rejects(cast({ ...b, docs: 'ids' }), /trainStep: docs: expected a token batch/);
+    await rejects(cast({ ...b, docs: undefined }), /trainStep: docs: expected a token batch/);
+    await rejects(cast({ ...b, docs: { ...b.docs, inputIds: Float32Array.from(b.docs.inputIds) } }), /docs\.inputIds must be an Int32Array/);
+    await rejects(cast({ ...b, docs: { ...b.docs, attentionMask: Array.from(b.docs.attentionMask) } }), /docs\.attentionMask must be an Int32Array/);
+    await rejects({ ...b, docs: { ...b.docs, seqLen: b.docs.seqLen + 1 } },
+      new RegExp(`docs\\.inputIds has ${b.docs.inputIds.length} entries, expected batchSize \\* seqLen = ${b.docs.batchSize * (b.docs.seqLen + 1)}`));
+    await rejects(cast({ ...b, docs: { ...b.docs, batchSize: 0 } }), /docs\.batchSize must be an integer/);
+    await rejects(cast({ ...b, queries: [1, 2] }), /trainStep: queries: expected \{ indptr/);
+    await rejects(cast({ ...b, queries: { ...b.queries, indptr: Array.from(b.queries.indptr) } }), /queries\.indptr must be a Int32Array/);
+    await rejects({ ...b, queries: { ...b.queries, numCols: 30000 } }, /queries\.numCols is 30000 but the model's vocabulary has 30522 tokens/);
+    const bad = Int32Array.from(b.queries.indptr);
+    bad[2] = bad[1] - 1;
+    await rejects({ ...b, queries: { ...b.queries, indptr: bad } }, /trainStep: queries: indptr decreases at row 1/);
+    const negative = Float32Array.from(b.queries.values);
+    negative[0] = -1;
+    await rejects({ ...b, queries: { ...b.queries, values: negative } }, /value -1\.0+ must be finite and >= 0/);
+    await rejects(cast({ ...b, teacher: Array.from(b.teacher!) }), /teacher must be a Float32Array/);
   });
 
   it('MarginMSE with groups of one document', async () => {
