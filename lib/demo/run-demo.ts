@@ -118,6 +118,8 @@ export interface DemoResult {
   data: { name: string; dir: string; source: string; documents: number; testQueries: number };
   config: { options: Omit<DemoOptions, 'log'>; train: TrainRunConfig };
   rows: SystemRow[];
+  /** The model's per-document nonzero counts on the test corpus at quantiles 0, 0.05, …, 1 (nearest rank; DOC_NNZ_QUANTILE_STEP). */
+  docNnzQuantiles: number[];
   training: { steps: number; seconds: number; groups: number; curve: { step: number; metrics: Record<string, number> }[]; lastMetrics: unknown };
   seconds: Record<string, number>;
   files: Record<string, string>;
@@ -281,12 +283,23 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
     data: { name, dir: data.dir, source: data.source, documents: test.corpus.length, testQueries: test.queries.length },
     config: { options: { ...options, log: undefined } as Omit<DemoOptions, 'log'>, train },
     rows,
+    docNnzQuantiles: nnzQuantiles(r.docs.indptr),
     training: { steps: trained.steps, seconds: trained.seconds, groups: trained.groups, curve, lastMetrics: trained.lastMetrics },
     seconds, files,
   };
   writeFileAtomic(files.json, JSON.stringify(result, null, 2) + '\n');
   writeFileAtomic(files.table, formatDemoReport(result) + '\n');
   return result;
+}
+
+export const DOC_NNZ_QUANTILE_STEP = 0.05;
+
+/** Row lengths of a CSR at quantiles 0, step, 2·step, …, 1: the smallest count with at least that share of rows at or below it. */
+export function nnzQuantiles(indptr: Int32Array, step = DOC_NNZ_QUANTILE_STEP): number[] {
+  const n = indptr.length - 1;
+  const counts = Int32Array.from({ length: n }, (_, i) => indptr[i + 1] - indptr[i]).sort();
+  const steps = Math.round(1 / step);
+  return Array.from({ length: steps + 1 }, (_, j) => (j === 0 ? counts[0] : counts[Math.min(n - 1, Math.ceil((j / steps) * n) - 1)]));
 }
 
 /** The line naming what the table measured: dataset, split and sizes. */

@@ -7,42 +7,10 @@ import { DEMO_DEFAULTS, demoDatasetName, demoTradeoffChart, formatDemoReport, fo
 import { bm25Vectors } from '../../lib/demo/bm25-impacts';
 import { fileMd5, resolveScifact, unzip } from '../../lib/demo/scifact-data';
 import { pngSize } from '../../lib/plot';
-import { sweepChart, sweepHeading } from '../../lib/sweep/run-sweep';
+import { ablationChart } from '../../lib/sweep/ablation-chart';
 import { sharedData } from '../helpers';
+import { miniScifact } from './mini-scifact';
 
-/** A small real BEIR folder cut from SciFact: the judged docs of a few train and test queries plus some others. */
-function miniScifact(src: string, dest: string, trainQueries: number, testQueries: number, others: number): void {
-  const read = (f: string) => fs.readFileSync(path.join(src, f), 'utf8');
-  const qrels = (split: string, n: number) => {
-    const lines = read(`qrels/${split}.tsv`).trim().split('\n');
-    const keep = new Set<string>();
-    const out = [lines[0]];
-    for (const l of lines.slice(1)) {
-      const q = l.split('\t')[0];
-      if (!keep.has(q) && keep.size >= n) continue;
-      keep.add(q);
-      out.push(l);
-    }
-    return { text: out.join('\n') + '\n', queries: keep, docs: new Set(out.slice(1).map((l) => l.split('\t')[1])) };
-  };
-  const train = qrels('train', trainQueries);
-  const test = qrels('test', testQueries);
-  const judged = new Set([...train.docs, ...test.docs]);
-  const corpus = read('corpus.jsonl').trim().split('\n');
-  let extra = 0;
-  const keptDocs = corpus.filter((l) => {
-    const id = (JSON.parse(l) as { _id: string })._id;
-    if (judged.has(id)) return true;
-    return extra++ < others;
-  });
-  const queries = read('queries.jsonl').trim().split('\n')
-    .filter((l) => { const id = (JSON.parse(l) as { _id: string })._id; return train.queries.has(id) || test.queries.has(id); });
-  fs.mkdirSync(path.join(dest, 'qrels'), { recursive: true });
-  fs.writeFileSync(path.join(dest, 'corpus.jsonl'), keptDocs.join('\n') + '\n');
-  fs.writeFileSync(path.join(dest, 'queries.jsonl'), queries.join('\n') + '\n');
-  fs.writeFileSync(path.join(dest, 'qrels', 'train.tsv'), train.text);
-  fs.writeFileSync(path.join(dest, 'qrels', 'test.tsv'), test.text);
-}
 
 describe('demo', function () {
   this.timeout(240_000);
@@ -83,10 +51,9 @@ describe('demo', function () {
     assert.match(JSON.stringify(chart), /nDCG@10 \(cranfield test\)/);
     const report = formatDemoReport({ data: { name: 'cranfield', dir, source: 'given', documents: 1400, testQueries: 225 }, rows });
     assert.equal(report.split('\n')[0], 'cranfield test (225 queries, 1400 documents)');
-    const o = { dim: 64, layers: 1, steps: 60 };
-    const sweep = sweepChart([rows[0]], [], o, 'vaswani-npl') as unknown as { title: { text: string } };
-    assert.equal(sweep.title.text, 'FLOPS vs nDCG@10 on vaswani-npl test (small models trained here)');
-    assert.match(sweepHeading('vaswani-npl', o), /^FLOPS vs nDCG@10 on vaswani-npl test/);
+    const o = { dim: 64, layers: 1, steps: 60, seeds: [1] };
+    const sweep = ablationChart([], 'vaswani-npl', o) as unknown as { title: { text: string } };
+    assert.equal(sweep.title.text, 'ℓ0 ablation on vaswani-npl');
     for (const text of [JSON.stringify(chart), report, JSON.stringify(sweep)]) assert.doesNotMatch(text, /SciFact/i);
   });
 

@@ -1,43 +1,59 @@
+import * as fs from 'fs';
+import * as path from 'path';
+
 import type { Command } from 'commander';
 
 import { integerValue, numberList } from '../option-values';
 
-/** `l0sparse sweep`: λ, threshold and activation-count grids (FLOPS only / ℓ0 mask / ℓ0 mask + ℓ0 activation). */
+/**
+ * `l0sparse sweep`: the ℓ0 ablation (lib/sweep/ablation.ts) — FLOPS only vs ℓ0 mask vs ℓ0 mask + ℓ0 activation over
+ * λ, mask quantiles, k and seeds, on one or more BEIR folders; resumable point by point.
+ */
 export function register(program: Command): void {
   program.command('sweep')
-    .description('the paper\'s grids at small scale on SciFact (or another BEIR folder): λ (FLOPS only), threshold t (l0 mask), activation count k (l0 mask + l0 activation); Pareto plot + table')
-    .option('--data <dir>', 'BEIR folder with train and test qrels (default SciFact, as for `l0sparse demo`)')
-    .option('--name <name>', 'the dataset\'s name in the plot and table (default: the --data folder\'s name; SciFact without --data)')
+    .description('the l0 ablation: FLOPS only (over λ), l0 mask (t at quantiles of the FLOPS-only model\'s document nonzeros), ' +
+      'l0 mask + l0 activation (over k), each over seeds, on one or more BEIR folders; ablation.json, ablation.md and a Pareto plot per ' +
+      'dataset. Rerun the same command to resume: finished points are kept')
+    .option('--data <dirs...>', 'BEIR folders (default SciFact, as for `l0sparse demo`). A folder with qrels/train.tsv trains on it and tests on ' +
+      'qrels/test.tsv; one with test qrels only is split 50/50 by query (--split-seed)')
     .option('--out <dir>', 'output folder', 'l0sparse-sweep')
     .option('--tokenizer <file>', 'tokenizer.json or vocab.txt (default: the project\'s 8k SciFact WordPiece vocab)')
-    .option('--steps <n>', 'training steps per point', '60')
+    .option('--steps <n>', 'training steps per point', '150')
     .option('--dim <d>', 'hidden size', '64')
     .option('--layers <n>', 'layers', '1')
     .option('--max-length <n>', 'max document tokens', '256')
     .option('--queries-per-step <n>', 'queries per step', '16')
-    .option('--warmup-steps <n>', 'learning-rate warm-up steps of every point (default 10% of --steps)')
-    .option('--lambda-warmup <n>', 'steps of the quadratic λ warm-up of every point (default 50% of --steps)')
-    .option('--lambdas <list>', 'λ values of the FLOPS-only family', '0.001,0.01,0.05')
-    .option('--thresholds <list>', 't values of the l0-mask family', '50,200')
-    .option('--ks <list>', 'activation counts of the l0-activation family', '1,2')
-    .option('--lambda <x>', 'λ of the l0 families', '0.01')
-    .option('--threshold <t>', 't of the l0-activation family', '200')
+    .option('--lr <x>', 'peak learning rate of every point (default the demo\'s)')
+    .option('--lambdas <list>', 'λ values (every family)', '0.001,0.01,0.03,0.1')
+    .option('--quantiles <list>', 'shares of documents the l0 mask exempts (t at these quantiles of the FLOPS-only model\'s document nonzeros)', '0.25,0.5,0.75')
+    .option('--ks <list>', 'activation counts of the l0-activation family (t at the middle quantile)', '1,2')
+    .option('--seeds <list>', 'seeds of every point', '1,2,3')
+    .option('--split-seed <n>', 'seed of the 50/50 query split of folders without train qrels', '13')
     .option('--max-corpus <n>', 'evaluate over at most n documents (every judged one plus the first others)')
     .option('--no-progress', 'no progress bars')
-    .action(async (o: Record<string, string | boolean | undefined>) => {
-      const { runSweep, formatSweepTable } = await import('../../sweep/run-sweep');
+    .action(async (o: Record<string, unknown>) => {
+      const { runAblation, formatAblationTable } = await import('../../sweep/ablation');
+      const { dominance } = await import('../../sweep/ablation-chart');
+      const { resolveScifact } = await import('../../demo/scifact-data');
       const s = (k: string) => String(o[k]);
-      const r = await runSweep({
-        data: o.data as string | undefined, name: o.name as string | undefined, out: s('out'), tokenizer: o.tokenizer as string | undefined,
+      const dirs = (o.data as string[] | undefined) ?? [(await resolveScifact({ progress: o.progress !== false, log: (line) => process.stderr.write(`${line}\n`) })).dir];
+      const datasets = dirs.map((dir) => ({
+        name: path.basename(path.resolve(dir)), dir,
+        split: fs.existsSync(path.join(dir, 'qrels', 'train.tsv')) ? 'given' as const : 'half' as const,
+      }));
+      const rows = await runAblation({
+        datasets, out: s('out'), tokenizer: o.tokenizer as string | undefined,
         steps: integerValue(s('steps'), '--steps', 1), dim: integerValue(s('dim'), '--dim', 1), layers: integerValue(s('layers'), '--layers', 1),
         maxLength: integerValue(s('maxLength'), '--max-length', 1), queriesPerStep: integerValue(s('queriesPerStep'), '--queries-per-step', 1),
-        warmupSteps: o.warmupSteps === undefined ? undefined : integerValue(s('warmupSteps'), '--warmup-steps', 0),
-        lambdaWarmup: o.lambdaWarmup === undefined ? undefined : integerValue(s('lambdaWarmup'), '--lambda-warmup', 0),
-        lambdas: numberList(s('lambdas'), '--lambdas'), thresholds: numberList(s('thresholds'), '--thresholds'), ks: numberList(s('ks'), '--ks'),
-        lambda: Number(s('lambda')), threshold: Number(s('threshold')),
+        lr: o.lr === undefined ? undefined : Number(o.lr),
+        lambdas: numberList(s('lambdas'), '--lambdas'), quantiles: numberList(s('quantiles'), '--quantiles'), ks: numberList(s('ks'), '--ks'),
+        seeds: numberList(s('seeds'), '--seeds'), splitSeed: integerValue(s('splitSeed'), '--split-seed', 0),
         maxCorpus: o.maxCorpus === undefined ? undefined : integerValue(s('maxCorpus'), '--max-corpus', 1), progress: o.progress !== false,
       });
-      process.stdout.write(formatSweepTable(r) + '\n');
-      process.stdout.write(`${r.points.length} points in ${r.seconds.toFixed(0)} s; files: ${Object.values(r.files).join(', ')}\n`);
+      for (const dataset of datasets) {
+        const own = rows.filter((r) => r.dataset === dataset.name);
+        process.stdout.write(`${dataset.name}\n${formatAblationTable(own)}\n${dominance(own).join('\n')}\n\n`);
+      }
+      process.stdout.write(`files: ${path.join(s('out'), 'ablation.json')}, ablation.md, ablation-<dataset>.png/.svg\n`);
     });
 }
