@@ -28,6 +28,7 @@ import { normalizeTrainConfig, type TrainRunConfig } from '../train/config';
 import { heldOutEvaluation } from '../train/held-out-eval';
 import type { TrainStepConfig } from '../train/native-trainer';
 import { pinnedConfigText } from '../train/pinned-config';
+import { PRETRAIN_DEFAULTS, runPretraining } from '../train/pretrain';
 import { runTraining } from '../train/run';
 import type { ScheduleLengths } from '../train/schedule-lengths';
 import { bm25Vectors } from './bm25-impacts';
@@ -48,6 +49,13 @@ export interface DemoOptions {
    * `tokenizer` is set, and dim / layers / heads / bagOfWords do not apply. Default: a random bag-of-words model.
    */
   init?: string;
+  /**
+   * Masked-LM pretraining steps on the dataset's own corpus before sparse training (`l0sparse pretrain`, from a plain
+   * random model of the demo's shape); 0 = none (start as a bag of words). Ignored with `init`.
+   */
+  pretrainSteps?: number;
+  /** Peak learning rate of that pretraining (default 1e-3). */
+  pretrainLr?: number;
   steps: number;
   dim: number;
   layers: number;
@@ -200,6 +208,28 @@ export function demoTrainConfig(o: DemoOptions, dataDir: string, tokenizer: stri
   }, undefined, { scheduleFractions: DEMO_SCHEDULE_FRACTIONS, warn: o.log && ((line) => o.log!(`warning: ${line}`)) });
 }
 
+/** `l0sparse pretrain` on the demo's corpus with the demo's model shape (plain random start); returns the model folder. */
+async function pretrainForDemo(o: DemoOptions, dataDir: string, tokenizer: string, progress: boolean, log: (line: string) => void): Promise<string> {
+  const steps = o.pretrainSteps!;
+  log(`pretraining: ${steps} masked-LM steps on the corpus, D=${o.dim}, ${o.layers} layer(s)`);
+  const r = await runPretraining({
+    ...PRETRAIN_DEFAULTS, text: [dataDir], output: path.join(o.out, 'pretrain'), tokenizer, steps, maxLength: o.maxLength,
+    lr: o.pretrainLr ?? 1e-3, seed: o.seed, bf16: o.bf16 === true, checkpointEvery: Math.max(1, Math.min(steps, 250)),
+    init: {
+      architecture: 'distilbert', hiddenSize: o.dim, numLayers: o.layers, numHeads: o.heads ?? Math.max(1, Math.round(o.dim / 32)),
+      intermediateSize: o.intermediate ?? o.dim * 2, maxPositions: Math.max(o.maxLength, 128), bagOfWords: false,
+    },
+  }, { progress });
+  log(`  masked-LM loss ${r.lastMetrics?.loss.toFixed(3) ?? '-'}, accuracy ${r.lastMetrics?.accuracy.toFixed(3) ?? '-'} (${r.seconds.toFixed(0)} s)`);
+  return r.modelDir!;
+}
+
+/** How the demo's model started, for its row: its shape (and pretraining), or the folder it was given. */
+function modelOrigin(o: DemoOptions): string {
+  if (o.init !== undefined) return `from ${path.basename(path.resolve(o.init))}`;
+  return `D=${o.dim}, ${o.layers}L${(o.pretrainSteps ?? 0) > 0 ? `, MLM-pretrained ${o.pretrainSteps} steps` : ''}`;
+}
+
 /** The tokenizer file of a model folder (tokenizer.json, else vocab.txt). */
 function tokenizerFileOf(dir: string): string {
   for (const name of ['tokenizer.json', 'vocab.txt']) {
@@ -208,7 +238,8 @@ function tokenizerFileOf(dir: string): string {
   throw new Error(`${dir} has no tokenizer.json or vocab.txt: pass --tokenizer`);
 }
 
-export async function runDemo(options: DemoOptions): Promise<DemoResult> {
+export async function runDemo(given: DemoOptions): Promise<DemoResult> {
+  let options = given;
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   const progress = options.progress !== false;
   const seconds: Record<string, number> = {};
@@ -225,6 +256,13 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
   const tokenizerFile = options.tokenizer ?? (options.init !== undefined ? tokenizerFileOf(options.init) : DEFAULT_DEMO_VOCAB);
   const tokenizer = TextTokenizer.fromFile(tokenizerFile);
 
+  // Optional in-domain pretraining (resumable in <out>/pretrain), whose model the training then starts from.
+  if (options.init === undefined && (options.pretrainSteps ?? 0) > 0) {
+    t = tic();
+    const pretrained = await pretrainForDemo(options, data.dir, tokenizerFile, progress, log);
+    seconds.pretrain = t();
+    options = { ...options, init: pretrained };
+  }
   // Training (the run folder is resumable; a different configuration starts over).
   const train = demoTrainConfig(options, data.dir, tokenizerFile);
   const pinned = path.join(train.output, 'train-config.json');
@@ -258,7 +296,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
   const latencyMs = await timedSearch(index, () => queryEncoder.encode(queryTexts, { allowEmpty: true }), queryTexts.length);
   seconds.evaluateModel = t();
   const modelRow: SystemRow = {
-    system: `l0 model (D=${options.dim}, ${options.layers}L, ${options.steps} steps)`, ndcg10: r.ndcg10, recall100: r.recall100,
+    system: `l0 model (${modelOrigin(given)}, ${options.steps} steps)`, ndcg10: r.ndcg10, recall100: r.recall100,
     flops: r.flops, meanDocNnz: r.meanDocNnz, meanQueryNnz: r.meanQueryNnz, indexBytes: bytes, latencyMs,
   };
 

@@ -72,6 +72,21 @@ describe('demo', function () {
     await assert.rejects(resolveScifact({ data: tmp }), /not a BEIR folder/);
   });
 
+  it('pretrains on the corpus first when asked, and trains from that model', async function () {
+    if (!shared) this.skip();
+    const data = path.join(tmp, 'mini-pt');
+    miniScifact(path.join(shared!, 'scifact'), data, 8, 6, 30);
+    const out = path.join(tmp, 'out-pt');
+    const r = await runDemo({
+      ...DEMO_DEFAULTS, data, out, tokenizer: path.join(shared!, 'bert-base-uncased', 'vocab.txt'), pretrainSteps: 2,
+      steps: 2, dim: 16, layers: 1, maxLength: 48, queriesPerStep: 4, baselines: false, plots: false, progress: false, log: () => undefined,
+    });
+    assert.equal(r.rows.at(-1)!.system, 'l0 model (D=16, 1L, MLM-pretrained 2 steps, 2 steps)');
+    assert.equal(r.config.train.init, path.resolve(out, 'pretrain', 'model'));
+    assert.ok(fs.existsSync(path.join(out, 'pretrain', 'checkpoints', 'step-00000002')));
+    assert.ok(r.seconds.pretrain > 0);
+  });
+
   it('runs the whole pipeline on a tiny configuration: table, JSON and plots agree', async function () {
     if (!shared) this.skip();
     const data = path.join(tmp, 'mini');

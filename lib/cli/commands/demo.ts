@@ -12,6 +12,8 @@ export function register(program: Command): void {
     .option('--out <dir>', 'output folder (run, model, indexes, demo.json, demo.md, plots)', 'l0sparse-demo')
     .option('--tokenizer <file>', 'tokenizer.json or vocab.txt (default: the project\'s 8k WordPiece vocab trained on SciFact)')
     .option('--init <dir>', 'start from this transformers masked-LM folder (e.g. the model/ of `l0sparse pretrain`) instead of a random bag-of-words model; its tokenizer is used unless --tokenizer is given')
+    .option('--pretrain-steps <n>', 'masked-LM pretraining steps on the corpus before sparse training (0 = start as a bag of words)', '0')
+    .option('--pretrain-lr <x>', 'peak learning rate of that pretraining', '1e-3')
     .option('--steps <n>', 'training steps', '150')
     .option('--dim <d>', 'hidden size', '64')
     .option('--layers <n>', 'transformer layers', '1')
@@ -44,6 +46,7 @@ export function register(program: Command): void {
       const options: DemoOptions = {
         data: o.data as string | undefined, name: o.name as string | undefined, out: s('out'), tokenizer: o.tokenizer as string | undefined,
         init: o.init as string | undefined, titlePairs: o.titlePairs === true,
+        pretrainSteps: integerValue(s('pretrainSteps'), '--pretrain-steps', 0), pretrainLr: numberValue(s('pretrainLr'), '--pretrain-lr'),
         steps: integerValue(s('steps'), '--steps'), dim: integerValue(s('dim'), '--dim'), layers: integerValue(s('layers'), '--layers'),
         heads: o.heads === undefined ? undefined : integerValue(s('heads'), '--heads'), maxLength: integerValue(s('maxLength'), '--max-length'),
         queriesPerStep: integerValue(s('queriesPerStep'), '--queries-per-step'), negatives: integerValue(s('negatives'), '--negatives'),
