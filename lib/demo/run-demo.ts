@@ -208,8 +208,11 @@ export function demoTrainConfig(o: DemoOptions, dataDir: string, tokenizer: stri
   }, undefined, { scheduleFractions: DEMO_SCHEDULE_FRACTIONS, warn: o.log && ((line) => o.log!(`warning: ${line}`)) });
 }
 
-/** `l0sparse pretrain` on the demo's corpus with the demo's model shape (plain random start); returns the model folder. */
-async function pretrainForDemo(o: DemoOptions, dataDir: string, tokenizer: string, progress: boolean, log: (line: string) => void): Promise<string> {
+/**
+ * `l0sparse pretrain` on a dataset's corpus with the demo's model shape (plain random start) into <o.out>/pretrain
+ * (resumable); returns the model folder. The demo and the ablation (once per dataset) start from it.
+ */
+export async function pretrainForDemo(o: DemoOptions, dataDir: string, tokenizer: string, progress: boolean, log: (line: string) => void): Promise<string> {
   const steps = o.pretrainSteps!;
   log(`pretraining: ${steps} masked-LM steps on the corpus, D=${o.dim}, ${o.layers} layer(s)`);
   const r = await runPretraining({

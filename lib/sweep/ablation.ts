@@ -12,7 +12,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 
-import { DEMO_DEFAULTS, DOC_NNZ_QUANTILE_STEP, runDemo, type DemoOptions, type DemoResult } from '../demo/run-demo';
+import { DEFAULT_DEMO_VOCAB, DEMO_DEFAULTS, DOC_NNZ_QUANTILE_STEP, pretrainForDemo, runDemo, type DemoOptions, type DemoResult } from '../demo/run-demo';
 import { writeFileAtomic } from '../io';
 import { writeChart } from '../plot';
 import { ablationChart, dominance, settingGroups } from './ablation-chart';
@@ -37,6 +37,8 @@ export interface AblationOptions {
   maxLength: number;
   queriesPerStep: number;
   lr?: number;
+  /** Masked-LM pretraining steps on each dataset's corpus, once, before every point of it (0: bag-of-words start). */
+  pretrainSteps: number;
   lambdas: number[];
   /** Shares of documents the mask exempts (multiples of DOC_NNZ_QUANTILE_STEP in (0, 1)). */
   quantiles: number[];
@@ -99,12 +101,16 @@ export async function runAblation(o: AblationOptions): Promise<AblationRow[]> {
     const dir = dataset.split === 'half'
       ? (await splitQueriesInHalf(dataset.dir, path.join(o.out, 'data', `${dataset.name}-half-${o.splitSeed}`), o.splitSeed)).dir
       : dataset.dir;
+    const shape: DemoOptions = { ...DEMO_DEFAULTS, out: path.join(o.out, 'pretrain', dataset.name), dim: o.dim, layers: o.layers,
+      maxLength: o.maxLength, pretrainSteps: o.pretrainSteps, seed: o.seeds[0] };
+    const init = o.pretrainSteps > 0
+      ? await pretrainForDemo(shape, dir, o.tokenizer ?? DEFAULT_DEMO_VOCAB, o.progress !== false, log) : undefined;
     let baselines = true;
     const point = async (family: AblationFamily, lambda: number, seed: number, threshold: number, k: number, q?: number) => {
       const out = pointDir(o, dataset.name, family, lambda, seed, q, family === 'l0_mask_act' ? k : undefined);
       log(`sweep ${++done}/${total}: ${dataset.name} ${family} λ=${lambda} t=${threshold}${q === undefined ? '' : ` (q=${q})`}${family === 'l0_mask_act' ? ` k=${k}` : ''} seed ${seed}`);
       const r = await pointResult(out, {
-        ...DEMO_DEFAULTS, data: dir, name: dataset.name, out, tokenizer: o.tokenizer, steps: o.steps, dim: o.dim, layers: o.layers,
+        ...DEMO_DEFAULTS, data: dir, name: dataset.name, out, tokenizer: o.tokenizer, init, pretrainSteps: 0, steps: o.steps, dim: o.dim, layers: o.layers,
         maxLength: o.maxLength, queriesPerStep: o.queriesPerStep, lr: o.lr ?? DEMO_DEFAULTS.lr, lambda, threshold,
         activation: family === 'l0_mask_act' ? 'l0' : 'relu', k, seed, baselines, plots: false, maxCorpus: o.maxCorpus,
         progress: o.progress, log: () => undefined,
@@ -147,7 +153,8 @@ async function pointResult(out: string, options: DemoOptions): Promise<DemoResul
 async function writeAblation(o: AblationOptions, rows: AblationRow[]): Promise<void> {
   fs.mkdirSync(o.out, { recursive: true });
   writeFileAtomic(path.join(o.out, 'ablation.json'), JSON.stringify(rows, null, 1) + '\n');
-  const lines = [`Ablation: D=${o.dim}, ${o.layers} layer(s), ${o.steps} steps per point, seeds ${o.seeds.join(', ')}`, ''];
+  const start = o.pretrainSteps > 0 ? `from a model pretrained ${o.pretrainSteps} masked-LM steps on each corpus` : 'from the bag-of-words start';
+  const lines = [`Ablation: D=${o.dim}, ${o.layers} layer(s), ${o.steps} steps per point ${start}, seeds ${o.seeds.join(', ')}`, ''];
   for (const dataset of o.datasets) {
     const own = rows.filter((r) => r.dataset === dataset.name);
     await writeChart(ablationChart(own, dataset.name, o), path.join(o.out, `ablation-${dataset.name}`));

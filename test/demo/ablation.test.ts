@@ -82,7 +82,7 @@ describe('ablation (l0sparse sweep)', function () {
     const options = {
       datasets: [{ name: 'mini', dir: data, split: 'given' as const }], out: path.join(dir, 'out'),
       tokenizer: path.join(shared!, 'bert-base-uncased', 'vocab.txt'), steps: 2, dim: 16, layers: 1, maxLength: 48, queriesPerStep: 4,
-      lambdas: [0.01], quantiles: [0.5], ks: [1], seeds: [1], splitSeed: 13, progress: false, log: () => undefined,
+      lambdas: [0.01], quantiles: [0.5], ks: [1], seeds: [1], splitSeed: 13, pretrainSteps: 2, progress: false, log: () => undefined,
     };
     const rows = await runAblation(options);
     assert.deepEqual(rows.map((r) => r.family), ['bm25_word', 'bm25_wordpiece', 'flops', 'l0_mask', 'l0_mask_act']);
@@ -93,6 +93,11 @@ describe('ablation (l0sparse sweep)', function () {
     assert.equal(act.threshold, mask.threshold);
     assert.equal(act.k, 1);
     for (const r of rows) for (const key of ['ndcg10', 'recall100', 'flops', 'doc_nnz'] as const) assert.ok(Number.isFinite(r[key]), `${r.family} ${key}`);
+    // Pretrained once for the dataset; every point trained from that model.
+    const pretrained = path.join(dir, 'out', 'pretrain', 'mini', 'pretrain', 'model');
+    assert.ok(fs.existsSync(path.join(pretrained, 'model.safetensors')));
+    const pointConfig = JSON.parse(fs.readFileSync(path.join(dir, 'out', 'points', 'mini', 'l0_mask-l0.01-q0.5-s1', 'run', 'train-config.json'), 'utf8')) as { init: string };
+    assert.equal(pointConfig.init, path.resolve(pretrained));
     const json = JSON.parse(fs.readFileSync(path.join(dir, 'out', 'ablation.json'), 'utf8')) as AblationRow[];
     assert.deepEqual(json, JSON.parse(JSON.stringify(rows)));
     assert.ok(fs.existsSync(path.join(dir, 'out', 'ablation-mini.png')) && fs.existsSync(path.join(dir, 'out', 'ablation.md')));
