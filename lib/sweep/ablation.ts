@@ -39,6 +39,8 @@ export interface AblationOptions {
   lr?: number;
   /** Masked-LM pretraining steps on each dataset's corpus, once, before every point of it (0: bag-of-words start). */
   pretrainSteps: number;
+  /** A transformers masked-LM folder every point starts from instead (its tokenizer unless `tokenizer` is set). */
+  init?: string;
   lambdas: number[];
   /** Shares of documents the mask exempts (multiples of DOC_NNZ_QUANTILE_STEP in (0, 1)). */
   quantiles: number[];
@@ -103,7 +105,7 @@ export async function runAblation(o: AblationOptions): Promise<AblationRow[]> {
       : dataset.dir;
     const shape: DemoOptions = { ...DEMO_DEFAULTS, out: path.join(o.out, 'pretrain', dataset.name), dim: o.dim, layers: o.layers,
       maxLength: o.maxLength, pretrainSteps: o.pretrainSteps, seed: o.seeds[0] };
-    const init = o.pretrainSteps > 0
+    const init = o.init !== undefined ? o.init : o.pretrainSteps > 0
       ? await pretrainForDemo(shape, dir, o.tokenizer ?? DEFAULT_DEMO_VOCAB, o.progress !== false, log) : undefined;
     let baselines = true;
     const point = async (family: AblationFamily, lambda: number, seed: number, threshold: number, k: number, q?: number) => {
@@ -153,7 +155,7 @@ async function pointResult(out: string, options: DemoOptions): Promise<DemoResul
 async function writeAblation(o: AblationOptions, rows: AblationRow[]): Promise<void> {
   fs.mkdirSync(o.out, { recursive: true });
   writeFileAtomic(path.join(o.out, 'ablation.json'), JSON.stringify(rows, null, 1) + '\n');
-  const start = o.pretrainSteps > 0 ? `from a model pretrained ${o.pretrainSteps} masked-LM steps on each corpus` : 'from the bag-of-words start';
+  const start = o.init !== undefined ? `from ${o.init}` : o.pretrainSteps > 0 ? `from a model pretrained ${o.pretrainSteps} masked-LM steps on each corpus` : 'from the bag-of-words start';
   const lines = [`Ablation: D=${o.dim}, ${o.layers} layer(s), ${o.steps} steps per point ${start}, seeds ${o.seeds.join(', ')}`, ''];
   for (const dataset of o.datasets) {
     const own = rows.filter((r) => r.dataset === dataset.name);

@@ -24,6 +24,7 @@ export function register(program: Command): void {
     .option('--max-length <n>', 'max document tokens', '256')
     .option('--queries-per-step <n>', 'queries per step', '16')
     .option('--lr <x>', 'peak learning rate of every point (default the demo\'s)')
+    .option('--init <dir>', 'start every point from this transformers masked-LM folder (e.g. `l0sparse pretrain`\'s model/)')
     .option('--pretrain-steps <n>', 'masked-LM pretraining steps on each dataset\'s corpus, once, before its points (0 = bag-of-words start)', '0')
     .option('--lambdas <list>', 'λ values (every family)', '0.001,0.01,0.03,0.1')
     .option('--quantiles <list>', 'shares of documents the l0 mask exempts (t at these quantiles of the FLOPS-only model\'s document nonzeros)', '0.25,0.5,0.75')
@@ -47,6 +48,7 @@ export function register(program: Command): void {
         steps: integerValue(s('steps'), '--steps', 1), dim: integerValue(s('dim'), '--dim', 1), layers: integerValue(s('layers'), '--layers', 1),
         maxLength: integerValue(s('maxLength'), '--max-length', 1), queriesPerStep: integerValue(s('queriesPerStep'), '--queries-per-step', 1),
         lr: o.lr === undefined ? undefined : Number(o.lr), pretrainSteps: integerValue(s('pretrainSteps'), '--pretrain-steps', 0),
+        init: o.init as string | undefined,
         lambdas: numberList(s('lambdas'), '--lambdas'), quantiles: numberList(s('quantiles'), '--quantiles'), ks: numberList(s('ks'), '--ks'),
         seeds: numberList(s('seeds'), '--seeds'), splitSeed: integerValue(s('splitSeed'), '--split-seed', 0),
         maxCorpus: o.maxCorpus === undefined ? undefined : integerValue(s('maxCorpus'), '--max-corpus', 1), progress: o.progress !== false,
