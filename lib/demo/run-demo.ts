@@ -98,14 +98,14 @@ export interface DemoOptions {
 
 /**
  * The demo's warm-ups as fractions of its run (through the same resolution as `l0sparse train`, whose defaults are
- * the paper's 6% and 10%): its short runs (150 steps by default) warm the learning rate up over 10% and λ over half
+ * the paper's 6% and 10%): its short runs (300 steps by default) warm the learning rate up over 10% and λ over half
  * the run. The published demo numbers (docs/DEMO.md) were measured with these lengths.
  */
 export const DEMO_SCHEDULE_FRACTIONS: Readonly<ScheduleLengths> = Object.freeze({ warmupSteps: 0.1, lambdaWarmup: 0.5 });
 
 export const DEMO_DEFAULTS: Omit<DemoOptions, 'out'> = {
-  steps: 150, dim: 64, layers: 1, maxLength: 256, queriesPerStep: 16, negatives: 1, loss: 'info_nce', lr: 1e-3,
-  lambda: 1e-3, threshold: 200, activation: 'l0', k: 1, bagOfWords: true, evalEvery: 0, holdOut: 0, curveCorpus: 1000,
+  pretrainSteps: 500, steps: 300, dim: 64, layers: 1, maxLength: 256, queriesPerStep: 16, negatives: 1, loss: 'info_nce', lr: 1e-3,
+  lambda: 0.01, threshold: 200, activation: 'l0', k: 1, bagOfWords: true, evalEvery: 0, holdOut: 0, curveCorpus: 1000,
   seed: 42,
 };
 

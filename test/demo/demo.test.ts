@@ -93,7 +93,7 @@ describe('demo', function () {
     miniScifact(path.join(shared!, 'scifact'), data, 24, 20, 150);
     const out = path.join(tmp, 'out');
     const r = await runDemo({
-      ...DEMO_DEFAULTS, data, out, tokenizer: path.join(shared!, 'bert-base-uncased', 'vocab.txt'),
+      ...DEMO_DEFAULTS, data, out, tokenizer: path.join(shared!, 'bert-base-uncased', 'vocab.txt'), pretrainSteps: 0,
       steps: 4, dim: 32, layers: 1, maxLength: 64, queriesPerStep: 4, evalEvery: 2, holdOut: 4, curveCorpus: 60,
       progress: false, log: () => undefined,
     });
