@@ -117,14 +117,14 @@ export async function runPretraining(raw: PretrainConfig, opts: PretrainOptions 
 
 async function pretrainToCompletion(config: PretrainConfig, opts: PretrainOptions): Promise<PretrainResult> {
   const t0 = Date.now();
-  const { device, ...pinned } = config;
+  const { device: where, ...pinned } = config;
   pinConfigFile(config.output, 'pretrain-config.json', JSON.stringify(pinned, null, 2) + '\n');
   const tokenizer = config.tokenizer ? TextTokenizer.fromFile(config.tokenizer) : TextTokenizer.fromDir(config.init as string);
   const maskId = tokenizer.specialId('[MASK]');
   if (maskId === undefined) throw new Error('pretrain: the tokenizer has no [MASK] token');
   const texts = await readPretrainTexts(config.text);
   const windows = await pretrainWindows(texts, tokenizer, config.maxLength);
-  const model = await initialModel(config, tokenizer, device ?? 'cpu');
+  const model = await initialModel(config, tokenizer, where ?? 'cpu');
   const schedule = resolveScheduleLengths(config.steps, { warmupSteps: config.warmupSteps });
   for (const warning of schedule.warnings) process.stderr.write(`l0sparse: warning: ${warning.replace(/^step\./, '')}\n`);
   const trainer = NativeTrainer.create(model, {
@@ -165,12 +165,17 @@ async function pretrainToCompletion(config: PretrainConfig, opts: PretrainOption
     fs.closeSync(log);
   }
   let modelDir: string | null = null;
-  if (step >= config.steps) {
-    modelDir = await saveModel(config, model, tokenizer);
-    await writeCurve(config.output);
+  const device = model.device;
+  try {
+    if (step >= config.steps) {
+      modelDir = await saveModel(config, model, tokenizer);
+      await writeCurve(config.output);
+    }
+  } finally {
+    model.dispose();  // the weights are in model/ now; free them before the caller (e.g. the demo) loads its next model
   }
   return { steps: step, resumedFrom, modelDir, windows: windows.length, texts: texts.length, lastMetrics: last,
-    seconds: (Date.now() - t0) / 1000, device: model.device };
+    seconds: (Date.now() - t0) / 1000, device };
 }
 
 /** The pretrained encoder as a transformers masked-LM folder with its tokenizer, swapped in whole. */
