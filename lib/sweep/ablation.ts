@@ -128,6 +128,7 @@ export async function runAblation(o: AblationOptions): Promise<AblationRow[]> {
       rows.push({ dataset: dataset.name, family, lambda, threshold, quantile: q, k: family === 'l0_mask_act' ? k : 0, seed, steps: o.steps,
         ndcg10: m.ndcg10, recall100: m.recall100, flops: m.flops, doc_nnz: m.meanDocNnz });
       log(`  nDCG@10 ${m.ndcg10.toFixed(4)}, FLOPS ${m.flops.toFixed(3)}, doc nnz ${m.meanDocNnz.toFixed(1)}`);
+      writeRows(o, rows);  // the points so far, readable while a long sweep runs
       return r;
     };
     for (const seed of o.seeds) {
@@ -152,9 +153,13 @@ async function pointResult(out: string, options: DemoOptions): Promise<DemoResul
   return runDemo(options);
 }
 
-async function writeAblation(o: AblationOptions, rows: AblationRow[]): Promise<void> {
+function writeRows(o: AblationOptions, rows: readonly AblationRow[]): void {
   fs.mkdirSync(o.out, { recursive: true });
   writeFileAtomic(path.join(o.out, 'ablation.json'), JSON.stringify(rows, null, 1) + '\n');
+}
+
+async function writeAblation(o: AblationOptions, rows: AblationRow[]): Promise<void> {
+  writeRows(o, rows);
   const start = o.init !== undefined ? `from ${o.init}` : o.pretrainSteps > 0 ? `from a model pretrained ${o.pretrainSteps} masked-LM steps on each corpus` : 'from the bag-of-words start';
   const lines = [`Ablation: D=${o.dim}, ${o.layers} layer(s), ${o.steps} steps per point ${start}, seeds ${o.seeds.join(', ')}`, ''];
   for (const dataset of o.datasets) {
