@@ -14,7 +14,6 @@ import { startProgress, withAtomicDir } from '../io';
 import type { NativeMlmModel } from '../model/native-model';
 import { writeTokenizerFiles } from '../model/tokenizer-files';
 import { getNumThreads, setNumThreads } from '../native/threads';
-import { trainingCurveChart, writeChart } from '../plot';
 import { padRows } from '../tokenizer/padding';
 import { TextTokenizer } from '../tokenizer/text-tokenizer';
 import { listCheckpoints, resumeFromCheckpoint, saveCheckpoint } from './checkpoints';
@@ -203,6 +202,9 @@ async function writeCurve(output: string): Promise<void> {
     points.push({ step, value: mean((m) => m.loss), series: 'masked-LM loss' });
     points.push({ step, value: mean((m) => m.accuracy) * 10, series: 'accuracy × 10' });
   }
+  // Loaded here, not at the top: the chart renderer is a native package, and `l0sparse` commands that never plot
+  // (e.g. `info` on a platform without it) must load without it.
+  const { trainingCurveChart, writeChart } = await import('../plot');
   await writeChart(trainingCurveChart(points, [], { title: 'Masked-LM pretraining', yTitle: 'loss / accuracy × 10' }),
     path.join(output, 'pretrain-curve'));
 }
